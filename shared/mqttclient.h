@@ -1,0 +1,119 @@
+#pragma once
+
+// MqttClient: an MQTT 3.1.1 client for Qt code, over libmosquitto.
+//
+// Threading: the object lives on the thread that created it (usually the GUI or main thread)
+// and all of its methods are called there; every signal is delivered there. libmosquitto runs
+// on a private worker QThread owned by the object (QSocketNotifier-driven), so DNS look-ups,
+// TCP connects and TLS handshakes never block the owner's thread. See docs/mqtt-client.md.
+
+#include <QByteArray>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+#include <memory>
+
+namespace nightlight {
+
+struct MqttMessage
+{
+    QString topic;
+    QByteArray payload;
+    int qos = 0;
+    bool retained = false;
+};
+
+class MqttClient : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(State state READ state NOTIFY stateChanged)
+
+public:
+    enum class State {
+        Disconnected, // not connected and not trying (initial, after disconnectFromHost() or a
+                      // permanent error)
+        Connecting, // a connect attempt is under way or a reconnect is scheduled
+        Connected, // CONNACK accepted; subscriptions are (re)sent
+    };
+    Q_ENUM(State)
+
+    enum class Error {
+        NoError,
+        InvalidArgument, // bad host, port, topic, qos, client id (checked before connecting)
+        HostNotFound, // DNS failure (retried)
+        ConnectionRefused, // nothing listens there (retried)
+        NetworkError, // other socket error, or the connection was lost (retried)
+        TlsFileError, // the CA file is missing or unreadable (permanent)
+        TlsHandshakeFailed, // certificate not trusted, wrong host name, not TLS (permanent)
+        BadCredentials, // CONNACK 4: bad user name or password (permanent)
+        NotAuthorized, // CONNACK 5: e.g. anonymous client on a broker that needs a login
+                       // (permanent)
+        ProtocolError, // CONNACK 1..3 or a malformed packet (permanent)
+    };
+    Q_ENUM(Error)
+
+    explicit MqttClient(QObject *parent = nullptr);
+    ~MqttClient() override;
+
+    // Settings take effect at the next connectToHost().
+    void setHost(const QString &host); // default "localhost"
+    QString host() const;
+    void setPort(quint16 port); // default 1883
+    quint16 port() const;
+    void setClientId(const QString &id); // empty: the broker assigns one (needs clean session)
+    QString clientId() const;
+    void setCleanSession(bool clean); // default true; false keeps QoS 1 messages while away
+    bool cleanSession() const;
+    void setKeepAlive(int seconds); // default 30
+    int keepAlive() const;
+    void setUsername(const QString &username); // empty: anonymous
+    void setPassword(const QString &password);
+    void setTlsCaFile(const QString &path); // non-empty: TLS, verifying the broker against it
+    QString tlsCaFile() const;
+    // Last Will: published by the broker when the connection drops without DISCONNECT.
+    void setWill(const QString &topic, const QByteArray &payload, int qos, bool retain);
+    void clearWill();
+    // Reconnect delay: starts at minMs, doubles after each failed attempt, capped at maxMs.
+    void setReconnectDelay(int minMs, int maxMs); // default 500 ms .. 30 s
+
+    State state() const;
+    bool isConnected() const { return state() == State::Connected; }
+    Error error() const;
+    QString errorString() const; // readable, with context; empty when error() is NoError
+
+    // Starts connecting (asynchronously) and keeps the connection up, reconnecting with backoff
+    // after retriable errors, until disconnectFromHost() or a permanent error.
+    void connectToHost();
+    // Sends DISCONNECT (so no Last Will) and stops reconnecting.
+    void disconnectFromHost();
+
+    // Queues a message. QoS 1 and 2 messages published while not connected are kept in order and
+    // sent after the next connect; QoS 0 messages are dropped when not connected.
+    // Returns false (and sets InvalidArgument) for an invalid topic or qos.
+    bool publish(const QString &topic, const QByteArray &payload, int qos = 0, bool retain = false);
+    // Remembered and re-sent after every (re)connect. Returns false for an invalid filter.
+    bool subscribe(const QString &topicFilter, int qos = 0);
+    void unsubscribe(const QString &topicFilter);
+
+signals:
+    void stateChanged(nightlight::MqttClient::State state);
+    void connected(); // the state became Connected
+    void disconnected(); // the state left Connected (connection lost or closed)
+    void errorOccurred(nightlight::MqttClient::Error error, const QString &message);
+    // One signal per message, in arrival order. At high rates the worker hands messages over in
+    // batches; messagesReceived fires once per batch, before the per-message signals.
+    void messagesReceived(const QList<nightlight::MqttMessage> &messages);
+    void messageReceived(const nightlight::MqttMessage &message);
+
+private:
+    class Private;
+    std::unique_ptr<Private> const d;
+};
+
+// Short English name of an error ("bad credentials"), for logs.
+QString mqttErrorName(MqttClient::Error error);
+
+} // namespace nightlight
+
+Q_DECLARE_METATYPE(nightlight::MqttMessage)

@@ -1,0 +1,439 @@
+#include "protocol.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonParseError>
+#include <QJsonValue>
+#include <QStringDecoder>
+
+#include <cmath>
+
+namespace nightlight {
+
+namespace {
+
+const QLatin1String kLight("light");
+const QLatin1String kTs("ts");
+const QLatin1String kLedOn("led_on");
+const QLatin1String kMode("mode");
+const QLatin1String kThreshold("threshold");
+const QLatin1String kUnit("unit");
+
+// The checks every JSON payload passes before its fields are looked at (PROTOCOL.md: size,
+// UTF-8, a JSON object).
+template<typename T>
+std::optional<Decoded<T>> checkEnvelope(const QByteArray &payload, QJsonObject *object)
+{
+    if (payload.size() > MaxPayloadBytes) {
+        return Decoded<T>(
+            DecodeError::TooLarge,
+            QStringLiteral("payload of %1 bytes is over the 64 KiB limit").arg(payload.size()));
+    }
+    QStringDecoder utf8(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+    const QString text = utf8.decode(payload);
+    if (utf8.hasError())
+        return Decoded<T>(DecodeError::InvalidUtf8, QStringLiteral("payload is not valid UTF-8"));
+    QJsonParseError parseError{};
+    const QJsonDocument doc = QJsonDocument::fromJson(payload, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        // Qt's parser takes only an object or an array at the top level: a bare number or string
+        // is JSON all the same, just not an object.
+        QJsonParseError wrappedError{};
+        QJsonDocument::fromJson('[' + payload + ']', &wrappedError);
+        if (!payload.trimmed().isEmpty() && wrappedError.error == QJsonParseError::NoError) {
+            return Decoded<T>(DecodeError::NotObject,
+                              QStringLiteral("payload is not a JSON object"));
+        }
+        return Decoded<T>(DecodeError::NotJson,
+                          QStringLiteral("payload is not JSON: %1 at offset %2")
+                              .arg(parseError.errorString())
+                              .arg(parseError.offset));
+    }
+    if (!doc.isObject())
+        return Decoded<T>(DecodeError::NotObject, QStringLiteral("payload is not a JSON object"));
+    *object = doc.object();
+    return std::nullopt;
+}
+
+// Why a field could not be decoded; turned into the caller's Decoded<T> by fail().
+struct Failure
+{
+    DecodeError error = DecodeError::None;
+    QString message;
+};
+
+// A number field in 0..MaxLevel. nullopt and *error set when present but bad; *present false when
+// absent.
+std::optional<double> levelField(const QJsonObject &o, QLatin1String key, bool *present,
+                                 Failure *error)
+{
+    const QJsonValue v = o.value(key);
+    *present = !v.isUndefined();
+    if (!*present)
+        return std::nullopt;
+    if (!v.isDouble()) {
+        *error = Failure{DecodeError::WrongType, key + QStringLiteral(" must be a number")};
+        return std::nullopt;
+    }
+    const double d = v.toDouble();
+    if (!std::isfinite(d) || d < 0 || d > MaxLevel) {
+        *error = Failure{DecodeError::OutOfRange,
+                         key + QStringLiteral(" must be between 0 and %1").arg(MaxLevel)};
+        return std::nullopt;
+    }
+    return d;
+}
+
+// ts: an integral number of milliseconds in 1..2^53.
+std::optional<qint64> tsField(const QJsonObject &o, bool *present, Failure *error)
+{
+    const QJsonValue v = o.value(kTs);
+    *present = !v.isUndefined();
+    if (!*present)
+        return std::nullopt;
+    if (!v.isDouble()) {
+        *error = Failure{DecodeError::WrongType,
+                         QStringLiteral("ts must be a number (milliseconds since 1970)")};
+        return std::nullopt;
+    }
+    const double d = v.toDouble();
+    if (!std::isfinite(d) || d < 1 || d > double(MaxTimestampMs) || std::floor(d) != d) {
+        *error = Failure{DecodeError::OutOfRange,
+                         QStringLiteral("ts must be a whole number of milliseconds since "
+                                        "1970, 1..2^53")};
+        return std::nullopt;
+    }
+    return qint64(d);
+}
+
+std::optional<Mode> parseMode(const QString &s)
+{
+    if (s == QLatin1String("auto"))
+        return Mode::Auto;
+    if (s == QLatin1String("manual"))
+        return Mode::Manual;
+    return std::nullopt;
+}
+
+template<typename T>
+Decoded<T> fail(const Failure &failure)
+{
+    return Decoded<T>(failure.error, failure.message);
+}
+
+QByteArray compact(const QJsonObject &o)
+{
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+} // namespace
+
+QString decodeErrorName(DecodeError error)
+{
+    switch (error) {
+    case DecodeError::None:
+        return QStringLiteral("no error");
+    case DecodeError::TooLarge:
+        return QStringLiteral("too large");
+    case DecodeError::InvalidUtf8:
+        return QStringLiteral("invalid UTF-8");
+    case DecodeError::NotJson:
+        return QStringLiteral("not JSON");
+    case DecodeError::NotObject:
+        return QStringLiteral("not a JSON object");
+    case DecodeError::MissingField:
+        return QStringLiteral("missing field");
+    case DecodeError::WrongType:
+        return QStringLiteral("wrong type");
+    case DecodeError::OutOfRange:
+        return QStringLiteral("out of range");
+    case DecodeError::NoCommand:
+        return QStringLiteral("no command");
+    case DecodeError::Conflict:
+        return QStringLiteral("conflicting keys");
+    }
+    return QStringLiteral("unknown error");
+}
+
+QString deviceIdError(const QString &id)
+{
+    if (id.isEmpty())
+        return QStringLiteral("device id is empty");
+    if (id.size() > MaxDeviceIdLength) {
+        return QStringLiteral("device id is %1 characters long; at most %2 are allowed")
+            .arg(id.size())
+            .arg(MaxDeviceIdLength);
+    }
+    for (const QChar c : id) {
+        const char16_t u = c.unicode();
+        const bool ok = (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') ||
+            (u >= u'0' && u <= u'9') || u == u'-' || u == u'_' || u == u'.';
+        if (!ok) {
+            return QStringLiteral("device id \"%1\" contains '%2'; only A-Z a-z 0-9 - _ . are "
+                                  "allowed")
+                .arg(id, QString(c));
+        }
+    }
+    return {};
+}
+
+QString topic(const QString &deviceId, TopicKind kind)
+{
+    switch (kind) {
+    case TopicKind::Telemetry:
+        return deviceId + QStringLiteral("/telemetry");
+    case TopicKind::Commands:
+        return deviceId + QStringLiteral("/commands");
+    case TopicKind::State:
+        return deviceId + QStringLiteral("/state");
+    case TopicKind::Status:
+        return deviceId + QStringLiteral("/status");
+    }
+    return {};
+}
+
+QString discoveryTopic(TopicKind kind)
+{
+    return topic(QStringLiteral("+"), kind);
+}
+
+std::optional<ParsedTopic> parseTopic(const QString &topicName)
+{
+    const qsizetype slash = topicName.indexOf(u'/');
+    if (slash < 0)
+        return std::nullopt;
+    const QString id = topicName.left(slash);
+    if (!isValidDeviceId(id))
+        return std::nullopt;
+    const QStringView rest = QStringView(topicName).mid(slash + 1);
+    for (TopicKind kind :
+         {TopicKind::Telemetry, TopicKind::Commands, TopicKind::State, TopicKind::Status}) {
+        if (rest == QStringView(topic(QString(), kind)).mid(1))
+            return ParsedTopic{id, kind};
+    }
+    return std::nullopt;
+}
+
+QString modeName(Mode mode)
+{
+    return mode == Mode::Auto ? QStringLiteral("auto") : QStringLiteral("manual");
+}
+
+QByteArray encodeTelemetry(const Telemetry &t)
+{
+    QJsonObject o{{kLight, t.light}};
+    if (t.ts)
+        o.insert(kTs, double(*t.ts));
+    return compact(o);
+}
+
+QByteArray encodeCommand(const Command &c)
+{
+    QJsonObject o;
+    if (c.ledOn)
+        o.insert(kLedOn, *c.ledOn);
+    if (c.mode)
+        o.insert(kMode, modeName(*c.mode));
+    if (c.threshold)
+        o.insert(kThreshold, *c.threshold);
+    return compact(o);
+}
+
+QByteArray encodeState(const DeviceState &s)
+{
+    QJsonObject o{{kLedOn, s.ledOn}, {kMode, modeName(s.mode)}, {kThreshold, s.threshold}};
+    if (s.light)
+        o.insert(kLight, *s.light);
+    if (s.ts)
+        o.insert(kTs, double(*s.ts));
+    if (!s.unit.isEmpty())
+        o.insert(kUnit, s.unit);
+    return compact(o);
+}
+
+QByteArray encodeAvailability(Availability a)
+{
+    return a == Availability::Online ? QByteArrayLiteral("online") : QByteArrayLiteral("offline");
+}
+
+Decoded<Telemetry> decodeTelemetry(const QByteArray &payload)
+{
+    QJsonObject o;
+    if (auto bad = checkEnvelope<Telemetry>(payload, &o))
+        return *bad;
+    Failure error;
+    bool present = false;
+    Telemetry t;
+    const auto light = levelField(o, kLight, &present, &error);
+    if (!present)
+        return Decoded<Telemetry>(DecodeError::MissingField, QStringLiteral("light is missing"));
+    if (!light)
+        return fail<Telemetry>(error);
+    t.light = *light;
+    t.ts = tsField(o, &present, &error);
+    if (present && !t.ts)
+        return fail<Telemetry>(error);
+    return t;
+}
+
+Decoded<Command> decodeCommand(const QByteArray &payload)
+{
+    QJsonObject o;
+    if (auto bad = checkEnvelope<Command>(payload, &o))
+        return *bad;
+    Command c;
+    const QJsonValue ledOn = o.value(kLedOn);
+    if (!ledOn.isUndefined()) {
+        if (!ledOn.isBool())
+            return Decoded<Command>(DecodeError::WrongType,
+                                    QStringLiteral("led_on must be a bool"));
+        c.ledOn = ledOn.toBool();
+    }
+    const QJsonValue mode = o.value(kMode);
+    if (!mode.isUndefined()) {
+        if (!mode.isString())
+            return Decoded<Command>(DecodeError::WrongType,
+                                    QStringLiteral("mode must be a string"));
+        c.mode = parseMode(mode.toString());
+        if (!c.mode) {
+            return Decoded<Command>(DecodeError::OutOfRange,
+                                    QStringLiteral("mode must be \"auto\" or \"manual\""));
+        }
+    }
+    Failure error;
+    bool present = false;
+    c.threshold = levelField(o, kThreshold, &present, &error);
+    if (present && !c.threshold)
+        return fail<Command>(error);
+    if (!c.ledOn && !c.mode && !c.threshold) {
+        return Decoded<Command>(DecodeError::NoCommand,
+                                QStringLiteral("command has none of led_on, mode, threshold"));
+    }
+    if (c.ledOn && c.mode == Mode::Auto) {
+        return Decoded<Command>(DecodeError::Conflict,
+                                QStringLiteral("led_on and mode \"auto\" contradict each other"));
+    }
+    return c;
+}
+
+Decoded<DeviceState> decodeState(const QByteArray &payload)
+{
+    QJsonObject o;
+    if (auto bad = checkEnvelope<DeviceState>(payload, &o))
+        return *bad;
+    DeviceState s;
+    const QJsonValue ledOn = o.value(kLedOn);
+    if (ledOn.isUndefined())
+        return Decoded<DeviceState>(DecodeError::MissingField, QStringLiteral("led_on is missing"));
+    if (!ledOn.isBool())
+        return Decoded<DeviceState>(DecodeError::WrongType,
+                                    QStringLiteral("led_on must be a bool"));
+    s.ledOn = ledOn.toBool();
+    const QJsonValue mode = o.value(kMode);
+    if (mode.isUndefined())
+        return Decoded<DeviceState>(DecodeError::MissingField, QStringLiteral("mode is missing"));
+    if (!mode.isString())
+        return Decoded<DeviceState>(DecodeError::WrongType,
+                                    QStringLiteral("mode must be a string"));
+    const auto m = parseMode(mode.toString());
+    if (!m) {
+        return Decoded<DeviceState>(DecodeError::OutOfRange,
+                                    QStringLiteral("mode must be \"auto\" or \"manual\""));
+    }
+    s.mode = *m;
+    Failure error;
+    bool present = false;
+    const auto threshold = levelField(o, kThreshold, &present, &error);
+    if (!present) {
+        return Decoded<DeviceState>(DecodeError::MissingField,
+                                    QStringLiteral("threshold is missing"));
+    }
+    if (!threshold)
+        return fail<DeviceState>(error);
+    s.threshold = *threshold;
+    s.light = levelField(o, kLight, &present, &error);
+    if (present && !s.light)
+        return fail<DeviceState>(error);
+    s.ts = tsField(o, &present, &error);
+    if (present && !s.ts)
+        return fail<DeviceState>(error);
+    const QJsonValue unit = o.value(kUnit);
+    if (!unit.isUndefined()) {
+        if (!unit.isString())
+            return Decoded<DeviceState>(DecodeError::WrongType,
+                                        QStringLiteral("unit must be a string"));
+        s.unit = unit.toString();
+    }
+    return s;
+}
+
+Decoded<Availability> decodeAvailability(const QByteArray &payload)
+{
+    if (payload.size() > MaxPayloadBytes) {
+        return Decoded<Availability>(
+            DecodeError::TooLarge,
+            QStringLiteral("payload of %1 bytes is over the 64 KiB limit").arg(payload.size()));
+    }
+    if (payload == "online")
+        return Availability::Online;
+    if (payload == "offline")
+        return Availability::Offline;
+    return Decoded<Availability>(DecodeError::OutOfRange,
+                                 QStringLiteral("status must be \"online\" or \"offline\""));
+}
+
+QDebug operator<<(QDebug dbg, const Telemetry &t)
+{
+    QDebugStateSaver saver(dbg);
+    dbg.nospace() << "Telemetry(light=" << t.light;
+    if (t.ts)
+        dbg << ", ts=" << *t.ts;
+    return dbg << ')';
+}
+
+QDebug operator<<(QDebug dbg, const Command &c)
+{
+    QDebugStateSaver saver(dbg);
+    dbg.nospace() << "Command(";
+    if (c.ledOn)
+        dbg << "led_on=" << *c.ledOn << ' ';
+    if (c.mode)
+        dbg << "mode=" << modeName(*c.mode) << ' ';
+    if (c.threshold)
+        dbg << "threshold=" << *c.threshold;
+    return dbg << ')';
+}
+
+QDebug operator<<(QDebug dbg, const DeviceState &s)
+{
+    QDebugStateSaver saver(dbg);
+    dbg.nospace() << "DeviceState(led_on=" << s.ledOn << ", mode=" << modeName(s.mode)
+                  << ", threshold=" << s.threshold;
+    if (s.light)
+        dbg << ", light=" << *s.light;
+    if (s.ts)
+        dbg << ", ts=" << *s.ts;
+    if (!s.unit.isEmpty())
+        dbg << ", unit=" << s.unit;
+    return dbg << ')';
+}
+
+QDebug operator<<(QDebug dbg, Availability a)
+{
+    QDebugStateSaver saver(dbg);
+    return dbg.noquote() << encodeAvailability(a);
+}
+
+QDebug operator<<(QDebug dbg, Mode m)
+{
+    QDebugStateSaver saver(dbg);
+    return dbg.noquote() << modeName(m);
+}
+
+QDebug operator<<(QDebug dbg, DecodeError e)
+{
+    QDebugStateSaver saver(dbg);
+    return dbg.noquote() << decodeErrorName(e);
+}
+
+} // namespace nightlight

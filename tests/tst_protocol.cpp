@@ -1,0 +1,451 @@
+// The MQTT contract (PROTOCOL.md) as tables of good and bad payloads, each with its exact outcome.
+
+#include "protocol.h"
+
+#include <QRandomGenerator>
+#include <QTest>
+
+using namespace nightlight;
+
+Q_DECLARE_METATYPE(nightlight::DecodeError)
+Q_DECLARE_METATYPE(nightlight::TopicKind)
+
+class TestProtocol : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void deviceId_data();
+    void deviceId();
+    void topics();
+    void parseTopic_data();
+    void parseTopic();
+    void decodeTelemetry_data();
+    void decodeTelemetry();
+    void decodeCommand_data();
+    void decodeCommand();
+    void decodeState_data();
+    void decodeState();
+    void decodeAvailability_data();
+    void decodeAvailability();
+    void encodeExactBytes();
+    void roundTrip();
+    void lessonPayloads();
+    void randomBytesNeverCrash();
+};
+
+void TestProtocol::deviceId_data()
+{
+    QTest::addColumn<QString>("id");
+    QTest::addColumn<bool>("valid");
+    QTest::addColumn<QString>("errorPart");
+
+    QTest::newRow("lesson id") << QStringLiteral("nightlight") << true << QString();
+    QTest::newRow("all allowed characters") << QStringLiteral("Az09-_.") << true << QString();
+    QTest::newRow("one character") << QStringLiteral("x") << true << QString();
+    QTest::newRow("64 characters") << QString(64, u'a') << true << QString();
+    QTest::newRow("65 characters") << QString(65, u'a') << false << QStringLiteral("65 characters");
+    QTest::newRow("empty") << QString() << false << QStringLiteral("empty");
+    QTest::newRow("plus wildcard") << QStringLiteral("a+b") << false << QStringLiteral("'+'");
+    QTest::newRow("hash wildcard") << QStringLiteral("#") << false << QStringLiteral("'#'");
+    QTest::newRow("slash") << QStringLiteral("a/b") << false << QStringLiteral("'/'");
+    QTest::newRow("space") << QStringLiteral("my light") << false << QStringLiteral("' '");
+    QTest::newRow("non-ASCII letter")
+        << QStringLiteral("al\u00f6") << false << QStringLiteral("only A-Z");
+    QTest::newRow("NUL") << QString(QChar(0)) << false << QStringLiteral("only A-Z");
+}
+
+void TestProtocol::deviceId()
+{
+    QFETCH(QString, id);
+    QFETCH(bool, valid);
+    QFETCH(QString, errorPart);
+    QCOMPARE(isValidDeviceId(id), valid);
+    const QString error = deviceIdError(id);
+    QCOMPARE(error.isEmpty(), valid);
+    QVERIFY2(error.contains(errorPart), qPrintable(error));
+}
+
+void TestProtocol::topics()
+{
+    QCOMPARE(telemetryTopic(QStringLiteral("n1")), QStringLiteral("n1/telemetry"));
+    QCOMPARE(commandsTopic(QStringLiteral("n1")), QStringLiteral("n1/commands"));
+    QCOMPARE(stateTopic(QStringLiteral("n1")), QStringLiteral("n1/state"));
+    QCOMPARE(statusTopic(QStringLiteral("n1")), QStringLiteral("n1/status"));
+    QCOMPARE(discoveryTopic(TopicKind::Status), QStringLiteral("+/status"));
+    QCOMPARE(discoveryTopic(TopicKind::Telemetry), QStringLiteral("+/telemetry"));
+}
+
+void TestProtocol::parseTopic_data()
+{
+    QTest::addColumn<QString>("topic");
+    QTest::addColumn<bool>("valid");
+    QTest::addColumn<QString>("id");
+    QTest::addColumn<TopicKind>("kind");
+
+    QTest::newRow("telemetry") << QStringLiteral("n1/telemetry") << true << QStringLiteral("n1")
+                               << TopicKind::Telemetry;
+    QTest::newRow("commands") << QStringLiteral("a.b/commands") << true << QStringLiteral("a.b")
+                              << TopicKind::Commands;
+    QTest::newRow("state") << QStringLiteral("x/state") << true << QStringLiteral("x")
+                           << TopicKind::State;
+    QTest::newRow("status") << QStringLiteral("x/status") << true << QStringLiteral("x")
+                            << TopicKind::Status;
+    QTest::newRow("unknown kind") << QStringLiteral("x/other") << false << QString()
+                                  << TopicKind::Status;
+    QTest::newRow("deeper level") << QStringLiteral("x/state/extra") << false << QString()
+                                  << TopicKind::State;
+    QTest::newRow("no slash") << QStringLiteral("telemetry") << false << QString()
+                              << TopicKind::Telemetry;
+    QTest::newRow("empty id") << QStringLiteral("/telemetry") << false << QString()
+                              << TopicKind::Telemetry;
+    QTest::newRow("id with space")
+        << QStringLiteral("a b/telemetry") << false << QString() << TopicKind::Telemetry;
+}
+
+void TestProtocol::parseTopic()
+{
+    QFETCH(QString, topic);
+    QFETCH(bool, valid);
+    QFETCH(QString, id);
+    QFETCH(TopicKind, kind);
+    const auto parsed = nightlight::parseTopic(topic);
+    QCOMPARE(parsed.has_value(), valid);
+    if (valid) {
+        QCOMPARE(parsed->deviceId, id);
+        QCOMPARE(parsed->kind, kind);
+    }
+}
+
+void TestProtocol::decodeTelemetry_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<DecodeError>("error");
+    QTest::addColumn<double>("light");
+    QTest::addColumn<qint64>("ts"); // -1: absent
+
+    QTest::newRow("lesson payload")
+        << QByteArray(R"({"light": 412})") << DecodeError::None << 412.0 << qint64(-1);
+    QTest::newRow("with ts") << QByteArray(R"({"light": 412, "ts": 1795527578123})")
+                             << DecodeError::None << 412.0 << qint64(1795527578123);
+    QTest::newRow("fractional lux")
+        << QByteArray(R"({"light": 12.5})") << DecodeError::None << 12.5 << qint64(-1);
+    QTest::newRow("zero") << QByteArray(R"({"light": 0})") << DecodeError::None << 0.0
+                          << qint64(-1);
+    QTest::newRow("unknown keys ignored")
+        << QByteArray(R"({"light": 5, "humidity": "x", "extra": [1]})") << DecodeError::None << 5.0
+        << qint64(-1);
+    QTest::newRow("not JSON") << QByteArray("light=412") << DecodeError::NotJson << 0.0
+                              << qint64(-1);
+    QTest::newRow("empty payload") << QByteArray() << DecodeError::NotJson << 0.0 << qint64(-1);
+    QTest::newRow("truncated JSON")
+        << QByteArray(R"({"light": 4)") << DecodeError::NotJson << 0.0 << qint64(-1);
+    QTest::newRow("JSON array") << QByteArray("[412]") << DecodeError::NotObject << 0.0
+                                << qint64(-1);
+    QTest::newRow("JSON number") << QByteArray("412") << DecodeError::NotObject << 0.0
+                                 << qint64(-1);
+    QTest::newRow("JSON string") << QByteArray(R"("412")") << DecodeError::NotObject << 0.0
+                                 << qint64(-1);
+    QTest::newRow("missing light")
+        << QByteArray(R"({"lux": 412})") << DecodeError::MissingField << 0.0 << qint64(-1);
+    QTest::newRow("light is a string")
+        << QByteArray(R"({"light": "412"})") << DecodeError::WrongType << 0.0 << qint64(-1);
+    QTest::newRow("light is a bool")
+        << QByteArray(R"({"light": true})") << DecodeError::WrongType << 0.0 << qint64(-1);
+    QTest::newRow("light is null")
+        << QByteArray(R"({"light": null})") << DecodeError::WrongType << 0.0 << qint64(-1);
+    QTest::newRow("light is an object")
+        << QByteArray(R"({"light": {"v": 1}})") << DecodeError::WrongType << 0.0 << qint64(-1);
+    QTest::newRow("light negative")
+        << QByteArray(R"({"light": -1})") << DecodeError::OutOfRange << 0.0 << qint64(-1);
+    QTest::newRow("light huge") << QByteArray(R"({"light": 1e300})") << DecodeError::OutOfRange
+                                << 0.0 << qint64(-1);
+    // Qt's JSON parser refuses numbers beyond the range of a double.
+    QTest::newRow("light overflows double")
+        << QByteArray(R"({"light": 1e400})") << DecodeError::NotJson << 0.0 << qint64(-1);
+    QTest::newRow("light NaN literal")
+        << QByteArray(R"({"light": NaN})") << DecodeError::NotJson << 0.0 << qint64(-1);
+    QTest::newRow("light Infinity literal")
+        << QByteArray(R"({"light": Infinity})") << DecodeError::NotJson << 0.0 << qint64(-1);
+    QTest::newRow("ts is a string") << QByteArray(R"({"light": 1, "ts": "now"})")
+                                    << DecodeError::WrongType << 0.0 << qint64(-1);
+    QTest::newRow("ts fractional")
+        << QByteArray(R"({"light": 1, "ts": 1.5})") << DecodeError::OutOfRange << 0.0 << qint64(-1);
+    QTest::newRow("ts negative") << QByteArray(R"({"light": 1, "ts": -5})")
+                                 << DecodeError::OutOfRange << 0.0 << qint64(-1);
+    QTest::newRow("ts beyond 2^53") << QByteArray(R"({"light": 1, "ts": 1e20})")
+                                    << DecodeError::OutOfRange << 0.0 << qint64(-1);
+    QByteArray big = R"({"light": 1, "pad": ")" + QByteArray(70 * 1024, 'x') + R"("})";
+    QTest::newRow("70 KiB payload") << big << DecodeError::TooLarge << 0.0 << qint64(-1);
+    QTest::newRow("invalid UTF-8") << QByteArray("{\"light\": 1, \"n\": \"\xff\xfe\"}")
+                                   << DecodeError::InvalidUtf8 << 0.0 << qint64(-1);
+    QTest::newRow("overlong UTF-8 slash") << QByteArray("{\"light\": 1, \"n\": \"\xc0\xaf\"}")
+                                          << DecodeError::InvalidUtf8 << 0.0 << qint64(-1);
+    QTest::newRow("valid UTF-8 text") << QByteArray("{\"light\": 3, \"room\": \"শোবার ঘর\"}")
+                                      << DecodeError::None << 3.0 << qint64(-1);
+}
+
+void TestProtocol::decodeTelemetry()
+{
+    QFETCH(QByteArray, payload);
+    QFETCH(DecodeError, error);
+    QFETCH(double, light);
+    QFETCH(qint64, ts);
+    const auto decoded = nightlight::decodeTelemetry(payload);
+    QCOMPARE(decoded.error(), error);
+    QCOMPARE(decoded.isValid(), error == DecodeError::None);
+    QCOMPARE(decoded.errorString().isEmpty(), error == DecodeError::None);
+    if (decoded) {
+        QCOMPARE(decoded->light, light);
+        QCOMPARE(decoded->ts.value_or(-1), ts);
+    }
+}
+
+void TestProtocol::decodeCommand_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<DecodeError>("error");
+    QTest::addColumn<QString>("message");
+    QTest::addColumn<int>("ledOn"); // -1 absent, 0 false, 1 true
+    QTest::addColumn<int>("mode"); // -1 absent, 0 auto, 1 manual
+    QTest::addColumn<double>("threshold"); // -1 absent
+
+    QTest::newRow("lesson on") << QByteArray(R"({"led_on": true})") << DecodeError::None
+                               << QString() << 1 << -1 << -1.0;
+    QTest::newRow("lesson off") << QByteArray(R"({"led_on":false})") << DecodeError::None
+                                << QString() << 0 << -1 << -1.0;
+    QTest::newRow("back to auto") << QByteArray(R"({"mode": "auto"})") << DecodeError::None
+                                  << QString() << -1 << 0 << -1.0;
+    QTest::newRow("manual") << QByteArray(R"({"mode": "manual"})") << DecodeError::None << QString()
+                            << -1 << 1 << -1.0;
+    QTest::newRow("threshold") << QByteArray(R"({"threshold": 250})") << DecodeError::None
+                               << QString() << -1 << -1 << 250.0;
+    QTest::newRow("threshold with auto") << QByteArray(R"({"threshold": 250, "mode": "auto"})")
+                                         << DecodeError::None << QString() << -1 << 0 << 250.0;
+    QTest::newRow("led with threshold") << QByteArray(R"({"threshold": 10, "led_on": true})")
+                                        << DecodeError::None << QString() << 1 << -1 << 10.0;
+    QTest::newRow("unknown key beside") << QByteArray(R"({"led_on": true, "colour": "red"})")
+                                        << DecodeError::None << QString() << 1 << -1 << -1.0;
+    QTest::newRow("led_on is a string")
+        << QByteArray(R"({"led_on": "true"})") << DecodeError::WrongType
+        << QStringLiteral("led_on must be a bool") << -1 << -1 << -1.0;
+    QTest::newRow("led_on is a number")
+        << QByteArray(R"({"led_on": 1})") << DecodeError::WrongType
+        << QStringLiteral("led_on must be a bool") << -1 << -1 << -1.0;
+    QTest::newRow("mode is a number")
+        << QByteArray(R"({"mode": 1})") << DecodeError::WrongType
+        << QStringLiteral("mode must be a string") << -1 << -1 << -1.0;
+    QTest::newRow("mode unknown") << QByteArray(R"({"mode": "party"})") << DecodeError::OutOfRange
+                                  << QStringLiteral("mode must be \"auto\" or \"manual\"") << -1
+                                  << -1 << -1.0;
+    QTest::newRow("mode wrong case")
+        << QByteArray(R"({"mode": "AUTO"})") << DecodeError::OutOfRange
+        << QStringLiteral("mode must be \"auto\" or \"manual\"") << -1 << -1 << -1.0;
+    QTest::newRow("threshold is a string")
+        << QByteArray(R"({"threshold": "300"})") << DecodeError::WrongType
+        << QStringLiteral("threshold must be a number") << -1 << -1 << -1.0;
+    QTest::newRow("threshold negative")
+        << QByteArray(R"({"threshold": -3})") << DecodeError::OutOfRange
+        << QStringLiteral("threshold must be between 0 and 1e+06") << -1 << -1 << -1.0;
+    QTest::newRow("threshold huge")
+        << QByteArray(R"({"threshold": 1e99})") << DecodeError::OutOfRange
+        << QStringLiteral("threshold must be between 0 and 1e+06") << -1 << -1 << -1.0;
+    QTest::newRow("empty object") << QByteArray("{}") << DecodeError::NoCommand
+                                  << QStringLiteral("command has none of led_on, mode, threshold")
+                                  << -1 << -1 << -1.0;
+    QTest::newRow("only unknown keys")
+        << QByteArray(R"({"blink": true})") << DecodeError::NoCommand
+        << QStringLiteral("command has none of led_on, mode, threshold") << -1 << -1 << -1.0;
+    QTest::newRow("led_on with auto")
+        << QByteArray(R"({"led_on": true, "mode": "auto"})") << DecodeError::Conflict
+        << QStringLiteral("led_on and mode \"auto\" contradict each other") << -1 << -1 << -1.0;
+    QTest::newRow("JSON array") << QByteArray(R"([{"led_on": true}])") << DecodeError::NotObject
+                                << QStringLiteral("payload is not a JSON object") << -1 << -1
+                                << -1.0;
+    QTest::newRow("JSON true") << QByteArray("true") << DecodeError::NotObject
+                               << QStringLiteral("payload is not a JSON object") << -1 << -1
+                               << -1.0;
+    QTest::newRow("python repr") << QByteArray("{'led_on': True}") << DecodeError::NotJson
+                                 << QString() << -1 << -1 << -1.0;
+    QTest::newRow("70 KiB payload")
+        << (QByteArray(R"({"led_on": true, "pad": ")") + QByteArray(70 * 1024, 'x') + "\"}")
+        << DecodeError::TooLarge
+        << QStringLiteral("payload of 71707 bytes is over the 64 KiB limit") << -1 << -1 << -1.0;
+    QTest::newRow("exactly 64 KiB")
+        << (QByteArray(R"({"led_on": true, "pad": ")") + QByteArray(64 * 1024 - 27, 'x') + "\"}")
+        << DecodeError::None << QString() << 1 << -1 << -1.0;
+    QTest::newRow("invalid UTF-8")
+        << QByteArray("{\"led_on\": true, \"x\": \"\x80\"}") << DecodeError::InvalidUtf8
+        << QStringLiteral("payload is not valid UTF-8") << -1 << -1 << -1.0;
+}
+
+void TestProtocol::decodeCommand()
+{
+    QFETCH(QByteArray, payload);
+    QFETCH(DecodeError, error);
+    QFETCH(QString, message);
+    QFETCH(int, ledOn);
+    QFETCH(int, mode);
+    QFETCH(double, threshold);
+    const auto decoded = nightlight::decodeCommand(payload);
+    QCOMPARE(decoded.error(), error);
+    if (!message.isEmpty())
+        QCOMPARE(decoded.errorString(), message);
+    QCOMPARE(decoded.isValid(), error == DecodeError::None);
+    if (decoded) {
+        QCOMPARE(decoded->ledOn.has_value() ? int(*decoded->ledOn) : -1, ledOn);
+        QCOMPARE(decoded->mode ? (*decoded->mode == Mode::Auto ? 0 : 1) : -1, mode);
+        QCOMPARE(decoded->threshold.value_or(-1.0), threshold);
+    }
+}
+
+void TestProtocol::decodeState_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<DecodeError>("error");
+
+    QTest::newRow("full state") << QByteArray(
+                                       R"({"led_on": true, "mode": "manual", "threshold": 300,
+                                   "light": 412, "ts": 1795527578123, "unit": "lux"})")
+                                << DecodeError::None;
+    QTest::newRow("minimal state")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300})")
+        << DecodeError::None;
+    QTest::newRow("missing led_on")
+        << QByteArray(R"({"mode": "auto", "threshold": 300})") << DecodeError::MissingField;
+    QTest::newRow("missing mode") << QByteArray(R"({"led_on": false, "threshold": 300})")
+                                  << DecodeError::MissingField;
+    QTest::newRow("missing threshold")
+        << QByteArray(R"({"led_on": false, "mode": "auto"})") << DecodeError::MissingField;
+    QTest::newRow("bad mode") << QByteArray(R"({"led_on": false, "mode": "off", "threshold": 300})")
+                              << DecodeError::OutOfRange;
+    QTest::newRow("light is a string")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "light": "1"})")
+        << DecodeError::WrongType;
+    QTest::newRow("unit is a number")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": 1})")
+        << DecodeError::WrongType;
+    QTest::newRow("not an object") << QByteArray("online") << DecodeError::NotJson;
+}
+
+void TestProtocol::decodeState()
+{
+    QFETCH(QByteArray, payload);
+    QFETCH(DecodeError, error);
+    const auto decoded = nightlight::decodeState(payload);
+    QCOMPARE(decoded.error(), error);
+    if (QByteArray(QTest::currentDataTag()) == "full state") {
+        DeviceState expected;
+        expected.ledOn = true;
+        expected.mode = Mode::Manual;
+        expected.threshold = 300;
+        expected.light = 412;
+        expected.ts = 1795527578123;
+        expected.unit = QStringLiteral("lux");
+        QCOMPARE(*decoded, expected);
+    }
+}
+
+void TestProtocol::decodeAvailability_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<DecodeError>("error");
+    QTest::addColumn<bool>("online");
+
+    QTest::newRow("online") << QByteArray("online") << DecodeError::None << true;
+    QTest::newRow("offline") << QByteArray("offline") << DecodeError::None << false;
+    QTest::newRow("capitalised") << QByteArray("Online") << DecodeError::OutOfRange << false;
+    QTest::newRow("JSON string") << QByteArray(R"("online")") << DecodeError::OutOfRange << false;
+    QTest::newRow("trailing newline") << QByteArray("online\n") << DecodeError::OutOfRange << false;
+    QTest::newRow("empty (retained cleared)") << QByteArray() << DecodeError::OutOfRange << false;
+    QTest::newRow("70 KiB") << QByteArray(70 * 1024, 'o') << DecodeError::TooLarge << false;
+}
+
+void TestProtocol::decodeAvailability()
+{
+    QFETCH(QByteArray, payload);
+    QFETCH(DecodeError, error);
+    QFETCH(bool, online);
+    const auto decoded = nightlight::decodeAvailability(payload);
+    QCOMPARE(decoded.error(), error);
+    if (decoded)
+        QCOMPARE(*decoded == Availability::Online, online);
+}
+
+void TestProtocol::encodeExactBytes()
+{
+    QCOMPARE(encodeTelemetry({412, std::nullopt}), QByteArray(R"({"light":412})"));
+    QCOMPARE(encodeTelemetry({412, 1795527578123}),
+             QByteArray(R"({"light":412,"ts":1795527578123})"));
+    QCOMPARE(encodeTelemetry({12.5, std::nullopt}), QByteArray(R"({"light":12.5})"));
+    QCOMPARE(encodeCommand({true, std::nullopt, std::nullopt}), QByteArray(R"({"led_on":true})"));
+    QCOMPARE(encodeCommand({std::nullopt, Mode::Auto, std::nullopt}),
+             QByteArray(R"({"mode":"auto"})"));
+    DeviceState s;
+    s.ledOn = true;
+    s.mode = Mode::Manual;
+    s.threshold = 300;
+    s.light = 412;
+    s.ts = 1795527578123;
+    QCOMPARE(
+        encodeState(s),
+        QByteArray(
+            R"({"led_on":true,"light":412,"mode":"manual","threshold":300,"ts":1795527578123})"));
+    QCOMPARE(encodeAvailability(Availability::Online), QByteArray("online"));
+    QCOMPARE(encodeAvailability(Availability::Offline), QByteArray("offline"));
+}
+
+void TestProtocol::roundTrip()
+{
+    const Telemetry t{999.25, MaxTimestampMs};
+    QCOMPARE(*nightlight::decodeTelemetry(encodeTelemetry(t)), t);
+    const Command c{false, Mode::Manual, 0.0};
+    QCOMPARE(*nightlight::decodeCommand(encodeCommand(c)), c);
+    DeviceState s;
+    s.unit = QStringLiteral("lux");
+    s.light = 0;
+    QCOMPARE(*nightlight::decodeState(encodeState(s)), s);
+}
+
+void TestProtocol::lessonPayloads()
+{
+    // What the lesson's Python code sends with json.dumps: spaces after ':' and ','.
+    const auto cmd = nightlight::decodeCommand(QByteArray(R"({"led_on": false})"));
+    QVERIFY(cmd);
+    QCOMPARE(cmd->ledOn, std::optional<bool>(false));
+    const auto tel = nightlight::decodeTelemetry(QByteArray(R"({"light": 1023})"));
+    QVERIFY(tel);
+    QCOMPARE(tel->light, 1023.0);
+    QVERIFY(!tel->ts);
+}
+
+void TestProtocol::randomBytesNeverCrash()
+{
+    // Every decoder gives a value or an error for anything off the network: never a crash.
+    QRandomGenerator rng(20261126);
+    const QByteArray alphabet = R"({}[]":,.-+eE0123456789 truefalsnulightmodeauto)";
+    int valid = 0;
+    for (int i = 0; i < 10000; ++i) {
+        QByteArray payload(int(rng.bounded(64)), Qt::Uninitialized);
+        for (char &c : payload) {
+            c = (i % 2) ? char(rng.bounded(256)) : alphabet.at(int(rng.bounded(alphabet.size())));
+        }
+        const auto t = nightlight::decodeTelemetry(payload);
+        const auto c = nightlight::decodeCommand(payload);
+        const auto s = nightlight::decodeState(payload);
+        const auto a = nightlight::decodeAvailability(payload);
+        // Valid with no error text, or invalid with an error and a readable reason.
+        const auto consistent = [](const auto &d) {
+            return d.isValid() ? d.error() == DecodeError::None && d.errorString().isEmpty()
+                               : d.error() != DecodeError::None && !d.errorString().isEmpty();
+        };
+        QVERIFY2(consistent(t) && consistent(c) && consistent(s) && consistent(a),
+                 payload.toHex().constData());
+        valid += t.isValid() + c.isValid() + s.isValid() + a.isValid();
+    }
+    // Nearly all random input is rejected.
+    QVERIFY(valid < 10000 * 4);
+}
+
+QTEST_GUILESS_MAIN(TestProtocol)
+#include "tst_protocol.moc"
