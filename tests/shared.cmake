@@ -1,0 +1,12 @@
+nightlight_add_test(protocol)
+
+# MqttClient against a real mosquitto (TestBroker); the Last Will test runs mqttwillclient.
+qt_add_executable(mqttwillclient mqttwillclient.cpp)
+target_link_libraries(mqttwillclient PRIVATE nightlight)
+nightlight_set_warnings(mqttwillclient)
+
+nightlight_add_test(mqttclient)
+target_compile_definitions(tst_mqttclient PRIVATE
+    MQTTWILLCLIENT_PATH="$<TARGET_FILE:mqttwillclient>")
+add_dependencies(tst_mqttclient mqttwillclient)
+nightlight_add_test(mqttsecurity)

@@ -1,0 +1,523 @@
+// MqttClient against a real mosquitto (TestBroker): connect, round trips, QoS, retained
+// messages, Last Will, reconnect after a broker restart, connect errors with retries, argument
+// checks, a high message rate, and destruction while messages are in flight.
+
+#include "mqttclient.h"
+#include "testbroker.h"
+
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+#include <QTimer>
+
+#include <memory>
+#include <optional>
+
+using nightlight::MqttClient;
+using nightlight::MqttMessage;
+
+namespace {
+
+constexpr int ConnectTimeoutMs = 10000;
+constexpr int MessageTimeoutMs = 10000;
+
+MqttMessage messageAt(const QSignalSpy &spy, qsizetype i)
+{
+    return spy.at(i).at(0).value<MqttMessage>();
+}
+
+// Index of the first message on topic (with payload, if given) in a messageReceived spy, or -1.
+qsizetype indexOf(const QSignalSpy &spy, const QString &topic,
+                  const std::optional<QByteArray> &payload = std::nullopt)
+{
+    for (qsizetype i = 0; i < spy.size(); ++i) {
+        const MqttMessage m = messageAt(spy, i);
+        if (m.topic == topic && (!payload || m.payload == *payload))
+            return i;
+    }
+    return -1;
+}
+
+quint16 closedPort()
+{
+    QTcpServer server;
+    if (!server.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return server.serverPort(); // nothing listens once server is gone
+}
+
+// Counts the ticks of a 10 ms timer on the owner's thread and remembers the longest gap: a
+// blocked event loop shows up as one long gap.
+class TickMonitor
+{
+public:
+    TickMonitor()
+    {
+        m_timer.setInterval(10);
+        QObject::connect(&m_timer, &QTimer::timeout, [this] {
+            m_maxGapMs = std::max(m_maxGapMs, m_sinceLast.restart());
+            ++m_ticks;
+        });
+        m_sinceLast.start();
+        m_timer.start();
+    }
+    qint64 maxGapMs() const { return std::max(m_maxGapMs, m_sinceLast.elapsed()); }
+    int ticks() const { return m_ticks; }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_sinceLast;
+    qint64 m_maxGapMs = 0;
+    int m_ticks = 0;
+};
+
+} // namespace
+
+class TestMqttClient : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void connectsAndDisconnects();
+    void roundTrip_data();
+    void roundTrip();
+    void offlineQueueKeepsQos1DropsQos0();
+    void retainedMessageForLateSubscriber();
+    void lastWillOnCrash();
+    void noWillOnCleanDisconnect();
+    void reconnectsAfterBrokerRestart();
+    void connectErrorsAreRetried_data();
+    void connectErrorsAreRetried();
+    void silentServerTimesOutAfterKeepAlive();
+    void invalidArguments_data();
+    void invalidArguments();
+    void highRateArrivesInOrder();
+    void destroyWhileMessagesInFlight();
+
+private:
+    std::unique_ptr<MqttClient> makeClient(const QString &id, const TestBroker *broker = nullptr);
+    void connectClient(MqttClient &client);
+    void subscribeAndSync(MqttClient &client, QSignalSpy &messages, const QString &prefix,
+                          int qos = 2);
+
+    TestBroker m_broker;
+};
+
+std::unique_ptr<MqttClient> TestMqttClient::makeClient(const QString &id, const TestBroker *broker)
+{
+    if (!broker)
+        broker = &m_broker;
+    auto client = std::make_unique<MqttClient>();
+    client->setHost(broker->host());
+    client->setPort(broker->port());
+    client->setClientId(id);
+    client->setReconnectDelay(20, 200);
+    return client;
+}
+
+void TestMqttClient::connectClient(MqttClient &client)
+{
+    QSignalSpy connected(&client, &MqttClient::connected);
+    client.connectToHost();
+    QVERIFY2(connected.wait(ConnectTimeoutMs), qPrintable(client.errorString()));
+    QCOMPARE(client.state(), MqttClient::State::Connected);
+}
+
+// Subscribes to prefix/# and proves the broker has the subscription: a marker the client
+// publishes to itself comes back (the broker handles one connection's packets in order).
+void TestMqttClient::subscribeAndSync(MqttClient &client, QSignalSpy &messages,
+                                      const QString &prefix, int qos)
+{
+    const QString marker = prefix + QStringLiteral("/sync");
+    QVERIFY(client.subscribe(prefix + QStringLiteral("/#"), qos));
+    QVERIFY(client.publish(marker, "sync", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, marker) >= 0, MessageTimeoutMs);
+}
+
+void TestMqttClient::initTestCase()
+{
+    QVERIFY2(m_broker.start(), qPrintable(m_broker.errorString()));
+}
+
+void TestMqttClient::connectsAndDisconnects()
+{
+    auto client = makeClient(QStringLiteral("tst-connect"));
+    QCOMPARE(client->state(), MqttClient::State::Disconnected);
+    QSignalSpy states(client.get(), &MqttClient::stateChanged);
+    QSignalSpy disconnected(client.get(), &MqttClient::disconnected);
+    connectClient(*client);
+    QCOMPARE(states.size(), 2);
+    QCOMPARE(states.at(0).at(0).value<MqttClient::State>(), MqttClient::State::Connecting);
+    QCOMPARE(states.at(1).at(0).value<MqttClient::State>(), MqttClient::State::Connected);
+    QCOMPARE(client->error(), MqttClient::Error::NoError);
+    QVERIFY(client->errorString().isEmpty());
+
+    client->connectToHost(); // already connected: nothing happens
+    QCOMPARE(states.size(), 2);
+
+    client->disconnectFromHost();
+    QCOMPARE(client->state(), MqttClient::State::Disconnected);
+    QCOMPARE(disconnected.size(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        m_broker.log().contains(QStringLiteral("Client tst-connect disconnected.")),
+        MessageTimeoutMs);
+
+    // And again, on the same object.
+    connectClient(*client);
+}
+
+void TestMqttClient::roundTrip_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<int>("qos");
+    QTest::addColumn<int>("expectedQos");
+
+    QTest::newRow("text") << QByteArray("{\"light\": 412}") << 0 << 0;
+    QTest::newRow("binary with NUL and 0xff")
+        << QByteArray("\x00\x01\xff\xfe\r\n\x00", 7) << 0 << 0;
+    QTest::newRow("empty payload") << QByteArray() << 0 << 0;
+    QTest::newRow("qos 1") << QByteArray("command") << 1 << 1;
+    QTest::newRow("qos 2") << QByteArray("exactly once") << 2 << 2;
+    QByteArray big(64 * 1024, Qt::Uninitialized);
+    for (char &c : big)
+        c = char(QRandomGenerator::global()->bounded(256));
+    QTest::newRow("64 KiB random bytes at qos 1") << big << 1 << 1;
+}
+
+void TestMqttClient::roundTrip()
+{
+    QFETCH(QByteArray, payload);
+    QFETCH(int, qos);
+    QFETCH(int, expectedQos);
+
+    auto subscriber = makeClient(QStringLiteral("tst-rt-sub"));
+    auto publisher = makeClient(QStringLiteral("tst-rt-pub"));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    connectClient(*publisher);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("rt"));
+
+    const QString topic = QStringLiteral("rt/") + QString::fromLatin1(QTest::currentDataTag());
+    QVERIFY(publisher->publish(topic, payload, qos));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, topic) >= 0, MessageTimeoutMs);
+    const MqttMessage m = messageAt(messages, indexOf(messages, topic));
+    QCOMPARE(m.topic, topic);
+    QCOMPARE(m.payload.size(), payload.size());
+    QCOMPARE(m.payload, payload);
+    QCOMPARE(m.qos, expectedQos);
+    QCOMPARE(m.retained, false);
+}
+
+void TestMqttClient::offlineQueueKeepsQos1DropsQos0()
+{
+    auto subscriber = makeClient(QStringLiteral("tst-offline-sub"));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("offline"));
+
+    auto publisher = makeClient(QStringLiteral("tst-offline-pub"));
+    // Not connected yet: QoS 1 waits for the connection, QoS 0 is dropped.
+    QVERIFY(publisher->publish(QStringLiteral("offline/qos0"), "dropped", 0));
+    QVERIFY(publisher->publish(QStringLiteral("offline/qos1-a"), "kept a", 1));
+    QVERIFY(publisher->publish(QStringLiteral("offline/qos1-b"), "kept b", 1));
+    connectClient(*publisher);
+    QVERIFY(publisher->publish(QStringLiteral("offline/marker"), "after", 1));
+
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("offline/marker")) >= 0,
+                             MessageTimeoutMs);
+    const qsizetype a = indexOf(messages, QStringLiteral("offline/qos1-a"), QByteArray("kept a"));
+    const qsizetype b = indexOf(messages, QStringLiteral("offline/qos1-b"), QByteArray("kept b"));
+    QVERIFY(a >= 0);
+    QVERIFY(b > a);
+    QVERIFY(indexOf(messages, QStringLiteral("offline/marker")) > b);
+    QCOMPARE(indexOf(messages, QStringLiteral("offline/qos0")), -1);
+}
+
+void TestMqttClient::retainedMessageForLateSubscriber()
+{
+    auto publisher = makeClient(QStringLiteral("tst-retain-pub"));
+    QSignalSpy own(publisher.get(), &MqttClient::messageReceived);
+    connectClient(*publisher);
+    // The publisher's own marker comes back after the broker stored the retained message.
+    QVERIFY(publisher->publish(QStringLiteral("retain/state"), "{\"led_on\": true}", 1, true));
+    subscribeAndSync(*publisher, own, QStringLiteral("retain-sync"));
+
+    auto late = makeClient(QStringLiteral("tst-retain-late"));
+    QSignalSpy messages(late.get(), &MqttClient::messageReceived);
+    connectClient(*late);
+    QVERIFY(late->subscribe(QStringLiteral("retain/state"), 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("retain/state")) >= 0,
+                             MessageTimeoutMs);
+    const MqttMessage m = messageAt(messages, 0);
+    QCOMPARE(m.payload, QByteArray("{\"led_on\": true}"));
+    QCOMPARE(m.retained, true);
+    QCOMPARE(m.qos, 1);
+
+    // Clear it (an empty retained message deletes it).
+    QVERIFY(publisher->publish(QStringLiteral("retain/state"), QByteArray(), 1, true));
+}
+
+void TestMqttClient::lastWillOnCrash()
+{
+    auto subscriber = makeClient(QStringLiteral("tst-will-sub"));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("will"));
+
+    QProcess child;
+    child.setProcessChannelMode(QProcess::SeparateChannels);
+    child.start(QStringLiteral(MQTTWILLCLIENT_PATH),
+                {m_broker.host(), QString::number(m_broker.port()),
+                 QStringLiteral("tst-will-crash"), QStringLiteral("will/crash")});
+    QVERIFY2(child.waitForStarted(5000), qPrintable(child.errorString()));
+    // Handshake: the child prints "connected" once the broker accepted it (and its will).
+    QByteArray out;
+    QTRY_VERIFY_WITH_TIMEOUT((out += child.readAllStandardOutput()).contains("connected\n"),
+                             ConnectTimeoutMs);
+    QCOMPARE(indexOf(messages, QStringLiteral("will/crash")), -1);
+
+    child.kill(); // SIGKILL: no DISCONNECT, the broker must publish the will
+    QVERIFY(child.waitForFinished(5000));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("will/crash")) >= 0,
+                             MessageTimeoutMs);
+    const MqttMessage will = messageAt(messages, indexOf(messages, QStringLiteral("will/crash")));
+    QCOMPARE(will.payload, QByteArray("will:tst-will-crash"));
+    QCOMPARE(will.qos, 1);
+}
+
+void TestMqttClient::noWillOnCleanDisconnect()
+{
+    auto subscriber = makeClient(QStringLiteral("tst-nowill-sub"));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("nowill"));
+
+    auto client = makeClient(QStringLiteral("tst-nowill-clean"));
+    client->setWill(QStringLiteral("nowill/clean"), "will:clean", 1, false);
+    connectClient(*client);
+    client->disconnectFromHost();
+    QCOMPARE(client->state(), MqttClient::State::Disconnected);
+    // The broker handled the DISCONNECT; a will, had it been published, is now ahead of the marker.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        m_broker.log().contains(QStringLiteral("Client tst-nowill-clean disconnected.")),
+        MessageTimeoutMs);
+    QVERIFY(subscriber->publish(QStringLiteral("nowill/marker"), "marker", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("nowill/marker")) >= 0,
+                             MessageTimeoutMs);
+    QCOMPARE(indexOf(messages, QStringLiteral("nowill/clean")), -1);
+}
+
+void TestMqttClient::reconnectsAfterBrokerRestart()
+{
+    TestBroker broker; // its own, so a restart does not disturb the other tests
+    QVERIFY2(broker.start(), qPrintable(broker.errorString()));
+    const quint16 port = broker.port();
+
+    auto subscriber = makeClient(QStringLiteral("tst-restart-sub"), &broker);
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    QSignalSpy errors(subscriber.get(), &MqttClient::errorOccurred);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("restart"));
+    QSignalSpy states(subscriber.get(), &MqttClient::stateChanged);
+
+    broker.stop();
+    QTRY_COMPARE_WITH_TIMEOUT(subscriber->state(), MqttClient::State::Connecting, ConnectTimeoutMs);
+    QVERIFY(!errors.isEmpty());
+    QCOMPARE(errors.at(0).at(0).value<MqttClient::Error>(), MqttClient::Error::NetworkError);
+    QVERIFY2(errors.at(0).at(1).toString().contains(QString::number(port)),
+             qPrintable(errors.at(0).at(1).toString()));
+
+    QVERIFY2(broker.restart(), qPrintable(broker.errorString())); // a new mosquitto process
+    QCOMPARE(broker.port(), port);
+    QTRY_COMPARE_WITH_TIMEOUT(subscriber->state(), MqttClient::State::Connected, ConnectTimeoutMs);
+    QVERIFY(states.size() >= 2);
+    QCOMPARE(states.first().at(0).value<MqttClient::State>(), MqttClient::State::Connecting);
+    QCOMPARE(states.last().at(0).value<MqttClient::State>(), MqttClient::State::Connected);
+
+    // The subscription was re-sent: a message from another client arrives. The broker's own
+    // marker round trip (same connection, in order) first proves SUBSCRIBE was handled.
+    QVERIFY(subscriber->publish(QStringLiteral("restart/sync2"), "sync", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("restart/sync2")) >= 0,
+                             MessageTimeoutMs);
+    auto publisher = makeClient(QStringLiteral("tst-restart-pub"), &broker);
+    connectClient(*publisher);
+    QVERIFY(publisher->publish(QStringLiteral("restart/after"), "back", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        indexOf(messages, QStringLiteral("restart/after"), QByteArray("back")) >= 0,
+        MessageTimeoutMs);
+}
+
+void TestMqttClient::connectErrorsAreRetried_data()
+{
+    QTest::addColumn<QString>("host");
+    QTest::addColumn<quint16>("port");
+    QTest::addColumn<MqttClient::Error>("expected");
+
+    QTest::newRow("nothing listens on the port")
+        << QStringLiteral("127.0.0.1") << closedPort() << MqttClient::Error::ConnectionRefused;
+    QTest::newRow("host name does not resolve")
+        << QStringLiteral("nonexistent.invalid") << quint16(9) << MqttClient::Error::HostNotFound;
+}
+
+void TestMqttClient::connectErrorsAreRetried()
+{
+    QFETCH(QString, host);
+    QFETCH(quint16, port);
+    QFETCH(MqttClient::Error, expected);
+    QVERIFY(port != 0);
+
+    MqttClient client;
+    client.setHost(host);
+    client.setPort(port);
+    client.setReconnectDelay(20, 80);
+    QSignalSpy errors(&client, &MqttClient::errorOccurred);
+    TickMonitor ticks;
+    client.connectToHost();
+    QCOMPARE(client.state(), MqttClient::State::Connecting);
+    // Three failed attempts, each reported, while the owner's event loop keeps running.
+    while (errors.size() < 3)
+        QVERIFY(errors.wait(ConnectTimeoutMs));
+    for (const QList<QVariant> &e : std::as_const(errors))
+        QCOMPARE(e.at(0).value<MqttClient::Error>(), expected);
+    QCOMPARE(client.error(), expected);
+    QVERIFY2(client.errorString().contains(host), qPrintable(client.errorString()));
+    QCOMPARE(client.state(), MqttClient::State::Connecting);
+    QVERIFY(ticks.ticks() > 0);
+    QVERIFY2(ticks.maxGapMs() < 100, qPrintable(QString::number(ticks.maxGapMs())));
+    qInfo().noquote() << "error text:" << client.errorString();
+
+    client.disconnectFromHost();
+    QCOMPARE(client.state(), MqttClient::State::Disconnected);
+}
+
+void TestMqttClient::silentServerTimesOutAfterKeepAlive()
+{
+    // A server that accepts TCP connections and never sends CONNACK: libmosquitto's keepalive
+    // check (mosquitto_loop_misc) gives up after keepAlive seconds and the client retries.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+    MqttClient client;
+    client.setHost(QStringLiteral("127.0.0.1"));
+    client.setPort(silent.serverPort());
+    client.setKeepAlive(5); // libmosquitto's minimum
+    client.setReconnectDelay(20, 80);
+    QSignalSpy errors(&client, &MqttClient::errorOccurred);
+    QElapsedTimer clock;
+    clock.start();
+    client.connectToHost();
+    QVERIFY(silent.waitForNewConnection(ConnectTimeoutMs));
+    std::unique_ptr<QTcpSocket> peer(silent.nextPendingConnection());
+    QVERIFY(peer);
+    QVERIFY(errors.wait(15000));
+    QCOMPARE(errors.at(0).at(0).value<MqttClient::Error>(), MqttClient::Error::NetworkError);
+    QVERIFY2(clock.elapsed() >= 3500 /* libmosquitto counts whole seconds */,
+             qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(client.state(), MqttClient::State::Connecting);
+    qInfo().noquote() << "error text after" << clock.elapsed() << "ms:" << client.errorString();
+}
+
+void TestMqttClient::invalidArguments_data()
+{
+    QTest::addColumn<bool>("filter"); // subscribe() instead of publish()
+    QTest::addColumn<QString>("topic");
+    QTest::addColumn<int>("qos");
+    QTest::addColumn<bool>("valid");
+
+    QTest::newRow("publish: plain topic") << false << QStringLiteral("a/b") << 1 << true;
+    QTest::newRow("publish: + in topic") << false << QStringLiteral("a/+/b") << 0 << false;
+    QTest::newRow("publish: # in topic") << false << QStringLiteral("a/#") << 0 << false;
+    QTest::newRow("publish: empty topic") << false << QString() << 0 << false;
+    QTest::newRow("publish: NUL in topic")
+        << false << QStringLiteral("a/") + QChar(0) << 0 << false;
+    QTest::newRow("publish: qos 3") << false << QStringLiteral("a/b") << 3 << false;
+    QTest::newRow("publish: qos -1") << false << QStringLiteral("a/b") << -1 << false;
+    QTest::newRow("subscribe: wildcards") << true << QStringLiteral("+/telemetry/#") << 1 << true;
+    QTest::newRow("subscribe: # not last") << true << QStringLiteral("a/#/b") << 0 << false;
+    QTest::newRow("subscribe: + inside a level") << true << QStringLiteral("a+/b") << 0 << false;
+    QTest::newRow("subscribe: empty filter") << true << QString() << 0 << false;
+    QTest::newRow("subscribe: qos 3") << true << QStringLiteral("a/b") << 3 << false;
+}
+
+void TestMqttClient::invalidArguments()
+{
+    QFETCH(bool, filter);
+    QFETCH(QString, topic);
+    QFETCH(int, qos);
+    QFETCH(bool, valid);
+
+    MqttClient client; // checks happen on the calling thread, connected or not
+    QSignalSpy errors(&client, &MqttClient::errorOccurred);
+    const bool accepted = filter ? client.subscribe(topic, qos) : client.publish(topic, "x", qos);
+    QCOMPARE(accepted, valid);
+    QCOMPARE(client.error(),
+             valid ? MqttClient::Error::NoError : MqttClient::Error::InvalidArgument);
+    QCOMPARE(client.errorString().isEmpty(), valid);
+    QVERIFY(errors.isEmpty()); // the caller got false; no signal
+}
+
+void TestMqttClient::highRateArrivesInOrder()
+{
+    constexpr int Count = 20000;
+    auto subscriber = makeClient(QStringLiteral("tst-rate-sub"));
+    QSignalSpy sync(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, sync, QStringLiteral("rate"), 0);
+
+    int received = 0;
+    int batches = 0;
+    int outOfOrder = 0;
+    QElapsedTimer clock;
+    qint64 lastMs = 0;
+    connect(subscriber.get(), &MqttClient::messagesReceived, this, [&] { ++batches; });
+    connect(subscriber.get(), &MqttClient::messageReceived, this, [&](const MqttMessage &m) {
+        if (m.topic != QStringLiteral("rate/n"))
+            return;
+        if (m.payload.toInt() != received)
+            ++outOfOrder;
+        ++received;
+        lastMs = clock.elapsed();
+    });
+
+    auto publisher = makeClient(QStringLiteral("tst-rate-pub"));
+    connectClient(*publisher);
+    clock.start();
+    for (int i = 0; i < Count; ++i)
+        QVERIFY(publisher->publish(QStringLiteral("rate/n"), QByteArray::number(i), 0));
+    QTRY_COMPARE_WITH_TIMEOUT(received, Count, 30000);
+    QCOMPARE(outOfOrder, 0);
+    QVERIFY2(batches < received, qPrintable(QString::number(batches)));
+    qInfo("%d QoS 0 messages in %lld ms (%.0f messages/s), %d batches", Count, lastMs,
+          Count * 1000.0 / double(std::max<qint64>(1, lastMs)), batches);
+}
+
+void TestMqttClient::destroyWhileMessagesInFlight()
+{
+    auto subscriber = makeClient(QStringLiteral("tst-destroy-sub"));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("flood"), 1);
+
+    auto publisher = makeClient(QStringLiteral("tst-destroy-pub"));
+    connectClient(*publisher);
+    for (int i = 0; i < 20000; ++i)
+        QVERIFY(publisher->publish(QStringLiteral("flood/n"), QByteArray::number(i), i % 2));
+    const qsizetype before = messages.size();
+    QVERIFY(messages.wait(MessageTimeoutMs));
+    QVERIFY(messages.size() > before);
+    subscriber.reset(); // with batches still queued to it and packets still arriving
+    publisher.reset(); // with publishes still queued on its worker
+
+    // The broker is still fine and a new client works.
+    auto probe = makeClient(QStringLiteral("tst-destroy-probe"));
+    QSignalSpy probeMessages(probe.get(), &MqttClient::messageReceived);
+    connectClient(*probe);
+    subscribeAndSync(*probe, probeMessages, QStringLiteral("probe"));
+}
+
+QTEST_GUILESS_MAIN(TestMqttClient)
+#include "tst_mqttclient.moc"
