@@ -1,0 +1,260 @@
+// nightlight-device: reads a light sensor, switches an LED and talks MQTT (issue #4).
+// Exit codes: 0 after SIGTERM/SIGINT, 2 bad options, 3 a backend cannot start, 4 a permanent MQTT
+// error (bad credentials, not authorised, TLS).
+
+#include "backends.h"
+#include "deviceoptions.h"
+#include "led.h"
+#include "lightsensor.h"
+#include "mqttclient.h"
+#include "nightlight.h"
+#include "protocol.h"
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QSocketNotifier>
+#include <QTimer>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace nightlight;
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcDevice, "nightlight.device", QtInfoMsg)
+
+constexpr int ExitBadOptions = 2;
+constexpr int ExitBackend = 3;
+constexpr int ExitMqtt = 4;
+// SIGTERM must end the program within a second: wait this long for a clean DISCONNECT.
+constexpr int ShutdownGraceMs = 500;
+
+int signalFds[2] = {-1, -1};
+
+// Async-signal-safe: only write(2) on the self-pipe; the event loop does the rest.
+void onSignal(int signo)
+{
+    const int savedErrno = errno;
+    const char c = char(signo);
+    [[maybe_unused]] const ssize_t n = ::write(signalFds[0], &c, 1);
+    errno = savedErrno;
+}
+
+bool installSignalHandlers()
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, signalFds) != 0)
+        return false;
+    struct sigaction sa = {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    return ::sigaction(SIGTERM, &sa, nullptr) == 0 && ::sigaction(SIGINT, &sa, nullptr) == 0;
+}
+
+void printError(const QString &message)
+{
+    std::fprintf(stderr, "nightlight-device: %s\n", qUtf8Printable(message));
+    std::fflush(stderr);
+}
+
+bool isPermanent(MqttClient::Error error)
+{
+    switch (error) {
+    case MqttClient::Error::BadCredentials:
+    case MqttClient::Error::NotAuthorized:
+    case MqttClient::Error::TlsHandshakeFailed:
+    case MqttClient::Error::TlsFileError:
+    case MqttClient::Error::ProtocolError:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("nightlight-device"));
+    QCoreApplication::setApplicationVersion(QLatin1String(NIGHTLIGHT_VERSION));
+    qSetMessagePattern(QStringLiteral("%{if-category}%{category}: %{endif}%{message}"));
+
+    const DeviceOptions::ParseResult parsed = DeviceOptions::parse(QCoreApplication::arguments());
+    switch (parsed.action) {
+    case DeviceOptions::Action::ShowHelp:
+    case DeviceOptions::Action::ShowVersion:
+        std::fputs(qUtf8Printable(parsed.text), stdout);
+        return 0;
+    case DeviceOptions::Action::Fail:
+        printError(parsed.text);
+        return ExitBadOptions;
+    case DeviceOptions::Action::Run:
+        break;
+    }
+    const DeviceOptions &options = parsed.options;
+    if (options.verbose)
+        QLoggingCategory::setFilterRules(QStringLiteral("nightlight.debug=true\n"
+                                                        "nightlight.*.debug=true"));
+
+    if (!installSignalHandlers()) {
+        printError(QStringLiteral("cannot install signal handlers: %1")
+                       .arg(QString::fromLocal8Bit(std::strerror(errno))));
+        return 1;
+    }
+
+    QString error;
+    std::unique_ptr<LightSensor> sensor = createLightSensor(options.backends, &error);
+    if (!sensor) {
+        printError(error);
+        return ExitBackend;
+    }
+    std::unique_ptr<Led> led = createLed(options.backends, &error);
+    if (!led) {
+        printError(error);
+        return ExitBackend;
+    }
+    QObject::connect(led.get(), &Led::failed, &app, [](const QString &message) {
+        qCWarning(lcDevice, "LED: %s", qUtf8Printable(message));
+    });
+
+    const QString stateTopicName = stateTopic(options.id);
+    const QString statusTopicName = statusTopic(options.id);
+    const QString commandsTopicName = commandsTopic(options.id);
+    const QString telemetryTopicName = telemetryTopic(options.id);
+
+    MqttClient client;
+    client.setHost(options.host);
+    client.setPort(options.port);
+    client.setClientId(options.clientId);
+    // A persistent session: QoS 1 commands sent while we are away are delivered on reconnect.
+    client.setCleanSession(false);
+    client.setUsername(options.username);
+    client.setPassword(options.password);
+    client.setTlsCaFile(options.tlsCaFile);
+    client.setReconnectDelay(options.reconnectMinMs, options.reconnectMaxMs);
+    client.setWill(statusTopicName, encodeAvailability(Availability::Offline), 1, true);
+    client.subscribe(commandsTopicName, 1);
+
+    auto nightlight = std::make_unique<Nightlight>(sensor.get(), led.get());
+    nightlight->setInterval(options.intervalMs);
+    nightlight->setThreshold(options.threshold);
+    nightlight->setHysteresis(options.hysteresis);
+    nightlight->setBufferSize(options.bufferSize);
+
+    QObject::connect(nightlight.get(), &Nightlight::telemetryReady, &client,
+                     [&](const Telemetry &t) {
+                         client.publish(telemetryTopicName, encodeTelemetry(t), 0, false);
+                     });
+    // While not connected the state is not queued: the current one is published on connect.
+    QObject::connect(nightlight.get(), &Nightlight::stateChanged, &client,
+                     [&](const DeviceState &s) {
+                         if (client.isConnected())
+                             client.publish(stateTopicName, encodeState(s), 1, true);
+                     });
+    QObject::connect(&client, &MqttClient::messageReceived, nightlight.get(),
+                     [&](const MqttMessage &m) {
+                         if (m.topic == commandsTopicName)
+                             nightlight->handleCommand(m.payload);
+                     });
+    QObject::connect(&client, &MqttClient::connected, nightlight.get(), [&] {
+        qCInfo(lcDevice, "connected to %s:%d as %s", qUtf8Printable(options.host),
+               int(options.port), qUtf8Printable(options.clientId));
+        client.publish(statusTopicName, encodeAvailability(Availability::Online), 1, true);
+        client.publish(stateTopicName, encodeState(nightlight->state()), 1, true);
+        nightlight->setConnected(true); // drains the buffer, oldest first
+    });
+    QObject::connect(&client, &MqttClient::stateChanged, nightlight.get(),
+                     [&](MqttClient::State state) {
+                         if (state != MqttClient::State::Connected) {
+                             if (nightlight->isConnected())
+                                 qCInfo(lcDevice, "disconnected: buffering telemetry");
+                             nightlight->setConnected(false);
+                         }
+                     });
+
+    bool shuttingDown = false;
+    QObject::connect(&client, &MqttClient::errorOccurred, &app,
+                     [&](MqttClient::Error e, const QString &message) {
+                         if (shuttingDown)
+                             return;
+                         if (isPermanent(e)) {
+                             printError(QStringLiteral("cannot connect to %1:%2: %3")
+                                            .arg(options.host)
+                                            .arg(options.port)
+                                            .arg(message));
+                             shuttingDown = true;
+                             nightlight->stop();
+                             QCoreApplication::exit(ExitMqtt);
+                             return;
+                         }
+                         // Retriable: the client reconnects by itself; the rule keeps running.
+                         qCWarning(lcDevice, "MQTT: %s (%s)", qUtf8Printable(message),
+                                   qUtf8Printable(mqttErrorName(e)));
+                     });
+
+    // SIGTERM / SIGINT: "offline", LED off, DISCONNECT, release the hardware, exit 0 -- within
+    // ShutdownGraceMs whatever the network does.
+    QSocketNotifier signalNotifier(signalFds[1], QSocketNotifier::Read);
+    QTimer graceTimer;
+    graceTimer.setSingleShot(true);
+    graceTimer.setInterval(ShutdownGraceMs);
+    bool finished = false;
+    const auto finish = [&] {
+        if (finished)
+            return;
+        finished = true;
+        graceTimer.stop();
+        nightlight.reset();
+        led.reset(); // GpioLed: line low and released
+        sensor.reset();
+        QCoreApplication::exit(0);
+    };
+    // An LED behind HTTP (CounterFit) sends "off" asynchronously: give it the grace period.
+    const bool asyncLed = led->backendName() == QLatin1String("counterfit");
+    QObject::connect(&graceTimer, &QTimer::timeout, &app, [&] {
+        if (!asyncLed && !client.isConnected())
+            qCInfo(lcDevice, "no DISCONNECT confirmation within %d ms", ShutdownGraceMs);
+        finish();
+    });
+    QObject::connect(&signalNotifier, &QSocketNotifier::activated, &app, [&] {
+        char signo = 0;
+        [[maybe_unused]] const ssize_t n = ::read(signalFds[1], &signo, 1);
+        if (shuttingDown)
+            return;
+        shuttingDown = true;
+        qCInfo(lcDevice, "signal %d: shutting down", int(signo));
+        nightlight->stop();
+        led->setOn(false);
+        graceTimer.start();
+        if (client.isConnected()) {
+            // The broker handles PUBLISH before DISCONNECT (one ordered stream); the Last Will
+            // is not sent after a DISCONNECT, so "offline" must be published here. QoS 0 on
+            // purpose: mosquitto before 2.0.22 fails to send the PUBACK of a QoS 1 message when
+            // the client has already closed the socket, then drops the DISCONNECT and sends the
+            // Last Will too ("disconnected due to out of memory", eclipse-mosquitto/mosquitto
+            // #2627, #3253).
+            client.publish(stateTopicName, encodeState(nightlight->state()), 0, true); // LED off
+            client.publish(statusTopicName, encodeAvailability(Availability::Offline), 0, true);
+            if (!asyncLed)
+                QObject::connect(&client, &MqttClient::disconnected, &app, finish);
+            // Queued after the publishes; MqttClient sends DISCONNECT and waits for it to be
+            // written before its worker thread ends (also when we exit right away).
+            client.disconnectFromHost();
+        } else {
+            client.disconnectFromHost(); // stop reconnecting
+            if (!asyncLed)
+                finish();
+        }
+    });
+
+    client.connectToHost();
+    nightlight->start(); // the first reading now, not one interval later
+    return app.exec();
+}

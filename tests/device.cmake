@@ -1,0 +1,19 @@
+# device suites (issue #4)
+nightlight_add_test(nightlight LIBRARIES nightlight_device)
+nightlight_add_test(deviceoptions LIBRARIES nightlight_device)
+nightlight_add_test(simulatedlightsensor LIBRARIES nightlight_device)
+nightlight_add_test(simulatedled LIBRARIES nightlight_device)
+nightlight_add_test(backends LIBRARIES nightlight_device)
+
+# The real nightlight-device binary as a child process against a real broker.
+nightlight_add_test(nightlightdevice LIBRARIES nightlight_device)
+target_compile_definitions(tst_nightlightdevice PRIVATE
+    NIGHTLIGHT_DEVICE_BIN="$<TARGET_FILE:nightlight-device>")
+add_dependencies(tst_nightlightdevice nightlight-device)
+
+# Command -> state latency (beside a bare libmosquitto echo client), CPU, memory, start-up time.
+# Run with scripts/bench-device.sh.
+nightlight_add_benchmark(device LIBRARIES nightlight_testsupport PkgConfig::Mosquitto)
+target_compile_definitions(bench_device PRIVATE
+    NIGHTLIGHT_DEVICE_BIN="$<TARGET_FILE:nightlight-device>")
+add_dependencies(bench_device nightlight-device)

@@ -1,0 +1,550 @@
+// The real nightlight-device binary as a child process against a real mosquitto (TestBroker):
+// telemetry, commands, retained state, Last Will, SIGTERM, broker outages, fuzzed commands, exit
+// codes. Every wait is on an observed message or log line (QTRY_*), never a sleep.
+
+#include "mqttclient.h"
+#include "protocol.h"
+#include "testbroker.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <algorithm>
+#include <memory>
+
+#include <signal.h>
+
+using namespace nightlight;
+
+namespace {
+
+constexpr int IntervalMs = 100;
+
+// One running nightlight-device; its stderr is collected as it comes.
+class Device
+{
+public:
+    ~Device()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+        }
+    }
+
+    bool start(const QStringList &args)
+    {
+        QObject::connect(&m_process, &QProcess::readyReadStandardError,
+                         [this] { m_stderr += m_process.readAllStandardError(); });
+        m_process.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN), args);
+        return m_process.waitForStarted(5000);
+    }
+    QString log()
+    {
+        m_stderr += m_process.readAllStandardError();
+        return QString::fromUtf8(m_stderr);
+    }
+    int countInLog(const QString &needle) { return int(log().count(needle)); }
+    qint64 pid() const { return m_process.processId(); }
+    QProcess &process() { return m_process; }
+
+private:
+    QProcess m_process;
+    QByteArray m_stderr;
+};
+
+// A client that records every message on the topics it subscribes to.
+class Observer
+{
+public:
+    Observer(const TestBroker &broker, const QStringList &filters)
+    {
+        m_client.setHost(broker.host());
+        m_client.setPort(broker.port());
+        m_client.setReconnectDelay(50, 100);
+        for (const QString &f : filters)
+            m_client.subscribe(f, 1);
+        QObject::connect(&m_client, &MqttClient::messageReceived, [this](const MqttMessage &m) {
+            messages.append(m);
+            receivedAt.append(QDateTime::currentMSecsSinceEpoch());
+        });
+        m_client.connectToHost();
+    }
+    bool isConnected() const { return m_client.isConnected(); }
+    MqttClient &client() { return m_client; }
+
+    QList<Telemetry> telemetry(const QString &id) const
+    {
+        QList<Telemetry> out;
+        for (const MqttMessage &m : messages) {
+            if (m.topic == telemetryTopic(id)) {
+                const auto t = decodeTelemetry(m.payload);
+                if (t)
+                    out.append(*t);
+            }
+        }
+        return out;
+    }
+    QList<DeviceState> states(const QString &id) const
+    {
+        QList<DeviceState> out;
+        for (const MqttMessage &m : messages) {
+            if (m.topic == stateTopic(id)) {
+                const auto s = decodeState(m.payload);
+                if (s)
+                    out.append(*s);
+            }
+        }
+        return out;
+    }
+    QList<QByteArray> statuses(const QString &id) const
+    {
+        QList<QByteArray> out;
+        for (const MqttMessage &m : messages) {
+            if (m.topic == statusTopic(id))
+                out.append(m.payload);
+        }
+        return out;
+    }
+    std::optional<DeviceState> lastState(const QString &id) const
+    {
+        const auto s = states(id);
+        return s.isEmpty() ? std::nullopt : std::optional<DeviceState>(s.last());
+    }
+
+    // How late each telemetry sample arrived: receive time - ts, in ms.
+    QList<qint64> telemetryDelays(const QString &id) const
+    {
+        QList<qint64> out;
+        for (int i = 0; i < messages.size(); ++i) {
+            if (messages[i].topic == telemetryTopic(id)) {
+                const auto t = decodeTelemetry(messages[i].payload);
+                if (t && t->ts)
+                    out.append(receivedAt[i] - *t->ts);
+            }
+        }
+        return out;
+    }
+
+    QList<MqttMessage> messages;
+    QList<qint64> receivedAt; // ms since the epoch, per message
+
+private:
+    MqttClient m_client;
+};
+
+QStringList strings(std::initializer_list<const char *> items)
+{
+    QStringList l;
+    for (const char *s : items)
+        l << QString::fromUtf8(s);
+    return l;
+}
+
+// The device's own count, from its last "ignored bad command ...; N bad commands so far" line.
+int badCommandCount(const QString &log)
+{
+    const qsizetype end = log.lastIndexOf(QLatin1String(" bad commands so far"));
+    if (end < 0)
+        return 0;
+    const qsizetype start = log.lastIndexOf(QLatin1Char(' '), end - 1) + 1;
+    return log.mid(start, end - start).toInt();
+}
+
+bool isOnlineLast(const Observer &o, const QString &id)
+{
+    const auto s = o.statuses(id);
+    return !s.isEmpty() && s.last() == "online";
+}
+
+} // namespace
+
+class TestNightlightDevice : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void telemetryAtInterval();
+    void commandGivesRetainedState();
+    void sigkillGivesLastWill();
+    void sigtermExitsCleanly();
+    void outageBuffersAndCommandsWait();
+    void fuzzedCommands();
+    void badArguments_data();
+    void badArguments();
+    void groveWithoutI2c();
+    void notAuthorizedExits4();
+
+private:
+    QStringList deviceArgs(const QString &id, const QStringList &extra = {}) const;
+    TestBroker m_broker;
+};
+
+void TestNightlightDevice::initTestCase()
+{
+    QVERIFY2(QFile::exists(QStringLiteral(NIGHTLIGHT_DEVICE_BIN)), NIGHTLIGHT_DEVICE_BIN);
+    QVERIFY2(m_broker.start(), qPrintable(m_broker.errorString()));
+}
+
+QStringList TestNightlightDevice::deviceArgs(const QString &id, const QStringList &extra) const
+{
+    return QStringList{QStringLiteral("--host"),        m_broker.host(),
+                       QStringLiteral("--port"),        QString::number(m_broker.port()),
+                       QStringLiteral("--id"),          id,
+                       QStringLiteral("--interval-ms"), QString::number(IntervalMs)} +
+        extra;
+}
+
+void TestNightlightDevice::telemetryAtInterval()
+{
+    const QString id = QStringLiteral("telemetry-1");
+    Observer observer(m_broker, {id + QStringLiteral("/#")});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    QVERIFY(device.start(deviceArgs(id)));
+
+    QTRY_VERIFY_WITH_TIMEOUT(observer.telemetry(id).size() >= 8, 10000);
+    QVERIFY(isOnlineLast(observer, id));
+    const auto t = observer.telemetry(id);
+    QList<qint64> gaps;
+    for (int i = 1; i < t.size(); ++i) {
+        QVERIFY(t[i].ts && t[i - 1].ts);
+        QVERIFY2(*t[i].ts > *t[i - 1].ts, "ts strictly increasing");
+        gaps.append(*t[i].ts - *t[i - 1].ts);
+        QVERIFY(t[i].light >= 0 && t[i].light <= 1000);
+    }
+    std::sort(gaps.begin(), gaps.end());
+    const qint64 median = gaps[gaps.size() / 2];
+    QVERIFY2(median >= IntervalMs * 8 / 10 && median <= IntervalMs * 15 / 10,
+             qPrintable(QString::number(median)));
+    // Each tick refreshes the retained state, and it carries the reading.
+    QTRY_VERIFY_WITH_TIMEOUT(observer.states(id).size() >= 2, 5000);
+    const DeviceState s = *observer.lastState(id);
+    QCOMPARE(s.mode, Mode::Auto);
+    QCOMPARE(s.threshold, 300.0);
+    QVERIFY(s.light);
+}
+
+void TestNightlightDevice::commandGivesRetainedState()
+{
+    const QString id = QStringLiteral("command-1");
+    Observer observer(m_broker, {id + QStringLiteral("/#")});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    // A long cycle in bright light: the auto rule keeps the LED off.
+    QVERIFY(device.start(deviceArgs(id, strings({"--threshold", "0"}))));
+    QTRY_VERIFY_WITH_TIMEOUT(isOnlineLast(observer, id), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(observer.lastState(id).has_value(), 5000);
+    QVERIFY(!observer.lastState(id)->ledOn);
+
+    observer.client().publish(commandsTopic(id), encodeCommand(Command{true, {}, {}}), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(observer.lastState(id) && observer.lastState(id)->ledOn, 5000);
+    QCOMPARE(observer.lastState(id)->mode, Mode::Manual);
+
+    // A dashboard that starts later sees the real LED at once: the state is retained.
+    Observer late(m_broker, {stateTopic(id)});
+    QTRY_VERIFY_WITH_TIMEOUT(!late.messages.isEmpty(), 5000);
+    QVERIFY(late.messages.first().retained);
+    const auto retained = decodeState(late.messages.first().payload);
+    QVERIFY2(retained, qPrintable(retained.errorString()));
+    QVERIFY(retained->ledOn);
+    QCOMPARE(retained->mode, Mode::Manual);
+
+    // And back to auto: applied at once with the last reading (threshold 0: off).
+    const qsizetype before = observer.states(id).size();
+    observer.client().publish(commandsTopic(id), "{\"mode\": \"auto\"}", 1);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        observer.states(id).size() > before && observer.lastState(id)->mode == Mode::Auto, 5000);
+    QVERIFY(!observer.lastState(id)->ledOn);
+}
+
+void TestNightlightDevice::sigkillGivesLastWill()
+{
+    const QString id = QStringLiteral("sigkill-1");
+    Observer observer(m_broker, {statusTopic(id)});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    QVERIFY(device.start(deviceArgs(id)));
+    QTRY_VERIFY_WITH_TIMEOUT(isOnlineLast(observer, id), 5000);
+
+    device.process().kill();
+    QVERIFY(device.process().waitForFinished(5000));
+    QTRY_COMPARE_WITH_TIMEOUT(observer.statuses(id).last(), QByteArray("offline"), 5000);
+    // Retained: a late subscriber sees it too.
+    Observer late(m_broker, {statusTopic(id)});
+    QTRY_VERIFY_WITH_TIMEOUT(!late.messages.isEmpty(), 5000);
+    QCOMPARE(late.messages.first().payload, QByteArray("offline"));
+    QVERIFY(late.messages.first().retained);
+}
+
+void TestNightlightDevice::sigtermExitsCleanly()
+{
+    const QString id = QStringLiteral("sigterm-1");
+    Observer observer(m_broker, {id + QStringLiteral("/#")});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    QVERIFY(device.start(deviceArgs(id)));
+    QTRY_VERIFY_WITH_TIMEOUT(isOnlineLast(observer, id), 5000);
+    // LED on by command, so switching it off at exit is visible.
+    observer.client().publish(commandsTopic(id), "{\"led_on\": true}", 1);
+    QTRY_VERIFY_WITH_TIMEOUT(observer.lastState(id) && observer.lastState(id)->ledOn, 5000);
+    const qsizetype offlineBefore = observer.statuses(id).count("offline");
+
+    QElapsedTimer timer;
+    timer.start();
+    device.process().terminate(); // SIGTERM
+    QVERIFY(device.process().waitForFinished(5000));
+    const qint64 ms = timer.elapsed();
+    QCOMPARE(device.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(device.process().exitCode(), 0);
+    QVERIFY2(ms < 1000, qPrintable(QStringLiteral("took %1 ms").arg(ms)));
+    QTRY_COMPARE_WITH_TIMEOUT(observer.statuses(id).last(), QByteArray("offline"), 5000);
+    // Exactly one "offline": ours, not also the Last Will (the DISCONNECT was clean).
+    QTRY_VERIFY_WITH_TIMEOUT(!observer.lastState(id)->ledOn, 5000);
+    QCOMPARE(observer.statuses(id).count("offline"), offlineBefore + 1);
+    QVERIFY(device.log().contains(QLatin1String("LED off")));
+}
+
+void TestNightlightDevice::outageBuffersAndCommandsWait()
+{
+    const QString id = QStringLiteral("outage-1");
+    Observer observer(m_broker, {telemetryTopic(id), stateTopic(id)});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    // A long reconnect delay: the command below is sent while the device is still away.
+    QVERIFY(device.start(deviceArgs(
+        id, strings({"-v", "--reconnect-min-ms", "2500", "--reconnect-max-ms", "2500"}))));
+    QTRY_VERIFY_WITH_TIMEOUT(observer.telemetry(id).size() >= 3, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(device.countInLog(QStringLiteral("nightlight.device: connected to")),
+                              1, 5000);
+
+    m_broker.stop();
+    // Several ticks taken while the broker is gone, buffered by the device.
+    QTRY_VERIFY_WITH_TIMEOUT(device.log().contains(QLatin1String("5 samples buffered")), 5000);
+    QVERIFY2(m_broker.start(), qPrintable(m_broker.errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+
+    // A QoS 1 command while the device's persistent session is offline: mosquitto_pub returns
+    // after the broker's PUBACK, so the broker holds it for the device.
+    QProcess pub;
+    pub.start(QStringLiteral("mosquitto_pub"),
+              {QStringLiteral("-h"), m_broker.host(), QStringLiteral("-p"),
+               QString::number(m_broker.port()), QStringLiteral("-q"), QStringLiteral("1"),
+               QStringLiteral("-t"), commandsTopic(id), QStringLiteral("-m"),
+               QStringLiteral("{\"led_on\": true, \"threshold\": 123}")});
+    QVERIFY(pub.waitForFinished(5000));
+    QCOMPARE(pub.exitCode(), 0);
+    QCOMPARE(device.countInLog(QStringLiteral("nightlight.device: connected to")), 1);
+
+    // The device reconnects, gets the command, publishes the buffer in order.
+    QTRY_COMPARE_WITH_TIMEOUT(device.countInLog(QStringLiteral("nightlight.device: connected to")),
+                              2, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(observer.lastState(id) && observer.lastState(id)->ledOn &&
+                                 observer.lastState(id)->threshold == 123,
+                             5000);
+    QCOMPARE(observer.lastState(id)->mode, Mode::Manual);
+    const int live = int(observer.telemetry(id).size());
+    QTRY_VERIFY_WITH_TIMEOUT(observer.telemetry(id).size() >= live + 3, 5000);
+
+    const auto t = observer.telemetry(id);
+    int lost = 0;
+    for (int i = 1; i < t.size(); ++i) {
+        QVERIFY2(*t[i].ts > *t[i - 1].ts,
+                 qPrintable(QStringLiteral("ts not increasing at %1: %2 after %3")
+                                .arg(i)
+                                .arg(*t[i].ts)
+                                .arg(*t[i - 1].ts)));
+        const qint64 gap = *t[i].ts - *t[i - 1].ts;
+        // A QoS 0 sample sent in the instant between the broker's death and the client noticing
+        // is lost (at most one); every other step is one interval.
+        if (gap > IntervalMs * 3 / 2) {
+            ++lost;
+            QVERIFY2(gap < IntervalMs * 5 / 2, qPrintable(QStringLiteral("gap of %1 ms").arg(gap)));
+        }
+    }
+    // The device says how many it replays; the outage (>= 2.5 s of reconnect delay at 100 ms)
+    // means 20 and more, and they all arrive (late: after the reconnect).
+    const QRegularExpression drained(QStringLiteral("publishing (\\d+) buffered samples"));
+    int buffered = -1; // the last drain (the first one is the sample taken at start)
+    for (auto it = drained.globalMatch(device.log()); it.hasNext();)
+        buffered = it.next().captured(1).toInt();
+    const auto delays = observer.telemetryDelays(id);
+    const int late = int(
+        std::count_if(delays.begin(), delays.end(), [](qint64 d) { return d > IntervalMs * 3; }));
+    qDebug("%d samples, %d replayed from the buffer (%d arrived > 300 ms late), %d lost at the "
+           "outage",
+           int(t.size()), buffered, late, lost);
+    QVERIFY2(buffered >= 20, qPrintable(QString::number(buffered)));
+    QVERIFY(late >= buffered - 5);
+    QVERIFY(t.size() >= buffered + 3 + 3);
+    QVERIFY(lost <= 1);
+}
+
+void TestNightlightDevice::fuzzedCommands()
+{
+    const QString id = QStringLiteral("fuzz-1");
+    Observer observer(m_broker, {stateTopic(id), statusTopic(id)});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    QVERIFY(device.start(deviceArgs(id, strings({"--interval-ms", "1000"}))));
+    QTRY_VERIFY_WITH_TIMEOUT(isOnlineLast(observer, id), 5000);
+    observer.client().publish(commandsTopic(id), "{\"led_on\": true, \"threshold\": 250}", 1);
+    QTRY_VERIFY_WITH_TIMEOUT(observer.lastState(id) && observer.lastState(id)->ledOn &&
+                                 observer.lastState(id)->threshold == 250,
+                             5000);
+
+    // Random bytes, random JSON-ish text, and mutations of good commands; each one checked to
+    // be bad with the same decoder, so exactly this many must be rejected.
+    QRandomGenerator random(20261126);
+    const QList<QByteArray> good = {"{\"led_on\": true}", "{\"mode\": \"auto\"}",
+                                    "{\"threshold\": 300}",
+                                    "{\"led_on\": false, \"mode\": "
+                                    "\"manual\"}"};
+    const QList<QByteArray> wrong = {"{\"led_on\": \"yes\"}",
+                                     "{\"led_on\": 0}",
+                                     "{\"mode\": \"AUTO\"}",
+                                     "{\"threshold\": -3}",
+                                     "{\"threshold\": 1e9}",
+                                     "{}",
+                                     "[]",
+                                     "null",
+                                     "",
+                                     "{\"led_on\": true, \"mode\": \"auto\"}"};
+    const char alphabet[] = "{}[]\":,0123456789.-+eE truefalsnul\\led_onmodeautothreshold\xff\x00";
+    int sent = 0;
+    int tries = 0;
+    while (sent < 10000) {
+        ++tries;
+        QByteArray p;
+        switch (random.bounded(5)) {
+        case 0: // random bytes
+            for (int n = int(random.bounded(64)); n > 0; --n)
+                p.append(char(random.bounded(256)));
+            break;
+        case 1: // random characters from JSON's alphabet
+            for (int n = int(random.bounded(48)); n > 0; --n)
+                p.append(alphabet[random.bounded(int(sizeof alphabet) - 1)]);
+            break;
+        case 2: { // a good command, truncated
+            const QByteArray g = good[random.bounded(int(good.size()))];
+            p = g.left(random.bounded(int(g.size())));
+            break;
+        }
+        case 3: { // a good command with one byte flipped
+            p = good[random.bounded(int(good.size()))];
+            p[random.bounded(int(p.size()))] = char(random.bounded(256));
+            break;
+        }
+        default:
+            p = wrong[random.bounded(int(wrong.size()))];
+            if (random.bounded(100) == 0)
+                p = "{\"led_on\": false, \"pad\": \"" + QByteArray(70000, 'x') + "\"}";
+            break;
+        }
+        if (decodeCommand(p))
+            continue; // accidentally valid: not a bad command
+        QVERIFY(observer.client().publish(commandsTopic(id), p, 1));
+        ++sent;
+        // Flow control: the broker keeps at most 1000 QoS 1 messages queued per client (and
+        // drops the rest), and the device must not block on a full stderr pipe.
+        if (sent % 500 == 0)
+            QTRY_VERIFY_WITH_TIMEOUT(badCommandCount(device.log()) >= sent, 20000);
+    }
+    qDebug("sent %d bad payloads (%d generated)", sent, tries);
+    QTRY_COMPARE_WITH_TIMEOUT(badCommandCount(device.log()), 10000, 20000);
+    QCOMPARE(device.process().state(), QProcess::Running);
+    const DeviceState s = *observer.lastState(id);
+    QVERIFY(s.ledOn);
+    QCOMPARE(s.mode, Mode::Manual);
+    QCOMPARE(s.threshold, 250.0);
+
+    // Still obeys.
+    observer.client().publish(commandsTopic(id), "{\"led_on\": false}", 1);
+    QTRY_VERIFY_WITH_TIMEOUT(!observer.lastState(id)->ledOn, 5000);
+    QVERIFY(!device.log().contains(QLatin1String("10001 bad commands")));
+}
+
+void TestNightlightDevice::badArguments_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("message");
+
+    QTest::newRow("bad id") << strings({"--id", "a/b"}) << QStringLiteral("invalid device id");
+    QTest::newRow("port 0") << strings({"--port", "0"}) << QStringLiteral("invalid --port \"0\"");
+    QTest::newRow("port 70000") << strings({"--port", "70000"})
+                                << QStringLiteral("invalid --port \"70000\"");
+    QTest::newRow("interval 10") << strings({"--interval-ms", "10"})
+                                 << QStringLiteral("invalid --interval-ms \"10\"");
+    QTest::newRow("not a number") << strings({"--threshold", "dark"})
+                                  << QStringLiteral("invalid --threshold \"dark\": not a number");
+    QTest::newRow("unknown backend")
+        << strings({"--sensor", "camera"}) << QStringLiteral("unknown backend");
+    QTest::newRow("missing config file") << strings({"--config", "/nonexistent/device.conf"})
+                                         << QStringLiteral("cannot read config file");
+    QTest::newRow("unreadable password file")
+        << strings({"--username", "u", "--password-file", "/nonexistent/pw"})
+        << QStringLiteral("cannot read password file");
+    QTest::newRow("no --password option")
+        << strings({"--password", "x"}) << QStringLiteral("Unknown option 'password'");
+}
+
+void TestNightlightDevice::badArguments()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, message);
+    QProcess p;
+    p.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN), args);
+    QVERIFY(p.waitForFinished(5000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 2);
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.startsWith(QLatin1String("nightlight-device: ")), qPrintable(err));
+    QVERIFY2(err.contains(message), qPrintable(err));
+}
+
+void TestNightlightDevice::groveWithoutI2c()
+{
+    if (QFile::exists(QStringLiteral("/dev/i2c-1")))
+        QSKIP("this machine has /dev/i2c-1");
+    QProcess p;
+    p.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+            deviceArgs(QStringLiteral("grove-1"), strings({"--sensor", "grove"})));
+    QVERIFY(p.waitForFinished(5000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 3);
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.startsWith(QLatin1String("nightlight-device: grove light sensor: ")),
+             qPrintable(err));
+    QVERIFY2(err.contains(QLatin1String("/dev/i2c-1")), qPrintable(err));
+}
+
+void TestNightlightDevice::notAuthorizedExits4()
+{
+    TestBroker::Options options;
+    options.username = QStringLiteral("device");
+    options.password = QStringLiteral("right");
+    TestBroker secured(options);
+    QVERIFY2(secured.start(), qPrintable(secured.errorString()));
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("NIGHTLIGHT_PASSWORD"), QStringLiteral("wrong"));
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+            {QStringLiteral("--host"), secured.host(), QStringLiteral("--port"),
+             QString::number(secured.port()), QStringLiteral("--username"),
+             QStringLiteral("device")});
+    QVERIFY(p.waitForFinished(10000));
+    QCOMPARE(p.exitCode(), 4);
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.contains(QLatin1String("nightlight-device: cannot connect to 127.0.0.1:")),
+             qPrintable(err));
+}
+
+QTEST_GUILESS_MAIN(TestNightlightDevice)
+#include "tst_nightlightdevice.moc"
