@@ -11,6 +11,7 @@ packages=(
     libmosquitto-dev mosquitto mosquitto-clients
     libgpiod-dev
     openssl xvfb xauth
+    fonts-lohit-beng-bengali
 )
 if [ "${NIGHTLIGHT_WITH_CHARTS_BENCH:-0}" = 1 ]; then
     packages+=(qt6-charts-dev)

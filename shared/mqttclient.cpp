@@ -34,7 +34,7 @@ namespace nightlight {
 
 namespace {
 
-Q_LOGGING_CATEGORY(lcMqtt, "nightlight.mqtt")
+Q_LOGGING_CATEGORY(lcMqtt, "nightlight.mqtt", QtInfoMsg)
 
 using State = MqttClient::State;
 using Error = MqttClient::Error;

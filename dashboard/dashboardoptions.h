@@ -1,0 +1,45 @@
+#pragma once
+
+// DashboardOptions: the dashboard's command line (QCommandLineParser), parsed and checked.
+// Values given override the saved connection settings for this run only.
+
+#include <QCoreApplication>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace nightlight {
+
+class DashboardOptions
+{
+    Q_DECLARE_TR_FUNCTIONS(DashboardOptions)
+
+public:
+    enum class Outcome {
+        Run, // start the dashboard
+        Exit, // --help or --version: print message() to stdout, exit 0
+        Error, // bad value: print message() to stderr, exit 2
+    };
+
+    // Parses `arguments` (argv, program name first). Never exits the process itself.
+    Outcome parse(const QStringList &arguments);
+    QString message() const { return m_message; }
+
+    std::optional<QString> host;
+    std::optional<quint16> port;
+    std::optional<QString> tlsCaFile;
+    std::optional<QString> username;
+    QString deviceId; // empty: the last selected device
+    QString language; // empty: the system locale
+    QString databasePath; // empty: AppDataLocation/telemetry.sqlite
+    // Hidden, for tests and documentation:
+    QString settingsPath; // an INI file instead of the user's settings
+    QString screenshotPath; // grab the main window to this PNG once data is shown, then quit
+    QString palette; // "light", "dark" or empty (the system's)
+
+private:
+    QString m_message;
+};
+
+} // namespace nightlight

@@ -1,0 +1,130 @@
+#include "devicehub.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QLoggingCategory>
+
+namespace nightlight {
+
+namespace {
+Q_LOGGING_CATEGORY(lcHub, "nightlight.dashboard.hub", QtInfoMsg)
+} // namespace
+
+DeviceHub::DeviceHub(MqttClient *client, QObject *parent) : QObject(parent), m_client(client)
+{
+    // Batches, not single messages: at high rates the client hands over thousands at once.
+    connect(m_client, &MqttClient::messagesReceived, this, &DeviceHub::enqueue);
+}
+
+DeviceHub::~DeviceHub() = default;
+
+void DeviceHub::startDiscovery()
+{
+    m_client->subscribe(discoveryTopic(TopicKind::Status), 1);
+    m_client->subscribe(discoveryTopic(TopicKind::Telemetry), 0);
+}
+
+bool DeviceHub::watchDevice(const QString &deviceId)
+{
+    if (!isValidDeviceId(deviceId))
+        return false;
+    if (m_watched.contains(deviceId))
+        return true;
+    m_watched.insert(deviceId);
+    // Telemetry is not retained, so the +/telemetry wildcard sees all of it; subscribing to the
+    // exact telemetry topic too would deliver every sample twice (overlapping subscriptions).
+    m_client->subscribe(stateTopic(deviceId), 1);
+    m_client->subscribe(statusTopic(deviceId), 1);
+    return true;
+}
+
+void DeviceHub::enqueue(const QList<MqttMessage> &messages)
+{
+    m_queue.append(messages);
+    if (!m_drainScheduled)
+        drain();
+}
+
+void DeviceHub::drain()
+{
+    m_drainScheduled = false;
+    QElapsedTimer clock;
+    clock.start();
+    while (m_queueHead < m_queue.size()) {
+        // Copy out first: a slot may re-enter the event loop (a dialog) and enqueue more.
+        const MqttMessage message = m_queue.at(m_queueHead++);
+        handleMessage(message);
+        if (clock.elapsed() >= m_sliceBudgetMs && m_queueHead < m_queue.size()) {
+            // Let paint and input events in, then go on with the rest.
+            m_drainScheduled = true;
+            QMetaObject::invokeMethod(this, &DeviceHub::drain, Qt::QueuedConnection);
+            return;
+        }
+    }
+    m_queue.clear();
+    m_queueHead = 0;
+}
+
+void DeviceHub::resetMalformedCount()
+{
+    m_malformedCount = 0;
+    m_lastError.clear();
+    emit malformedMessage(QString(), QString());
+}
+
+void DeviceHub::reportMalformed(const QString &topic, const QString &reason)
+{
+    ++m_malformedCount;
+    m_lastError = topic + QStringLiteral(": ") + reason;
+    qCWarning(lcHub).noquote() << "ignoring malformed message on" << m_lastError;
+    emit malformedMessage(topic, m_lastError);
+}
+
+void DeviceHub::handleMessage(const MqttMessage &message)
+{
+    const auto parsed = parseTopic(message.topic);
+    if (!parsed)
+        return; // not ours (a wildcard can match other applications' topics)
+    const QString &id = parsed->deviceId;
+    switch (parsed->kind) {
+    case TopicKind::Telemetry: {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const auto t = decodeTelemetry(message.payload);
+        if (!t) {
+            reportMalformed(message.topic, t.errorString());
+            return;
+        }
+        emit telemetryReceived(id, *t, now);
+        return;
+    }
+    case TopicKind::State: {
+        // MQTT-3.3.1-10: a retained message with an empty payload deletes the retained state.
+        if (message.payload.isEmpty()) {
+            emit stateCleared(id);
+            return;
+        }
+        const auto s = decodeState(message.payload);
+        if (!s) {
+            reportMalformed(message.topic, s.errorString());
+            return;
+        }
+        emit stateReceived(id, *s);
+        return;
+    }
+    case TopicKind::Status: {
+        if (message.payload.isEmpty())
+            return; // retained status deleted
+        const auto a = decodeAvailability(message.payload);
+        if (!a) {
+            reportMalformed(message.topic, a.errorString());
+            return;
+        }
+        emit statusReceived(id, *a);
+        return;
+    }
+    case TopicKind::Commands:
+        return; // commands are for devices; a dashboard only sends them
+    }
+}
+
+} // namespace nightlight

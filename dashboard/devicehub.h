@@ -1,0 +1,78 @@
+#pragma once
+
+// DeviceHub: the dashboard's one reader of MQTT messages. It subscribes to the discovery
+// wildcards and to the exact topics of the devices it is asked to watch, decodes every payload
+// through protocol.h and hands typed values on. Malformed payloads are counted, logged once each
+// and never reach a widget. Lives on the thread of its MqttClient (the GUI thread).
+
+#include "mqttclient.h"
+#include "protocol.h"
+
+#include <QList>
+#include <QObject>
+#include <QSet>
+#include <QString>
+
+namespace nightlight {
+
+class MqttClient;
+
+class DeviceHub : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(int malformedCount READ malformedCount NOTIFY malformedMessage)
+
+public:
+    // `client` is not owned and must outlive the hub.
+    explicit DeviceHub(MqttClient *client, QObject *parent = nullptr);
+    ~DeviceHub() override;
+
+    MqttClient *client() const { return m_client; }
+
+    // Subscribes to +/status (QoS 1) and +/telemetry (QoS 0).
+    void startDiscovery();
+    // Subscribes to the exact <id>/state and <id>/status (PROTOCOL.md "Any standard broker":
+    // some brokers deliver no retained messages to wildcard subscriptions). Idempotent.
+    // Returns false for an invalid id.
+    bool watchDevice(const QString &deviceId);
+    bool isWatching(const QString &deviceId) const { return m_watched.contains(deviceId); }
+
+    int malformedCount() const { return m_malformedCount; }
+    // "<topic>: <reason>" of the last malformed message; empty if none.
+    QString lastError() const { return m_lastError; }
+    void resetMalformedCount();
+
+    // Decodes one message and emits the matching signal, synchronously.
+    void handleMessage(const nightlight::MqttMessage &message);
+    // Queues a batch (from MqttClient::messagesReceived) and decodes it in slices of at most
+    // sliceBudgetMs per event-loop turn, in order, so a burst never stalls the GUI.
+    void enqueue(const QList<nightlight::MqttMessage> &messages);
+    void setSliceBudget(int ms) { m_sliceBudgetMs = ms; }
+    qsizetype queuedMessages() const { return m_queue.size() - m_queueHead; }
+
+signals:
+    // `receivedMs`: when the message arrived (ms since the epoch, UTC); `t.ts` may be absent.
+    void telemetryReceived(const QString &deviceId, const nightlight::Telemetry &t,
+                           qint64 receivedMs);
+    void stateReceived(const QString &deviceId, const nightlight::DeviceState &state);
+    // An empty retained <id>/state: the retained state was deleted.
+    void stateCleared(const QString &deviceId);
+    void statusReceived(const QString &deviceId, nightlight::Availability availability);
+    // After the counter went up; `error` is "<topic>: <reason>".
+    void malformedMessage(const QString &topic, const QString &error);
+
+private:
+    void reportMalformed(const QString &topic, const QString &reason);
+    void drain();
+
+    MqttClient *m_client;
+    QSet<QString> m_watched;
+    QList<MqttMessage> m_queue;
+    qsizetype m_queueHead = 0;
+    bool m_drainScheduled = false;
+    int m_sliceBudgetMs = 8;
+    int m_malformedCount = 0;
+    QString m_lastError;
+};
+
+} // namespace nightlight

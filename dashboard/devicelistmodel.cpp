@@ -1,0 +1,280 @@
+#include "devicelistmodel.h"
+
+#include "devicehub.h"
+
+#include <QColor>
+#include <QDateTime>
+#include <QPainter>
+#include <QPixmap>
+
+#include <algorithm>
+
+namespace nightlight {
+
+namespace {
+// Gaps kept for the interval estimate: enough to ride out one late sample.
+constexpr int MaxGaps = 8;
+
+QIcon dotIcon(const QColor &colour)
+{
+    QIcon icon;
+    for (int size : {16, 32, 64}) {
+        QPixmap pm(size, size);
+        pm.fill(Qt::transparent);
+        QPainter p(&pm);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.setPen(QPen(colour.darker(130), size / 16.0));
+        p.setBrush(colour);
+        const qreal m = size * 0.2;
+        p.drawEllipse(QRectF(m, m, size - 2 * m, size - 2 * m));
+        p.end();
+        icon.addPixmap(pm);
+    }
+    return icon;
+}
+} // namespace
+
+DeviceListModel::DeviceListModel(QObject *parent)
+    : QAbstractListModel(parent), m_clock([] { return QDateTime::currentMSecsSinceEpoch(); })
+{
+    m_refreshTimer.setInterval(1000);
+    connect(&m_refreshTimer, &QTimer::timeout, this, &DeviceListModel::refresh);
+    m_refreshTimer.start();
+}
+
+DeviceListModel::~DeviceListModel() = default;
+
+void DeviceListModel::attach(DeviceHub *hub)
+{
+    connect(hub, &DeviceHub::telemetryReceived, this, &DeviceListModel::noteTelemetry);
+    connect(hub, &DeviceHub::statusReceived, this, &DeviceListModel::noteStatus);
+    connect(hub, &DeviceHub::stateReceived, this,
+            [this](const QString &id, const DeviceState &) { noteState(id); });
+}
+
+void DeviceListModel::setClock(std::function<qint64()> clock)
+{
+    m_clock = std::move(clock);
+}
+
+void DeviceListModel::setRefreshInterval(int ms)
+{
+    m_refreshTimer.setInterval(ms);
+}
+
+int DeviceListModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_devices.size());
+}
+
+QString DeviceListModel::statusText(Status status)
+{
+    switch (status) {
+    case Status::Unknown:
+        return tr("unknown");
+    case Status::Online:
+        return tr("online");
+    case Status::Offline:
+        return tr("offline");
+    case Status::Stale:
+        return tr("stale");
+    case Status::NoStatus:
+        return tr("no status (lesson device)");
+    }
+    return {};
+}
+
+QColor DeviceListModel::statusColor(Status status)
+{
+    // Mid-tone colours readable as dots on both light and dark backgrounds.
+    switch (status) {
+    case Status::Online:
+        return QColor(0x2e, 0xa0, 0x43);
+    case Status::Offline:
+        return QColor(0xd0, 0x3b, 0x3b);
+    case Status::Stale:
+        return QColor(0xe0, 0x9b, 0x1a);
+    case Status::NoStatus:
+        return QColor(0x3b, 0x82, 0xd0);
+    case Status::Unknown:
+        break;
+    }
+    return QColor(0x8a, 0x8a, 0x8a);
+}
+
+QVariant DeviceListModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_devices.size())
+        return {};
+    const Device &d = m_devices.at(index.row());
+    switch (role) {
+    case Qt::DisplayRole:
+        return tr("%1 — %2").arg(d.id, statusText(d.status));
+    case Qt::ToolTipRole: {
+        QString tip = d.id + QLatin1Char('\n') + statusText(d.status);
+        if (d.lastLight)
+            tip += QLatin1Char('\n') + tr("Last light: %1").arg(QLocale().toString(*d.lastLight));
+        if (d.lastTelemetryMs)
+            tip += QLatin1Char('\n') +
+                tr("Telemetry every %1 s").arg(QLocale().toString(intervalOf(d) / 1000.0, 'g', 3));
+        return tip;
+    }
+    case Qt::DecorationRole:
+        return dotIcon(statusColor(d.status));
+    case DeviceIdRole:
+        return d.id;
+    case StatusRole:
+        return int(d.status);
+    case StatusTextRole:
+        return statusText(d.status);
+    case LastLightRole:
+        return d.lastLight ? QVariant(*d.lastLight) : QVariant();
+    case LastTelemetryRole:
+        return d.lastTelemetryMs ? QVariant(*d.lastTelemetryMs) : QVariant();
+    case IntervalRole:
+        return intervalOf(d);
+    case HasStateRole:
+        return d.hasState;
+    default:
+        return {};
+    }
+}
+
+int DeviceListModel::rowOf(const QString &deviceId) const
+{
+    for (int i = 0; i < m_devices.size(); ++i) {
+        if (m_devices.at(i).id == deviceId)
+            return i;
+    }
+    return -1;
+}
+
+QString DeviceListModel::deviceIdAt(int row) const
+{
+    return row >= 0 && row < m_devices.size() ? m_devices.at(row).id : QString();
+}
+
+QStringList DeviceListModel::deviceIds() const
+{
+    QStringList ids;
+    for (const Device &d : m_devices)
+        ids << d.id;
+    return ids;
+}
+
+std::optional<DeviceListModel::Status> DeviceListModel::status(const QString &deviceId) const
+{
+    const int row = rowOf(deviceId);
+    if (row < 0)
+        return std::nullopt;
+    return m_devices.at(row).status;
+}
+
+qint64 DeviceListModel::interval(const QString &deviceId) const
+{
+    const int row = rowOf(deviceId);
+    return row < 0 ? DefaultIntervalMs : intervalOf(m_devices.at(row));
+}
+
+qint64 DeviceListModel::intervalOf(const Device &d)
+{
+    if (d.gaps.isEmpty())
+        return DefaultIntervalMs;
+    // The median ignores one sample that came late or a burst replayed after an outage.
+    QList<qint64> sorted = d.gaps;
+    std::sort(sorted.begin(), sorted.end());
+    return std::max<qint64>(1, sorted.at(sorted.size() / 2));
+}
+
+DeviceListModel::Status DeviceListModel::computeStatus(const Device &d, qint64 now) const
+{
+    if (d.availability == Availability::Offline)
+        return Status::Offline;
+    if (d.lastTelemetryMs && now - *d.lastTelemetryMs > StaleIntervals * intervalOf(d))
+        return Status::Stale;
+    if (d.availability == Availability::Online)
+        return Status::Online;
+    if (d.lastTelemetryMs)
+        return Status::NoStatus;
+    return Status::Unknown;
+}
+
+int DeviceListModel::ensureRow(const QString &deviceId)
+{
+    int row = rowOf(deviceId);
+    if (row >= 0)
+        return row;
+    row = int(m_devices.size());
+    beginInsertRows({}, row, row);
+    Device d;
+    d.id = deviceId;
+    m_devices.append(d);
+    endInsertRows();
+    emit deviceAdded(deviceId);
+    return row;
+}
+
+void DeviceListModel::update(int row)
+{
+    Device &d = m_devices[row];
+    const Status s = computeStatus(d, m_clock());
+    const QModelIndex idx = index(row);
+    if (s != d.status) {
+        d.status = s;
+        emit dataChanged(idx, idx);
+        emit statusChanged(d.id, s);
+    }
+    // Otherwise nothing shown changed: the tooltip and roles are computed when asked, and a
+    // dataChanged per sample would re-layout the view thousands of times a second.
+}
+
+void DeviceListModel::addDevice(const QString &deviceId)
+{
+    if (isValidDeviceId(deviceId))
+        ensureRow(deviceId);
+}
+
+void DeviceListModel::noteTelemetry(const QString &deviceId, const Telemetry &t, qint64 receivedMs)
+{
+    const int row = ensureRow(deviceId);
+    Device &d = m_devices[row];
+    if (d.lastTelemetryMs && receivedMs > *d.lastTelemetryMs) {
+        d.gaps.append(receivedMs - *d.lastTelemetryMs);
+        if (d.gaps.size() > MaxGaps)
+            d.gaps.removeFirst();
+    }
+    d.lastTelemetryMs = receivedMs;
+    d.lastLight = t.light;
+    update(row);
+}
+
+void DeviceListModel::noteStatus(const QString &deviceId, Availability availability)
+{
+    const int row = ensureRow(deviceId);
+    m_devices[row].availability = availability;
+    update(row);
+}
+
+void DeviceListModel::noteState(const QString &deviceId)
+{
+    const int row = ensureRow(deviceId);
+    m_devices[row].hasState = true;
+    update(row);
+}
+
+void DeviceListModel::refresh()
+{
+    const qint64 now = m_clock();
+    for (int row = 0; row < m_devices.size(); ++row) {
+        Device &d = m_devices[row];
+        const Status s = computeStatus(d, now);
+        if (s != d.status) {
+            d.status = s;
+            const QModelIndex idx = index(row);
+            emit dataChanged(idx, idx);
+            emit statusChanged(d.id, s);
+        }
+    }
+}
+
+} // namespace nightlight

@@ -1,0 +1,1007 @@
+#include "lightchart.h"
+
+#include <QDateTime>
+#include <QFontMetricsF>
+#include <QLocale>
+#include <QMouseEvent>
+#include <QPaintEvent>
+#include <QPainter>
+#include <QPointer>
+#include <QTimer>
+#include <QWheelEvent>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace nightlight {
+
+namespace {
+
+constexpr qint64 Second = 1000;
+constexpr qint64 Minute = 60 * Second;
+constexpr qint64 Hour = 60 * Minute;
+constexpr qint64 Day = 24 * Hour;
+
+// The nice time steps, smallest first; beyond a day, NiceDays.
+constexpr qint64 NiceSteps[] = {
+    100,        200,         500,         Second, 5 * Second, 10 * Second, 30 * Second, Minute,
+    5 * Minute, 10 * Minute, 30 * Minute, Hour,   3 * Hour,   6 * Hour,    12 * Hour,   Day};
+constexpr qint64 NiceDays[] = {2, 7, 14, 30, 60, 90, 180, 365};
+
+// Repaints after new data are limited to about one per screen refresh.
+constexpr int RepaintDelayMs = 16;
+// Zoom limits.
+constexpr qint64 MinSpanMs = 1000;
+constexpr qint64 MaxSpanMs = 20 * 365 * Day;
+
+qint64 floorDiv(qint64 a, qint64 b)
+{
+    qint64 q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        --q;
+    return q;
+}
+
+qint64 ceilDiv(qint64 a, qint64 b)
+{
+    return -floorDiv(-a, b);
+}
+
+qint64 localOffsetMs(qint64 t)
+{
+    return qint64(QDateTime::fromMSecsSinceEpoch(t).offsetFromUtc()) * 1000;
+}
+
+// Decimals needed to print multiples of `step` exactly (at most 9).
+int decimalsFor(double step)
+{
+    int decimals = 0;
+    double scaled = step;
+    while (decimals < 9 && std::abs(scaled - std::round(scaled)) > 1e-9 * std::max(1.0, scaled)) {
+        scaled *= 10;
+        ++decimals;
+    }
+    return decimals;
+}
+
+QString formatValue(double v)
+{
+    return QLocale().toString(v, 'g', 7);
+}
+
+QColor withAlpha(QColor c, int alpha)
+{
+    c.setAlpha(alpha);
+    return c;
+}
+
+} // namespace
+
+struct LightChart::Private
+{
+    LightChart *q = nullptr;
+    QPointer<TelemetryStore> store;
+    QString device;
+    qint64 windowMs = WindowOneHour;
+    bool live = true;
+    qint64 viewEnd = 0; // end of the window when not live
+    std::optional<double> threshold;
+    QList<QPair<qint64, qint64>> ledPeriods;
+    QString unit;
+
+    std::optional<QPointF> hoverPos;
+    std::optional<TelemetryStore::Sample> hovered;
+
+    bool dragging = false;
+    QPointF dragStart;
+    qint64 dragT1 = 0;
+
+    int paintCount = 0;
+    QImage layer; // the plot area, reused between frames
+    QTimer repaintTimer;
+    QTimer liveTimer;
+
+    // Decimated columns on an absolute grid: column c covers [c*colMs, (c+1)*colMs), so panning
+    // and live scrolling reuse what is already computed, and appends recompute only the columns
+    // from the previous last sample on.
+    struct Cache
+    {
+        const TelemetryStore *store = nullptr;
+        QString device;
+        qint64 colMs = 0;
+        quint64 generation = 0;
+        qsizetype size = 0;
+        std::optional<qint64> lastT;
+        qint64 c0 = 0;
+        std::vector<TelemetryStore::Column> cols;
+    } cache;
+
+    // Geometry of one frame.
+    struct Layout
+    {
+        QRectF area;
+        QRectF plot;
+        qint64 t0 = 0;
+        qint64 t1 = 1;
+        double lo = 0;
+        double hi = 1;
+        double valueStep = 1;
+        bool hasData = false;
+
+        double xOf(double t) const
+        {
+            return plot.left() + (t - double(t0)) * plot.width() / double(t1 - t0);
+        }
+        double tOf(double x) const
+        {
+            return double(t0) + (x - plot.left()) * double(t1 - t0) / plot.width();
+        }
+        double yOf(double v) const { return plot.bottom() - (v - lo) * plot.height() / (hi - lo); }
+    };
+
+    QFont bigFont() const
+    {
+        QFont f = q->font();
+        f.setPointSizeF(f.pointSizeF() > 0 ? f.pointSizeF() * 2.2 : 20);
+        f.setBold(true);
+        return f;
+    }
+
+    QColor seriesColor() const { return q->palette().color(QPalette::Highlight); }
+
+    QPair<qint64, qint64> range() const
+    {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        std::optional<TelemetryStore::Range> data;
+        if (store)
+            data = store->timeRange(device);
+        qint64 end = live ? now : viewEnd;
+        if (live && data)
+            end = std::max(end, data->last + 1);
+        if (windowMs == WindowAll) {
+            qint64 start = data ? data->first : end - Hour;
+            if (!live && data)
+                end = data->last + 1;
+            if (end - start < MinSpanMs)
+                start = end - MinSpanMs;
+            return {start, end};
+        }
+        return {end - windowMs, end};
+    }
+
+    Layout layout(const QRectF &area, qreal dpr = 1) const
+    {
+        Layout l;
+        l.area = area;
+        const QFontMetricsF fm(q->font());
+        const QFontMetricsF big(bigFont());
+        const double pad = fm.averageCharWidth();
+        const auto [t0, t1] = range();
+        l.t0 = t0;
+        l.t1 = std::max(t1, t0 + 1);
+
+        const double top = area.top() + big.height() + pad * 0.5;
+        const double bottom = area.bottom() - 2 * fm.height() - pad * 0.5;
+        // The value range of the window, from one decimated column (cheap: block summaries).
+        double lo = 0;
+        double hi = 1;
+        if (store) {
+            const auto all = store->decimate(device, l.t0, l.t1, 1);
+            if (!all.empty() && !all.front().empty) {
+                lo = all.front().min;
+                hi = all.front().max;
+                l.hasData = true;
+            }
+        }
+        if (threshold && l.hasData) {
+            lo = std::min(lo, *threshold);
+            hi = std::max(hi, *threshold);
+        }
+        if (hi - lo <= 0) {
+            const double margin = std::max(1.0, std::abs(hi) * 0.05);
+            lo -= margin;
+            hi += margin;
+        }
+        const int valueTickCount = std::max(2, int((bottom - top) / (fm.height() * 2.5)));
+        l.valueStep = valueStep(hi - lo, valueTickCount);
+        l.lo = std::floor(lo / l.valueStep) * l.valueStep;
+        l.hi = std::ceil(hi / l.valueStep) * l.valueStep;
+        if (l.hi <= l.lo)
+            l.hi = l.lo + l.valueStep;
+
+        const int decimals = decimalsFor(l.valueStep);
+        const double labelWidth =
+            std::max(fm.horizontalAdvance(QLocale().toString(l.lo, 'f', decimals)),
+                     fm.horizontalAdvance(QLocale().toString(l.hi, 'f', decimals)));
+        const double left = area.left() + labelWidth + pad * 1.5;
+        const double right = area.right() - pad * 1.5;
+        // On whole device pixels, so that the plot layer maps 1:1.
+        auto snap = [dpr](double v) {
+            return std::round(v * dpr) / dpr;
+        };
+        l.plot = QRectF(QPointF(snap(left), snap(top)),
+                        QPointF(snap(std::max(left + 1, right)), snap(std::max(top + 1, bottom))));
+        return l;
+    }
+
+    // Columns [c0, c0 + n) at colMs, reusing the cache where the data has not changed.
+    const std::vector<TelemetryStore::Column> &columns(qint64 colMs, qint64 c0, qint64 n)
+    {
+        const quint64 generation = store->generation(device);
+        const qsizetype size = store->size(device);
+        const auto last = store->last(device);
+        Cache &k = cache;
+        qint64 dirtyFrom = std::numeric_limits<qint64>::min();
+        if (k.store == store.data() && k.device == device && k.colMs == colMs &&
+            k.generation == generation) {
+            dirtyFrom = std::numeric_limits<qint64>::max();
+            if (size != k.size)
+                dirtyFrom =
+                    k.lastT ? floorDiv(*k.lastT, colMs) : std::numeric_limits<qint64>::min();
+        }
+        std::vector<TelemetryStore::Column> cols(static_cast<size_t>(n));
+        const qint64 r0 = std::max(c0, k.c0);
+        const qint64 r1 = std::min({c0 + n, k.c0 + qint64(k.cols.size()), dirtyFrom});
+        auto compute = [&](qint64 a, qint64 b) {
+            if (b <= a)
+                return;
+            const auto part = store->decimate(device, a * colMs, b * colMs, int(b - a));
+            std::copy(part.begin(), part.end(), cols.begin() + (a - c0));
+        };
+        if (r0 < r1) {
+            std::copy(k.cols.begin() + (r0 - k.c0), k.cols.begin() + (r1 - k.c0),
+                      cols.begin() + (r0 - c0));
+            compute(c0, r0);
+            compute(r1, c0 + n);
+        } else {
+            compute(c0, c0 + n);
+        }
+        k.store = store.data();
+        k.device = device;
+        k.colMs = colMs;
+        k.generation = generation;
+        k.size = size;
+        k.lastT = last ? std::optional<qint64>(last->t) : std::nullopt;
+        k.c0 = c0;
+        k.cols = std::move(cols);
+        return k.cols;
+    }
+
+    void paint(QPainter &p, const QRectF &area, qreal dpr);
+    void paintSeries(const Layout &l, qreal dpr); // into the layer
+    // Draw the axis labels on p and return where the grid lines go (logical coordinates).
+    void paintTimeAxis(QPainter &p, const Layout &l, std::vector<double> &gridX);
+    void paintValueAxis(QPainter &p, const Layout &l, std::vector<double> &gridY);
+    void paintHover(QPainter &p, const Layout &l);
+    void paintLatest(QPainter &p, const Layout &l);
+
+    void scheduleRepaint()
+    {
+        if (!repaintTimer.isActive())
+            repaintTimer.start();
+    }
+
+    void updateHover()
+    {
+        std::optional<TelemetryStore::Sample> found;
+        if (hoverPos && store && !dragging) {
+            const Layout l = layout(q->rect(), q->devicePixelRatioF());
+            if (l.plot.contains(*hoverPos)) {
+                const auto s = store->nearest(device, qint64(std::llround(l.tOf(hoverPos->x()))));
+                if (s && s->t >= l.t0 && s->t < l.t1)
+                    found = s;
+            }
+        }
+        if (found != hovered) {
+            hovered = found;
+            emit q->hoveredSampleChanged();
+            q->update();
+        }
+    }
+
+    void leaveLive(qint64 t0, qint64 t1)
+    {
+        windowMs = std::max<qint64>(1, t1 - t0);
+        viewEnd = t1;
+        const bool was = live;
+        live = false;
+        if (was)
+            emit q->liveChanged(false);
+        emit q->visibleRangeChanged(t0, t1);
+        q->update();
+    }
+};
+
+LightChart::LightChart(QWidget *parent) : QWidget(parent), d(std::make_unique<Private>())
+{
+    d->q = this;
+    d->repaintTimer.setSingleShot(true);
+    d->repaintTimer.setInterval(RepaintDelayMs);
+    connect(&d->repaintTimer, &QTimer::timeout, this, [this] {
+        update();
+        if (d->hoverPos)
+            d->updateHover();
+    });
+    d->liveTimer.setSingleShot(true);
+    connect(&d->liveTimer, &QTimer::timeout, this, [this] { update(); });
+    setMouseTracking(true);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setFocusPolicy(Qt::WheelFocus);
+}
+
+LightChart::~LightChart() = default;
+
+void LightChart::setStore(TelemetryStore *store)
+{
+    if (d->store == store)
+        return;
+    if (d->store)
+        disconnect(d->store, nullptr, this, nullptr);
+    d->store = store;
+    d->cache = Private::Cache();
+    if (store) {
+        auto changed = [this](const QString &id) {
+            if (id == d->device)
+                d->scheduleRepaint();
+        };
+        connect(store, &TelemetryStore::samplesAppended, this, changed);
+        connect(store, &TelemetryStore::samplesRemoved, this, changed);
+    }
+    update();
+}
+
+TelemetryStore *LightChart::store() const
+{
+    return d->store.data();
+}
+
+void LightChart::setDevice(const QString &deviceId)
+{
+    if (d->device == deviceId)
+        return;
+    d->device = deviceId;
+    d->hovered.reset();
+    update();
+}
+
+QString LightChart::device() const
+{
+    return d->device;
+}
+
+void LightChart::setWindow(qint64 ms)
+{
+    ms = ms <= 0 ? WindowAll : std::clamp(ms, qint64(1), MaxSpanMs);
+    if (!d->live && ms != WindowAll && d->windowMs == WindowAll)
+        d->viewEnd = d->range().second;
+    d->windowMs = ms;
+    const auto [t0, t1] = d->range();
+    emit visibleRangeChanged(t0, t1);
+    update();
+}
+
+qint64 LightChart::window() const
+{
+    return d->windowMs;
+}
+
+QPair<qint64, qint64> LightChart::visibleRange() const
+{
+    return d->range();
+}
+
+QRectF LightChart::plotRect() const
+{
+    return d->layout(rect(), devicePixelRatioF()).plot;
+}
+
+void LightChart::setVisibleRange(qint64 t0Ms, qint64 t1Ms)
+{
+    if (t1Ms <= t0Ms)
+        return;
+    d->leaveLive(t0Ms, t1Ms);
+}
+
+bool LightChart::isLive() const
+{
+    return d->live;
+}
+
+void LightChart::setLive(bool live)
+{
+    if (d->live == live)
+        return;
+    if (!live)
+        d->viewEnd = d->range().second;
+    d->live = live;
+    emit liveChanged(live);
+    const auto [t0, t1] = d->range();
+    emit visibleRangeChanged(t0, t1);
+    update();
+}
+
+void LightChart::setThreshold(std::optional<double> threshold)
+{
+    d->threshold = threshold;
+    update();
+}
+
+std::optional<double> LightChart::threshold() const
+{
+    return d->threshold;
+}
+
+void LightChart::setLedPeriods(const QList<QPair<qint64, qint64>> &periods)
+{
+    d->ledPeriods = periods;
+    update();
+}
+
+QList<QPair<qint64, qint64>> LightChart::ledPeriods() const
+{
+    return d->ledPeriods;
+}
+
+void LightChart::setUnit(const QString &unit)
+{
+    d->unit = unit;
+    update();
+}
+
+QString LightChart::unit() const
+{
+    return d->unit;
+}
+
+std::optional<TelemetryStore::Sample> LightChart::hoveredSample() const
+{
+    return d->hovered;
+}
+
+std::optional<TelemetryStore::Sample> LightChart::latestSample() const
+{
+    return d->store ? d->store->last(d->device) : std::nullopt;
+}
+
+QImage LightChart::renderToImage(QSize size)
+{
+    if (size.isEmpty())
+        size = this->size();
+    const qreal dpr = devicePixelRatioF();
+    QImage image(size * dpr, QImage::Format_ARGB32_Premultiplied);
+    image.setDevicePixelRatio(dpr);
+    image.fill(palette().color(QPalette::Window));
+    QPainter p(&image);
+    d->paint(p, QRectF(QPointF(0, 0), QSizeF(size)), dpr);
+    return image;
+}
+
+int LightChart::paintCount() const
+{
+    return d->paintCount;
+}
+
+QSize LightChart::sizeHint() const
+{
+    const QFontMetrics fm(font());
+    return {fm.averageCharWidth() * 80, fm.height() * 20};
+}
+
+QSize LightChart::minimumSizeHint() const
+{
+    const QFontMetrics fm(font());
+    return {fm.averageCharWidth() * 30, fm.height() * 8};
+}
+
+// --- ticks ---------------------------------------------------------------------------------
+
+qint64 LightChart::timeStep(qint64 spanMs, int maxTicks)
+{
+    maxTicks = std::max(1, maxTicks);
+    spanMs = std::max<qint64>(1, spanMs);
+    for (qint64 step : NiceSteps) {
+        if (step * maxTicks >= spanMs)
+            return step;
+    }
+    for (qint64 days : NiceDays) {
+        if (days * Day * maxTicks >= spanMs)
+            return days * Day;
+    }
+    return ceilDiv(spanMs, qint64(maxTicks) * 365 * Day) * 365 * Day;
+}
+
+std::vector<qint64> LightChart::timeTicks(qint64 t0Ms, qint64 t1Ms, int maxTicks)
+{
+    std::vector<qint64> ticks;
+    if (t1Ms <= t0Ms)
+        return ticks;
+    const qint64 step = timeStep(t1Ms - t0Ms, maxTicks);
+    // Aligned in local time, so that hour and day ticks fall on local hours and midnights.
+    const qint64 offset = localOffsetMs(t0Ms);
+    for (qint64 t = ceilDiv(t0Ms + offset, step) * step - offset; t <= t1Ms; t += step)
+        ticks.push_back(t);
+    return ticks;
+}
+
+double LightChart::valueStep(double span, int maxTicks)
+{
+    maxTicks = std::max(1, maxTicks);
+    if (!(span > 0) || !std::isfinite(span))
+        return 1;
+    const double raw = span / maxTicks;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+        if (m * magnitude >= raw * (1 - 1e-12))
+            return m * magnitude;
+    }
+    return 10 * magnitude;
+}
+
+std::vector<double> LightChart::valueTicks(double lo, double hi, int maxTicks)
+{
+    std::vector<double> ticks;
+    if (!(hi >= lo) || !std::isfinite(lo) || !std::isfinite(hi))
+        return ticks;
+    const double step = valueStep(hi - lo, maxTicks);
+    const double first = std::ceil(lo / step - 1e-9);
+    // Rounded to the step's decimals, so that 3 * 0.1 is 0.3.
+    const double scale = std::pow(10.0, decimalsFor(step));
+    for (double k = first;; k += 1) {
+        double v = std::round(k * step * scale) / scale;
+        if (v > hi + step * 1e-9)
+            break;
+        if (std::abs(v) < step * 1e-9)
+            v = 0;
+        ticks.push_back(v);
+    }
+    return ticks;
+}
+
+// --- painting ------------------------------------------------------------------------------
+
+void LightChart::Private::paint(QPainter &p, const QRectF &area, qreal dpr)
+{
+    const QPalette &pal = q->palette();
+    p.fillRect(area, pal.color(QPalette::Window));
+    p.setFont(q->font());
+
+    if (!store || store->size(device) == 0) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        const QString text = device.isEmpty() ? LightChart::tr("No device selected")
+                                              : LightChart::tr("No data yet for %1").arg(device);
+        p.drawText(area, Qt::AlignCenter | Qt::TextWordWrap, text);
+        return;
+    }
+
+    const Layout l = layout(area, dpr);
+
+    // The plot area is drawn into an opaque layer in device pixels (background, LED periods,
+    // grid, series) and copied in one go: the series is written as pixel spans, far cheaper
+    // than a thousand QPainter lines.
+    const QSize layerSize(std::max(1, int(std::lround(l.plot.width() * dpr))),
+                          std::max(1, int(std::lround(l.plot.height() * dpr))));
+    if (layer.size() != layerSize)
+        layer = QImage(layerSize, QImage::Format_RGB32);
+    layer.setDevicePixelRatio(1);
+    const QColor base = pal.color(QPalette::Base);
+    layer.fill(base);
+    {
+        // Everything in the plot area below the series is written as opaque pixel spans:
+        // QPainter's translucent fills and cosmetic lines cost a millisecond or more here.
+        const int w = layer.width();
+        const int h = layer.height();
+        uchar *bits = layer.bits();
+        const qsizetype stride = layer.bytesPerLine();
+        auto over = [](const QColor &below, const QColor &above, int alpha) {
+            auto mix = [alpha](int a, int b) {
+                return (a * (255 - alpha) + b * alpha) / 255;
+            };
+            return qRgb(mix(below.red(), above.red()), mix(below.green(), above.green()),
+                        mix(below.blue(), above.blue()));
+        };
+        // LED-on periods: a warm band (filled spans), readable on light and dark bases.
+        const QColor amber(0xf5, 0xb8, 0x00);
+        const QRgb onBase = over(base, amber, 70);
+        for (const auto &period : ledPeriods) {
+            const qint64 end = period.second > period.first ? period.second : l.t1;
+            if (end <= l.t0 || period.first >= l.t1)
+                continue;
+            const int x0 =
+                std::max(0, int(std::lround((l.xOf(double(period.first)) - l.plot.left()) * dpr)));
+            const int x1 =
+                std::min(w, int(std::lround((l.xOf(double(end)) - l.plot.left()) * dpr)));
+            for (int row = 0; row < h && x0 < x1; ++row) {
+                auto *line = reinterpret_cast<QRgb *>(bits + row * stride);
+                std::fill(line + x0, line + x1, onBase);
+            }
+        }
+        // Grid lines over it, tinted where they cross an LED band.
+        std::vector<double> gridX;
+        std::vector<double> gridY;
+        paintValueAxis(p, l, gridY);
+        paintTimeAxis(p, l, gridX);
+        const QRgb gridRgb = over(base, pal.color(QPalette::Text), 28);
+        const QRgb gridOnLed = over(QColor(gridRgb), amber, 70);
+        auto gridPixel = [&](QRgb &px) {
+            px = px == onBase || px == gridOnLed ? gridOnLed : gridRgb;
+        };
+        for (double y : gridY) {
+            const int row = int(std::lround((y - l.plot.top()) * dpr));
+            if (row < 0 || row >= h)
+                continue;
+            auto *line = reinterpret_cast<QRgb *>(bits + row * stride);
+            std::for_each(line, line + w, gridPixel);
+        }
+        for (double x : gridX) {
+            const int col = int(std::lround((x - l.plot.left()) * dpr));
+            if (col < 0 || col >= w)
+                continue;
+            for (int row = 0; row < h; ++row)
+                gridPixel(reinterpret_cast<QRgb *>(bits + row * stride)[col]);
+        }
+        if (l.hasData)
+            paintSeries(l, dpr);
+        // The threshold: a dashed line over the series (blended pixels; QPainter's dash stroker
+        // alone cost about 0.1 ms a frame).
+        if (threshold && *threshold >= l.lo && *threshold <= l.hi) {
+            const QColor ink = pal.color(QPalette::Text);
+            const int thickness = std::max(1, int(std::lround(dpr)));
+            const int dash = 4 * thickness;
+            const int gap = 2 * thickness;
+            const int row0 = int(std::lround((l.yOf(*threshold) - l.plot.top()) * dpr));
+            for (int row = std::max(0, row0); row < std::min(h, row0 + thickness); ++row) {
+                auto *line = reinterpret_cast<QRgb *>(bits + row * stride);
+                for (int x = 0; x < w; ++x) {
+                    if (x % (dash + gap) < dash)
+                        line[x] = over(QColor(line[x]), ink, 160);
+                }
+            }
+        }
+    }
+    layer.setDevicePixelRatio(dpr);
+    p.drawImage(l.plot.topLeft(), layer);
+
+    if (!l.hasData) {
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(l.plot, Qt::AlignCenter, LightChart::tr("No samples in this window"));
+    }
+
+    p.setPen(pal.color(QPalette::Mid));
+    p.setBrush(Qt::NoBrush);
+    p.drawRect(l.plot);
+
+    paintLatest(p, l);
+    if (hovered)
+        paintHover(p, l);
+}
+
+void LightChart::Private::paintSeries(const Layout &l, qreal dpr)
+{
+    // One column per logical pixel, on an absolute time grid (see Cache).
+    const qint64 span = l.t1 - l.t0;
+    const qint64 pixels = std::max<qint64>(1, qint64(l.plot.width()));
+    const qint64 colMs = std::max<qint64>(1, ceilDiv(span, pixels));
+    const qint64 c0 = floorDiv(l.t0, colMs);
+    const qint64 c1 = ceilDiv(l.t1, colMs);
+    const auto &cols = columns(colMs, c0, c1 - c0);
+
+    // Join neighbouring columns unless the gap between them is far longer than the typical
+    // sample spacing (a device that was off shows as a break, not a ramp).
+    const qsizetype visible = store->countInRange(device, l.t0, l.t1 - 1);
+    const qint64 maxGap = std::max(3 * colMs, 5 * span / std::max<qsizetype>(1, visible));
+
+    const int width = layer.width();
+    const int height = layer.height();
+    const int lineWidth = std::max(1, int(std::lround(dpr)));
+    const double xScale = double(width) / double(span);
+    const double yScale = double(height - 1) / (l.hi - l.lo);
+    auto xOf = [&](qint64 col) {
+        return int(std::floor((double(col * colMs - l.t0) + double(colMs) / 2) * xScale));
+    };
+    auto yOf = [&](double v) {
+        return std::clamp(int(std::lround((l.hi - v) * yScale)), 0, height - 1);
+    };
+    const QRgb rgb = seriesColor().rgb() | 0xff000000u;
+    uchar *bits = layer.bits();
+    const qsizetype stride = layer.bytesPerLine();
+
+    std::vector<QLineF> gaps;
+    qint64 prevCol = 0;
+    const TelemetryStore::Column *prev = nullptr;
+    for (size_t i = 0; i < cols.size(); ++i) {
+        const auto &c = cols[i];
+        if (c.empty)
+            continue;
+        const qint64 col = c0 + qint64(i);
+        const int x = xOf(col);
+        int top = yOf(c.max);
+        int bottom = yOf(c.min);
+        if (prev && col - prevCol == 1) {
+            // Adjacent columns: extend the span to the previous column's last value, which
+            // draws the connecting segment as part of the vertical line.
+            const int joint = yOf(prev->last);
+            top = std::min(top, joint);
+            bottom = std::max(bottom, joint);
+        } else if (prev && (col - prevCol) * colMs <= maxGap) {
+            const double px = (xOf(prevCol) + 0.5) / dpr + l.plot.left();
+            gaps.emplace_back(px, l.yOf(prev->last), (x + 0.5) / dpr + l.plot.left(),
+                              l.yOf(c.first));
+        }
+        const int x0 = std::max(0, x);
+        const int x1 = std::min(width, x + lineWidth);
+        for (int y = top; y <= bottom && x0 < x1; ++y) {
+            auto *row = reinterpret_cast<QRgb *>(bits + y * stride);
+            std::fill(row + x0, row + x1, rgb);
+        }
+        prev = &c;
+        prevCol = col;
+    }
+    if (!gaps.empty()) {
+        // Sparse data: lines across empty columns (few, so QPainter is fine here).
+        QPainter lp(&layer);
+        lp.scale(dpr, dpr);
+        lp.translate(-l.plot.topLeft());
+        lp.setClipRect(l.plot);
+        lp.setPen(QPen(seriesColor(), 1.0));
+        lp.drawLines(gaps.data(), int(gaps.size()));
+    }
+}
+
+void LightChart::Private::paintValueAxis(QPainter &p, const Layout &l, std::vector<double> &gridY)
+{
+    const QPalette &pal = q->palette();
+    const QFontMetricsF fm(q->font());
+    const int decimals = decimalsFor(l.valueStep);
+    p.setPen(pal.color(QPalette::WindowText));
+    const QLocale locale;
+    for (double k = std::round(l.lo / l.valueStep); k * l.valueStep <= l.hi + l.valueStep * 1e-9;
+         k += 1) {
+        double v = k * l.valueStep;
+        if (std::abs(v) < l.valueStep * 1e-9)
+            v = 0;
+        const double y = l.yOf(v);
+        gridY.push_back(y);
+        const QString label = locale.toString(v, 'f', decimals);
+        const QRectF box(l.area.left(), y - fm.height() / 2,
+                         l.plot.left() - l.area.left() - fm.averageCharWidth() * 0.5, fm.height());
+        p.drawText(box, Qt::AlignRight | Qt::AlignVCenter, label);
+    }
+}
+
+void LightChart::Private::paintTimeAxis(QPainter &p, const Layout &l, std::vector<double> &gridX)
+{
+    const QPalette &pal = q->palette();
+    const QFontMetricsF fm(q->font());
+    const double labelWidth =
+        fm.horizontalAdvance(QStringLiteral("00:00:00")) + fm.averageCharWidth() * 3;
+    const int maxTicks = std::max(2, int(l.plot.width() / labelWidth));
+    const qint64 step = timeStep(l.t1 - l.t0, maxTicks);
+    const auto ticks = timeTicks(l.t0, l.t1, maxTicks);
+    QString format;
+    if (step < Second)
+        format = QStringLiteral("HH:mm:ss.zzz");
+    else if (step < Minute)
+        format = QStringLiteral("HH:mm:ss");
+    else if (step < Day)
+        format = QStringLiteral("HH:mm");
+    const QLocale locale;
+    QDate lastDate;
+    for (qint64 t : ticks) {
+        const double x = l.xOf(double(t));
+        if (x < l.plot.left() - 0.5 || x > l.plot.right() + 0.5)
+            continue;
+        gridX.push_back(x);
+        const QDateTime local = QDateTime::fromMSecsSinceEpoch(t);
+        p.setPen(pal.color(QPalette::WindowText));
+        const QString text = format.isEmpty()
+            ? locale.toString(local.date(), QStringLiteral("d MMM"))
+            : local.toString(format);
+        const QRectF box(x - labelWidth / 2, l.plot.bottom() + fm.descent(), labelWidth,
+                         fm.height());
+        p.drawText(box, Qt::AlignHCenter | Qt::AlignTop, text);
+        // A date row under the first tick and wherever the date changes.
+        if (!format.isEmpty() && local.date() != lastDate) {
+            const QString date = locale.toString(local.date(), QStringLiteral("ddd d MMM"));
+            const double w = fm.horizontalAdvance(date) + fm.averageCharWidth();
+            const QRectF dateBox(x - w / 2, box.bottom(), w, fm.height());
+            p.setPen(pal.color(QPalette::PlaceholderText));
+            p.drawText(dateBox, Qt::AlignHCenter | Qt::AlignTop, date);
+        }
+        lastDate = local.date();
+    }
+}
+
+void LightChart::Private::paintHover(QPainter &p, const Layout &l)
+{
+    const QPalette &pal = q->palette();
+    const QFontMetricsF fm(q->font());
+    const double x = l.xOf(double(hovered->t));
+    const double y = l.yOf(hovered->v);
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    p.setPen(QPen(withAlpha(pal.color(QPalette::Text), 90), 1, Qt::DotLine));
+    p.drawLine(QPointF(x, l.plot.top()), QPointF(x, l.plot.bottom()));
+    const double r = fm.height() / 4;
+    p.setPen(QPen(pal.color(QPalette::Base), 1.5));
+    p.setBrush(seriesColor());
+    p.drawEllipse(QPointF(x, y), r, r);
+
+    const QDateTime local = QDateTime::fromMSecsSinceEpoch(hovered->t);
+    const QString timeText = l.t1 - l.t0 > Day
+        ? local.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
+        : local.toString(QStringLiteral("HH:mm:ss"));
+    QString text = timeText + QStringLiteral("  ") + formatValue(hovered->v);
+    if (!unit.isEmpty())
+        text += QLatin1Char(' ') + unit;
+    const double pad = fm.averageCharWidth() * 0.6;
+    QRectF box(0, 0, fm.horizontalAdvance(text) + 2 * pad, fm.height() + pad);
+    box.moveBottomLeft(QPointF(x + r * 2, y - r * 2));
+    if (box.right() > l.plot.right())
+        box.moveRight(x - r * 2);
+    if (box.top() < l.plot.top())
+        box.moveTop(y + r * 2);
+    p.setPen(pal.color(QPalette::Mid));
+    p.setBrush(withAlpha(pal.color(QPalette::ToolTipBase), 235));
+    p.drawRoundedRect(box, pad, pad);
+    p.setPen(pal.color(QPalette::ToolTipText));
+    p.drawText(box, Qt::AlignCenter, text);
+    p.restore();
+}
+
+void LightChart::Private::paintLatest(QPainter &p, const Layout &l)
+{
+    const auto latest = store->last(device);
+    if (!latest)
+        return;
+    const QPalette &pal = q->palette();
+    const QFontMetricsF fm(q->font());
+    const QFont big = bigFont();
+    const QFontMetricsF bigFm(big);
+    QString text = formatValue(latest->v);
+    if (!unit.isEmpty())
+        text += QLatin1Char(' ') + unit;
+    const QRectF strip(l.plot.left(), l.area.top(), l.plot.width(), bigFm.height());
+    p.setFont(big);
+    p.setPen(seriesColor());
+    p.drawText(strip, Qt::AlignRight | Qt::AlignVCenter, text);
+    const double textWidth = bigFm.horizontalAdvance(text);
+    p.setFont(q->font());
+    p.setPen(pal.color(QPalette::PlaceholderText));
+    const QString when =
+        QDateTime::fromMSecsSinceEpoch(latest->t).toString(QStringLiteral("HH:mm:ss"));
+    QRectF whenBox = strip;
+    whenBox.setRight(strip.right() - textWidth - fm.averageCharWidth());
+    p.drawText(whenBox, Qt::AlignRight | Qt::AlignVCenter, when);
+    p.setPen(pal.color(QPalette::WindowText));
+    QFont bold = q->font();
+    bold.setBold(true);
+    p.setFont(bold);
+    QString title = device;
+    if (live)
+        title += QStringLiteral("  ") + LightChart::tr("live");
+    p.drawText(strip, Qt::AlignLeft | Qt::AlignVCenter, title);
+    p.setFont(q->font());
+}
+
+// --- events --------------------------------------------------------------------------------
+
+void LightChart::paintEvent(QPaintEvent *)
+{
+    ++d->paintCount;
+    QPainter p(this);
+    d->paint(p, QRectF(rect()), devicePixelRatioF());
+    if (d->live && d->store && d->store->size(d->device) > 0) {
+        // Live: scroll with the clock about once per column, but not faster than 5 times a second.
+        const auto [t0, t1] = d->range();
+        const qint64 perColumn = (t1 - t0) / std::max(1, width());
+        d->liveTimer.start(int(std::clamp<qint64>(perColumn, 200, 60 * 1000)));
+    }
+}
+
+void LightChart::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    update();
+}
+
+void LightChart::wheelEvent(QWheelEvent *event)
+{
+    const int delta = event->angleDelta().y();
+    if (delta == 0 || !d->store) {
+        event->ignore();
+        return;
+    }
+    const auto l = d->layout(rect(), devicePixelRatioF());
+    const double span = double(l.t1 - l.t0);
+    const double anchor = std::clamp(l.tOf(event->position().x()), double(l.t0), double(l.t1));
+    const double factor = std::pow(0.8, delta / 120.0);
+    const double newSpan = std::clamp(span * factor, double(MinSpanMs), double(MaxSpanMs));
+    const qint64 t0 = qint64(std::llround(anchor - (anchor - double(l.t0)) * newSpan / span));
+    d->leaveLive(t0, t0 + qint64(std::llround(newSpan)));
+    d->updateHover();
+    event->accept();
+}
+
+void LightChart::mousePressEvent(QMouseEvent *event)
+{
+    if (event->button() != Qt::LeftButton) {
+        QWidget::mousePressEvent(event);
+        return;
+    }
+    const auto [t0, t1] = d->range();
+    Q_UNUSED(t0)
+    d->dragging = true;
+    d->dragStart = event->position();
+    d->dragT1 = t1;
+    setCursor(Qt::ClosedHandCursor);
+    event->accept();
+}
+
+void LightChart::mouseMoveEvent(QMouseEvent *event)
+{
+    d->hoverPos = event->position();
+    if (d->dragging) {
+        const auto l = d->layout(rect(), devicePixelRatioF());
+        const qint64 span = l.t1 - l.t0;
+        const double dx = event->position().x() - d->dragStart.x();
+        // A click (or the press of a double-click) is not a pan.
+        if (d->live && std::abs(dx) < 2) {
+            event->accept();
+            return;
+        }
+        const qint64 shift = qint64(std::llround(dx * double(span) / l.plot.width()));
+        const qint64 t1 = d->dragT1 - shift;
+        d->leaveLive(t1 - span, t1);
+    } else {
+        d->updateHover();
+    }
+    event->accept();
+}
+
+void LightChart::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton && d->dragging) {
+        d->dragging = false;
+        unsetCursor();
+        d->updateHover();
+        event->accept();
+        return;
+    }
+    QWidget::mouseReleaseEvent(event);
+}
+
+void LightChart::mouseDoubleClickEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton) {
+        d->dragging = false;
+        unsetCursor();
+        setLive(true);
+        event->accept();
+        return;
+    }
+    QWidget::mouseDoubleClickEvent(event);
+}
+
+void LightChart::leaveEvent(QEvent *event)
+{
+    d->hoverPos.reset();
+    d->updateHover();
+    QWidget::leaveEvent(event);
+}
+
+void LightChart::changeEvent(QEvent *event)
+{
+    switch (event->type()) {
+    case QEvent::PaletteChange:
+    case QEvent::FontChange:
+    case QEvent::StyleChange:
+        update();
+        break;
+    default:
+        break;
+    }
+    QWidget::changeEvent(event);
+}
+
+} // namespace nightlight

@@ -1,0 +1,130 @@
+// nightlight-dashboard: parses the command line, loads the translation, shows MainWindow.
+
+#include "dashboardoptions.h"
+#include "ledcontrol.h"
+#include "mainwindow.h"
+#include "telemetrystore.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QLibraryInfo>
+#include <QLocale>
+#include <QPalette>
+#include <QStyle>
+#include <QStyleFactory>
+#include <QTextStream>
+#include <QTimer>
+#include <QTranslator>
+
+#include <cstdio>
+
+using namespace nightlight;
+
+namespace {
+
+QPalette darkPalette()
+{
+    QPalette p;
+    const QColor window(0x2b, 0x2d, 0x31);
+    const QColor base(0x1e, 0x1f, 0x22);
+    const QColor text(0xe8, 0xe8, 0xe8);
+    p.setColor(QPalette::Window, window);
+    p.setColor(QPalette::WindowText, text);
+    p.setColor(QPalette::Base, base);
+    p.setColor(QPalette::AlternateBase, window);
+    p.setColor(QPalette::ToolTipBase, base);
+    p.setColor(QPalette::ToolTipText, text);
+    p.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9a, 0x9a));
+    p.setColor(QPalette::Text, text);
+    p.setColor(QPalette::Button, QColor(0x3a, 0x3c, 0x41));
+    p.setColor(QPalette::ButtonText, text);
+    p.setColor(QPalette::BrightText, Qt::white);
+    p.setColor(QPalette::Light, QColor(0x4a, 0x4c, 0x52));
+    p.setColor(QPalette::Midlight, QColor(0x40, 0x42, 0x47));
+    p.setColor(QPalette::Mid, QColor(0x30, 0x32, 0x36));
+    p.setColor(QPalette::Dark, QColor(0x18, 0x19, 0x1b));
+    p.setColor(QPalette::Shadow, Qt::black);
+    p.setColor(QPalette::Highlight, QColor(0x3d, 0x8e, 0xe0));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::Link, QColor(0x6c, 0xb4, 0xff));
+    p.setColor(QPalette::LinkVisited, QColor(0xb0, 0x8c, 0xff));
+    for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+        p.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
+    return p;
+}
+
+// --screenshot: grab the window once the chart shows a few seconds of data and the LED state is
+// known (or after 30 s in any case), then quit.
+void scheduleScreenshot(MainWindow *window, const QString &path)
+{
+    auto *timer = new QTimer(window);
+    auto *elapsed = new QElapsedTimer;
+    elapsed->start();
+    QObject::connect(timer, &QTimer::timeout, window, [window, path, timer, elapsed] {
+        const QString id = window->currentDevice();
+        const auto range = window->store()->timeRange(id);
+        const bool ready =
+            range && range->last - range->first >= 20000 && window->ledControl()->hasState();
+        if (!ready && elapsed->elapsed() < 30000)
+            return;
+        timer->stop();
+        delete elapsed;
+        const bool ok = window->grab().save(path);
+        std::fprintf(ok ? stdout : stderr, "%s %s\n", ok ? "saved" : "cannot save",
+                     qPrintable(path));
+        QCoreApplication::exit(ok ? 0 : 1);
+    });
+    timer->start(200);
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("nightlight-dashboard"));
+    QApplication::setApplicationVersion(QStringLiteral(NIGHTLIGHT_VERSION));
+    QApplication::setOrganizationName(QStringLiteral("nightlight"));
+    QApplication::setDesktopFileName(QStringLiteral("nightlight-dashboard"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/nightlight.svg")));
+
+    DashboardOptions options;
+    const auto outcome = options.parse(QCoreApplication::arguments());
+    if (outcome == DashboardOptions::Outcome::Exit) {
+        QTextStream(stdout) << options.message() << Qt::endl;
+        return 0;
+    }
+    if (outcome == DashboardOptions::Outcome::Error) {
+        QTextStream(stderr) << QCoreApplication::applicationName() << ": " << options.message()
+                            << Qt::endl
+                            << "Try --help." << Qt::endl;
+        return 2;
+    }
+
+    // Language: --lang, else the system locale. Qt's own strings (dialog buttons) too.
+    const QLocale locale =
+        options.language.isEmpty() ? QLocale::system() : QLocale(options.language);
+    if (!options.language.isEmpty())
+        QLocale::setDefault(locale);
+    QTranslator qtTranslator;
+    if (qtTranslator.load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
+                          QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+        QCoreApplication::installTranslator(&qtTranslator);
+    QTranslator translator;
+    if (translator.load(locale, QStringLiteral("nightlight"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")))
+        QCoreApplication::installTranslator(&translator);
+
+    if (!options.palette.isEmpty()) {
+        QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+        QApplication::setPalette(options.palette == QLatin1String("dark")
+                                     ? darkPalette()
+                                     : QApplication::style()->standardPalette());
+    }
+
+    MainWindow window(options);
+    window.show();
+    if (!options.screenshotPath.isEmpty())
+        scheduleScreenshot(&window, options.screenshotPath);
+    return app.exec();
+}

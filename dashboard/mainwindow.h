@@ -1,0 +1,127 @@
+#pragma once
+
+// MainWindow: the dashboard. Composes the chart of the selected device (LightChart over the
+// TelemetryStore), the LED control, the window presets and Live, the device list, the connection
+// state and the malformed-message indicator; owns the MQTT client and wires it to all of them.
+// GUI thread.
+
+#include "connectionsettings.h"
+#include "dashboardoptions.h"
+#include "protocol.h"
+
+#include <QList>
+#include <QMainWindow>
+#include <QPair>
+
+#include <memory>
+
+class QAction;
+class QActionGroup;
+class QLabel;
+class QListView;
+class QSettings;
+class QToolButton;
+
+namespace nightlight {
+
+class DeviceHub;
+class DeviceListModel;
+class LedControl;
+class LedControlWidget;
+class LightChart;
+class MqttClient;
+class PasswordStore;
+class TelemetryStore;
+
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    // Samples per SQLite write transaction: small enough that one write never stalls the GUI
+    // thread near 50 ms at high ingest rates (see docs/dashboard.md, bench_ingest).
+    static constexpr int FlushBatchSize = 500;
+
+    // Opens the history database (options.databasePath, else AppDataLocation/telemetry.sqlite)
+    // and starts connecting to the broker (options override the saved settings).
+    explicit MainWindow(const DashboardOptions &options, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    MqttClient *client() const { return m_client; }
+    DeviceHub *hub() const { return m_hub; }
+    TelemetryStore *store() const { return m_store; }
+    LightChart *chart() const { return m_chart; }
+    DeviceListModel *deviceModel() const { return m_devices; }
+    LedControl *ledControl() const { return m_led; }
+    LedControlWidget *ledControlWidget() const { return m_ledWidget; }
+    QListView *deviceView() const { return m_deviceView; }
+    ConnectionSettings connectionSettings() const { return m_connection; }
+
+    QString currentDevice() const { return m_currentDevice; }
+    void selectDevice(const QString &deviceId);
+
+    // The status bar's connection text and the malformed indicator's text.
+    QString connectionText() const;
+    QString malformedText() const;
+    QString databasePath() const;
+
+    // Window presets in menu order (1 min, 10 min, 1 h, 24 h, All): ms or LightChart::WindowAll.
+    static QList<qint64> windowPresets();
+
+public slots:
+    void reconnect();
+    void showConnectionDialog();
+    bool exportCsv(const QString &fileName, bool visibleRangeOnly);
+    bool exportPng(const QString &fileName);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    void createWidgets();
+    void applyConnectionSettings();
+    void onStateChanged();
+    void onError(const QString &message);
+    void onTelemetry(const QString &deviceId, const nightlight::Telemetry &t, qint64 receivedMs);
+    void onDeviceState(const QString &deviceId, const nightlight::DeviceState &state);
+    void onDeviceAdded(const QString &deviceId);
+    void onMalformed();
+    void showMalformedDetails();
+    void exportCsvInteractive(bool visibleRangeOnly);
+    void exportPngInteractive();
+    void about();
+
+    DashboardOptions m_options;
+    std::unique_ptr<QSettings> m_settings;
+    ConnectionSettings m_connection;
+    MqttClient *m_client;
+    DeviceHub *m_hub;
+    TelemetryStore *m_store;
+    DeviceListModel *m_devices;
+    LedControl *m_led;
+    PasswordStore *m_passwords;
+    LightChart *m_chart = nullptr;
+    LedControlWidget *m_ledWidget = nullptr;
+    QListView *m_deviceView = nullptr;
+    QLabel *m_connectionLabel = nullptr;
+    QToolButton *m_malformedButton = nullptr;
+    QActionGroup *m_windowGroup = nullptr;
+    QList<QAction *> m_windowActions;
+    QAction *m_liveAction = nullptr;
+    QAction *m_exportVisibleAction = nullptr;
+    QAction *m_exportAllAction = nullptr;
+    QAction *m_exportPngAction = nullptr;
+    QAction *m_quitAction = nullptr;
+    QAction *m_settingsAction = nullptr;
+    QAction *m_reconnectAction = nullptr;
+    QAction *m_aboutAction = nullptr;
+    QString m_currentDevice;
+    QString m_lastError;
+    QString m_databasePath;
+    // LED-on periods of the current device seen in its states, for the chart's shading.
+    QList<QPair<qint64, qint64>> m_ledPeriods;
+};
+
+} // namespace nightlight

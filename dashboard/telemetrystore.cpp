@@ -1,0 +1,892 @@
+#include "telemetrystore.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
+#include <QIODevice>
+#include <QLoggingCategory>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTimer>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <map>
+
+namespace nightlight {
+
+namespace {
+
+Q_LOGGING_CATEGORY(lcStore, "nightlight.store")
+
+constexpr int RetentionCheckMs = 60 * 1000;
+
+// One device: two sorted columns plus min/max of each BlockSize-sample block (the last block may
+// be partial). 16 bytes per sample, 16 bytes per block.
+struct Series
+{
+    std::vector<qint64> t;
+    std::vector<double> v;
+    std::vector<double> blockMin;
+    std::vector<double> blockMax;
+    quint64 generation = 0;
+
+    qsizetype size() const { return qsizetype(t.size()); }
+
+    // Recomputes the summaries of every block from the one holding sample `from` on.
+    void rebuildSummaries(size_t from = 0)
+    {
+        const size_t n = t.size();
+        const size_t blocks = (n + TelemetryStore::BlockSize - 1) / TelemetryStore::BlockSize;
+        blockMin.resize(blocks);
+        blockMax.resize(blocks);
+        for (size_t b = from / TelemetryStore::BlockSize; b < blocks; ++b) {
+            const size_t a = b * TelemetryStore::BlockSize;
+            const size_t e = std::min(n, a + TelemetryStore::BlockSize);
+            double lo = v[a];
+            double hi = v[a];
+            for (size_t i = a + 1; i < e; ++i) {
+                lo = std::min(lo, v[i]);
+                hi = std::max(hi, v[i]);
+            }
+            blockMin[b] = lo;
+            blockMax[b] = hi;
+        }
+    }
+
+    void pushBack(qint64 ts, double value)
+    {
+        const size_t i = t.size();
+        t.push_back(ts);
+        v.push_back(value);
+        const size_t b = i / TelemetryStore::BlockSize;
+        if (b == blockMin.size()) {
+            blockMin.push_back(value);
+            blockMax.push_back(value);
+        } else {
+            blockMin[b] = std::min(blockMin[b], value);
+            blockMax[b] = std::max(blockMax[b], value);
+        }
+    }
+
+    // True when (ts, value) is already stored.
+    bool containsExact(qint64 ts, double value) const
+    {
+        auto it = std::lower_bound(t.begin(), t.end(), ts);
+        for (; it != t.end() && *it == ts; ++it) {
+            if (v[size_t(it - t.begin())] == value)
+                return true;
+        }
+        return false;
+    }
+
+    // Min and max of v[a, e), e > a: whole blocks from their summaries.
+    void minMax(size_t a, size_t e, double &lo, double &hi) const
+    {
+        constexpr size_t B = TelemetryStore::BlockSize;
+        lo = v[a];
+        hi = v[a];
+        auto scan = [&](size_t from, size_t to) {
+            for (size_t i = from; i < to; ++i) {
+                lo = std::min(lo, v[i]);
+                hi = std::max(hi, v[i]);
+            }
+        };
+        if (e - a < 2 * B) {
+            scan(a + 1, e);
+            return;
+        }
+        const size_t ba = (a + B - 1) / B; // first whole block
+        const size_t be = e / B; // one past the last whole block
+        scan(a + 1, ba * B);
+        for (size_t b = ba; b < be; ++b) {
+            lo = std::min(lo, blockMin[b]);
+            hi = std::max(hi, blockMax[b]);
+        }
+        scan(be * B, e);
+    }
+
+    qsizetype memoryBytes() const
+    {
+        return qsizetype(t.capacity() * sizeof(qint64) + v.capacity() * sizeof(double) +
+                         blockMin.capacity() * sizeof(double) +
+                         blockMax.capacity() * sizeof(double));
+    }
+};
+
+struct PendingRow
+{
+    QString device;
+    qint64 t;
+    double v;
+};
+
+// floor(span * i / n) without overflowing for any span and n.
+qint64 slice(qint64 span, qint64 i, qint64 n)
+{
+    return (span / n) * i + ((span % n) * i) / n;
+}
+
+// SQLite result codes (sqlite3.h) that mean "this file is not a usable database": the only
+// errors for which the file is moved aside. Others (SQLITE_BUSY: another program holds a lock,
+// SQLITE_IOERR, SQLITE_FULL) leave it alone.
+constexpr int SqliteCorrupt = 11;
+constexpr int SqliteCantOpen = 14;
+constexpr int SqliteNotADb = 26;
+
+bool meansCorrupt(const QSqlError &e)
+{
+    bool ok = false;
+    const int code = e.nativeErrorCode().toInt(&ok) & 0xff; // primary code of an extended one
+    return ok && (code == SqliteCorrupt || code == SqliteCantOpen || code == SqliteNotADb);
+}
+
+QString sqlErrorText(const QSqlError &e)
+{
+    const QString text = e.text().trimmed();
+    return text.isEmpty() ? QStringLiteral("unknown SQLite error") : text;
+}
+
+QByteArray csvField(const QString &s)
+{
+    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) &&
+        !s.contains(QLatin1Char('\n')) && !s.contains(QLatin1Char('\r')))
+        return s.toUtf8();
+    QString quoted = s;
+    quoted.replace(QStringLiteral("\""), QStringLiteral("\"\""));
+    return '"' + quoted.toUtf8() + '"';
+}
+
+std::atomic<quint64> s_connectionCounter{0};
+
+} // namespace
+
+struct TelemetryStore::Private
+{
+    TelemetryStore *q = nullptr;
+    std::map<QString, Series> series;
+    std::vector<PendingRow> pending;
+
+    QString connectionName;
+    QString path;
+    bool open = false;
+    QString lastWarning;
+
+    QTimer flushTimer;
+    QTimer retentionTimer;
+    int flushIntervalMs = 1000;
+    int flushBatchSize = 2000;
+    qint64 retentionMs = DefaultRetentionMs;
+    qsizetype maxSamples = 0;
+
+    QSqlDatabase db() const { return QSqlDatabase::database(connectionName, false); }
+
+    const Series *find(const QString &id) const
+    {
+        const auto it = series.find(id);
+        return it == series.end() ? nullptr : &it->second;
+    }
+
+    void setWarning(const QString &message)
+    {
+        lastWarning = message;
+        qCWarning(lcStore).noquote() << message;
+        emit q->warningOccurred(message);
+    }
+
+    void queue(const QString &id, qint64 t, double v)
+    {
+        // Memory-only until open(), which queues what was appended before it.
+        if (!open)
+            return;
+        pending.push_back({id, t, v});
+        if (qsizetype(pending.size()) >= flushBatchSize)
+            flushTimer.start(0);
+        else if (!flushTimer.isActive())
+            flushTimer.start(flushIntervalMs);
+    }
+
+    void deleteRowsBefore(const QString &id, qint64 cutoff)
+    {
+        if (!open)
+            return;
+        QSqlQuery query(db());
+        query.prepare(QStringLiteral("DELETE FROM samples WHERE device = ? AND t < ?"));
+        query.addBindValue(id);
+        query.addBindValue(cutoff);
+        if (!query.exec())
+            setWarning(QStringLiteral("cannot delete old samples of %1 from %2: %3")
+                           .arg(id, path, sqlErrorText(query.lastError())));
+    }
+
+    // Drops the oldest samples of `id` so that its first sample is at index `count`.
+    void dropFront(const QString &id, Series &s, size_t count)
+    {
+        if (count == 0)
+            return;
+        const qint64 newFirst = count < s.t.size() ? s.t[count] : s.t.back() + 1;
+        s.t.erase(s.t.begin(), s.t.begin() + qsizetype(count));
+        s.v.erase(s.v.begin(), s.v.begin() + qsizetype(count));
+        s.rebuildSummaries();
+        ++s.generation;
+        pending.erase(
+            std::remove_if(pending.begin(), pending.end(),
+                           [&](const PendingRow &r) { return r.device == id && r.t < newFirst; }),
+            pending.end());
+        deleteRowsBefore(id, newFirst);
+        emit q->samplesRemoved(id);
+    }
+
+    void enforceCap(const QString &id, Series &s)
+    {
+        if (maxSamples <= 0)
+            return;
+        const qsizetype slack = std::max<qsizetype>(1, maxSamples / 8);
+        if (s.size() > maxSamples + slack)
+            dropFront(id, s, size_t(s.size() - maxSamples));
+    }
+
+    // Merges sorted, de-duplicated `in` into `s`; rows that were new are queued when `persist`.
+    // Returns the number of samples added.
+    qsizetype merge(const QString &id, Series &s, const std::vector<Sample> &in, bool persist)
+    {
+        if (in.empty())
+            return 0;
+        if (s.t.empty() || in.front().t >= s.t.back()) {
+            qsizetype added = 0;
+            for (const Sample &x : in) {
+                if (!s.t.empty() && x.t == s.t.back() && s.containsExact(x.t, x.v))
+                    continue;
+                s.pushBack(x.t, x.v);
+                if (persist)
+                    queue(id, x.t, x.v);
+                ++added;
+            }
+            return added;
+        }
+        std::vector<qint64> t;
+        std::vector<double> v;
+        t.reserve(s.t.size() + in.size());
+        v.reserve(s.t.size() + in.size());
+        size_t i = 0;
+        qsizetype added = 0;
+        for (const Sample &x : in) {
+            while (i < s.t.size() && s.t[i] <= x.t) {
+                t.push_back(s.t[i]);
+                v.push_back(s.v[i]);
+                ++i;
+            }
+            bool duplicate = false;
+            for (size_t k = t.size(); k > 0 && t[k - 1] == x.t; --k) {
+                if (v[k - 1] == x.v) {
+                    duplicate = true;
+                    break;
+                }
+            }
+            if (duplicate)
+                continue;
+            t.push_back(x.t);
+            v.push_back(x.v);
+            if (persist)
+                queue(id, x.t, x.v);
+            ++added;
+        }
+        t.insert(t.end(), s.t.begin() + qsizetype(i), s.t.end());
+        v.insert(v.end(), s.v.begin() + qsizetype(i), s.v.end());
+        s.t = std::move(t);
+        s.v = std::move(v);
+        s.rebuildSummaries();
+        ++s.generation;
+        return added;
+    }
+
+    Series &seriesFor(const QString &id, bool *created)
+    {
+        auto it = series.find(id);
+        *created = it == series.end();
+        if (*created)
+            it = series.emplace(id, Series()).first;
+        return it->second;
+    }
+
+    bool corrupt = false; // set by openDatabase()/load() when the failure means a bad file
+    bool openDatabase(QString *error);
+    // Deletes rows older than cutoff, then reads every device's rows in time order.
+    bool load(std::map<QString, std::vector<Sample>> &out, qint64 cutoff, QString *error);
+    void closeDatabase();
+    bool moveAside(QString *error);
+};
+
+TelemetryStore::TelemetryStore(QObject *parent) : QObject(parent), d(std::make_unique<Private>())
+{
+    d->q = this;
+    d->connectionName = QStringLiteral("nightlight.store.%1").arg(++s_connectionCounter);
+    d->flushTimer.setSingleShot(true);
+    connect(&d->flushTimer, &QTimer::timeout, this, [this] { flush(); });
+    d->retentionTimer.setInterval(RetentionCheckMs);
+    connect(&d->retentionTimer, &QTimer::timeout, this, [this] {
+        if (d->retentionMs > 0)
+            removeBefore(QDateTime::currentMSecsSinceEpoch() - d->retentionMs);
+    });
+    d->retentionTimer.start();
+}
+
+TelemetryStore::~TelemetryStore()
+{
+    close();
+}
+
+// --- persistence ---------------------------------------------------------------------------
+
+void TelemetryStore::Private::closeDatabase()
+{
+    if (QSqlDatabase::contains(connectionName)) {
+        {
+            QSqlDatabase handle = db();
+            handle.close();
+        }
+        QSqlDatabase::removeDatabase(connectionName);
+    }
+    open = false;
+}
+
+bool TelemetryStore::Private::openDatabase(QString *error)
+{
+    QSqlDatabase handle = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName);
+    handle.setDatabaseName(path);
+    // Wait this long for another program's lock (a second dashboard flushing) before failing.
+    handle.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=2000"));
+    corrupt = false;
+    if (!handle.open()) {
+        corrupt = meansCorrupt(handle.lastError());
+        *error = sqlErrorText(handle.lastError());
+        return false;
+    }
+    QSqlQuery query(handle);
+    // Reading the schema is what fails on a file that is not SQLite ("file is not a database").
+    const QStringList statements = {
+        QStringLiteral("PRAGMA schema_version"),
+        QStringLiteral("PRAGMA journal_mode=WAL"),
+        QStringLiteral("PRAGMA synchronous=NORMAL"),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS samples("
+                       "device TEXT NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL)"),
+        QStringLiteral("CREATE INDEX IF NOT EXISTS samples_device_t ON samples(device, t)"),
+    };
+    for (const QString &sql : statements) {
+        if (!query.exec(sql)) {
+            corrupt = meansCorrupt(query.lastError());
+            *error = sqlErrorText(query.lastError());
+            return false;
+        }
+    }
+    return true;
+}
+
+bool TelemetryStore::Private::load(std::map<QString, std::vector<Sample>> &out, qint64 cutoff,
+                                   QString *error)
+{
+    QSqlDatabase handle = db();
+    auto fail = [&](const QSqlQuery &q) {
+        corrupt = meansCorrupt(q.lastError());
+        *error = sqlErrorText(q.lastError());
+        return false;
+    };
+    // The device ids, by skipping through the (device, t) index: one lookup per device instead
+    // of a scan. Reading the id with every row instead costs a QString per row (3 to 5 times
+    // slower for a million rows).
+    QStringList ids;
+    {
+        QSqlQuery query(handle);
+        query.setForwardOnly(true);
+        if (!query.exec(QStringLiteral(
+                "WITH RECURSIVE d(id) AS (SELECT MIN(device) FROM samples UNION ALL "
+                "SELECT (SELECT MIN(device) FROM samples WHERE device > d.id) FROM d "
+                "WHERE d.id IS NOT NULL) SELECT id FROM d WHERE id IS NOT NULL")))
+            return fail(query);
+        while (query.next())
+            ids.append(query.value(0).toString());
+        if (query.lastError().isValid())
+            return fail(query);
+    }
+    for (const QString &id : ids) {
+        if (cutoff > std::numeric_limits<qint64>::min()) {
+            QSqlQuery expire(handle);
+            expire.prepare(QStringLiteral("DELETE FROM samples WHERE device = ? AND t < ?"));
+            expire.addBindValue(id);
+            expire.addBindValue(cutoff);
+            if (!expire.exec())
+                return fail(expire);
+        }
+        QSqlQuery count(handle);
+        count.prepare(QStringLiteral("SELECT COUNT(*) FROM samples WHERE device = ?"));
+        count.addBindValue(id);
+        if (!count.exec() || !count.next())
+            return fail(count);
+        std::vector<Sample> &samples = out[id];
+        samples.reserve(size_t(count.value(0).toLongLong()));
+
+        // In time order straight from the index, no sort.
+        QSqlQuery query(handle);
+        query.setForwardOnly(true);
+        query.prepare(QStringLiteral("SELECT t, v FROM samples WHERE device = ? ORDER BY t"));
+        query.addBindValue(id);
+        if (!query.exec())
+            return fail(query);
+        while (query.next())
+            samples.push_back({query.value(0).toLongLong(), query.value(1).toDouble()});
+        if (query.lastError().isValid())
+            return fail(query);
+    }
+    return true;
+}
+
+bool TelemetryStore::Private::moveAside(QString *error)
+{
+    const QString stamp =
+        QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+    QString target = path + QStringLiteral(".corrupt-") + stamp;
+    for (int n = 2; QFile::exists(target); ++n)
+        target = path + QStringLiteral(".corrupt-") + stamp + QLatin1Char('-') + QString::number(n);
+    QFile file(path);
+    if (!file.rename(target)) {
+        *error =
+            QStringLiteral("cannot move %1 aside to %2: %3").arg(path, target, file.errorString());
+        return false;
+    }
+    // A stale write-ahead log belongs to the old file; keep it beside it.
+    for (const QString &suffix : {QStringLiteral("-wal"), QStringLiteral("-shm")}) {
+        if (QFile::exists(path + suffix))
+            QFile::rename(path + suffix, target + suffix);
+    }
+    *error = target;
+    return true;
+}
+
+bool TelemetryStore::open(const QString &path, QString *error)
+{
+    close();
+    d->path = path;
+    QString why;
+    std::map<QString, std::vector<Sample>> loaded;
+    const qint64 cutoff = d->retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - d->retentionMs
+                                             : std::numeric_limits<qint64>::min();
+    bool ok = d->openDatabase(&why) && d->load(loaded, cutoff, &why);
+    if (!ok) {
+        d->closeDatabase();
+        loaded.clear();
+        if (!QFileInfo::exists(path) || !d->corrupt) {
+            // Nothing to move aside, or a problem that is not the file's fault (a lock held by
+            // another program, a full disk): keep the file and work in memory.
+            const QString message = QStringLiteral("cannot open %1: %2").arg(path, why);
+            qCWarning(lcStore).noquote() << message;
+            if (error)
+                *error = message;
+            return false;
+        }
+        QString target;
+        if (!d->moveAside(&target)) {
+            const QString message =
+                QStringLiteral("cannot read %1 (%2), and %3").arg(path, why, target);
+            qCWarning(lcStore).noquote() << message;
+            if (error)
+                *error = message;
+            return false;
+        }
+        d->setWarning(QStringLiteral("%1 was not a readable telemetry database (%2); moved it to "
+                                     "%3 and started a new one")
+                          .arg(path, why, target));
+        QString again;
+        if (!d->openDatabase(&again)) {
+            d->closeDatabase();
+            const QString message = QStringLiteral("cannot create %1: %2").arg(path, again);
+            qCWarning(lcStore).noquote() << message;
+            if (error)
+                *error = message;
+            return false;
+        }
+    }
+    d->open = true;
+    // Samples appended before open() (or while closed) that the file does not hold yet.
+    for (const auto &[id, s] : d->series) {
+        const auto it = loaded.find(id);
+        const std::vector<Sample> none;
+        const std::vector<Sample> &inFile = it == loaded.end() ? none : it->second;
+        size_t j = 0;
+        for (size_t i = 0; i < s.t.size(); ++i) {
+            while (j < inFile.size() && inFile[j].t < s.t[i])
+                ++j;
+            bool stored = false;
+            for (size_t k = j; k < inFile.size() && inFile[k].t == s.t[i] && !stored; ++k)
+                stored = inFile[k].v == s.v[i];
+            if (!stored)
+                d->pending.push_back({id, s.t[i], s.v[i]});
+        }
+    }
+
+    for (auto &[id, samples] : loaded) {
+        if (samples.empty())
+            continue;
+        bool created = false;
+        Series &s = d->seriesFor(id, &created);
+        if (created) {
+            s.t.reserve(samples.size());
+            s.v.reserve(samples.size());
+            for (const Sample &x : samples)
+                s.pushBack(x.t, x.v);
+            s.blockMin.shrink_to_fit();
+            s.blockMax.shrink_to_fit();
+        } else {
+            // Samples appended before open(): merge; they were queued for writing above.
+            d->merge(id, s, samples, false);
+        }
+        samples = std::vector<Sample>();
+        if (created)
+            emit deviceAdded(id);
+        emit samplesAppended(id);
+        d->enforceCap(id, s);
+    }
+    if (!d->pending.empty())
+        d->flushTimer.start(d->flushIntervalMs);
+    return true;
+}
+
+bool TelemetryStore::isOpen() const
+{
+    return d->open;
+}
+
+QString TelemetryStore::path() const
+{
+    return d->path;
+}
+
+bool TelemetryStore::flush(QString *error)
+{
+    d->flushTimer.stop();
+    if (!d->open || d->pending.empty())
+        return true;
+    QSqlDatabase handle = d->db();
+    QString why;
+    if (!handle.transaction()) {
+        why = sqlErrorText(handle.lastError());
+    } else {
+        QSqlQuery query(handle);
+        query.prepare(QStringLiteral("INSERT INTO samples(device, t, v) VALUES (?, ?, ?)"));
+        for (const PendingRow &row : d->pending) {
+            query.bindValue(0, row.device);
+            query.bindValue(1, row.t);
+            query.bindValue(2, row.v);
+            if (!query.exec()) {
+                why = sqlErrorText(query.lastError());
+                break;
+            }
+        }
+        query.finish();
+        if (why.isEmpty() && !handle.commit())
+            why = sqlErrorText(handle.lastError());
+        if (!why.isEmpty())
+            handle.rollback();
+    }
+    if (!why.isEmpty()) {
+        // Keep the rows queued: the next flush tries again.
+        const QString message = QStringLiteral("cannot write %1 samples to %2: %3")
+                                    .arg(d->pending.size())
+                                    .arg(d->path, why);
+        d->setWarning(message);
+        if (error)
+            *error = message;
+        d->flushTimer.start(d->flushIntervalMs);
+        return false;
+    }
+    d->pending.clear();
+    return true;
+}
+
+void TelemetryStore::close()
+{
+    if (!d->open)
+        return;
+    flush();
+    d->closeDatabase();
+}
+
+QString TelemetryStore::lastWarning() const
+{
+    return d->lastWarning;
+}
+
+void TelemetryStore::setFlushInterval(int ms)
+{
+    d->flushIntervalMs = std::max(0, ms);
+}
+
+int TelemetryStore::flushInterval() const
+{
+    return d->flushIntervalMs;
+}
+
+void TelemetryStore::setFlushBatchSize(int samples)
+{
+    d->flushBatchSize = std::max(1, samples);
+}
+
+int TelemetryStore::flushBatchSize() const
+{
+    return d->flushBatchSize;
+}
+
+qsizetype TelemetryStore::pendingWrites() const
+{
+    return qsizetype(d->pending.size());
+}
+
+// --- bounds --------------------------------------------------------------------------------
+
+void TelemetryStore::setRetention(qint64 ms)
+{
+    d->retentionMs = std::max<qint64>(0, ms);
+    if (d->retentionMs > 0)
+        removeBefore(QDateTime::currentMSecsSinceEpoch() - d->retentionMs);
+}
+
+qint64 TelemetryStore::retention() const
+{
+    return d->retentionMs;
+}
+
+void TelemetryStore::setMaxSamplesPerDevice(qsizetype count)
+{
+    d->maxSamples = std::max<qsizetype>(0, count);
+    for (auto &[id, s] : d->series)
+        d->enforceCap(id, s);
+}
+
+qsizetype TelemetryStore::maxSamplesPerDevice() const
+{
+    return d->maxSamples;
+}
+
+void TelemetryStore::removeBefore(qint64 cutoffMs)
+{
+    for (auto &[id, s] : d->series) {
+        const auto it = std::lower_bound(s.t.begin(), s.t.end(), cutoffMs);
+        d->dropFront(id, s, size_t(it - s.t.begin()));
+    }
+    // Rows of devices not in memory cannot exist (open() loads them all), but queued rows can.
+    d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(),
+                                    [&](const PendingRow &r) { return r.t < cutoffMs; }),
+                     d->pending.end());
+}
+
+// --- writing -------------------------------------------------------------------------------
+
+void TelemetryStore::append(const QString &deviceId, qint64 tMs, double value)
+{
+    if (!std::isfinite(value))
+        return;
+    bool created = false;
+    Series &s = d->seriesFor(deviceId, &created);
+    if (s.t.empty() || tMs > s.t.back()) {
+        s.pushBack(tMs, value);
+    } else if (s.containsExact(tMs, value)) {
+        return;
+    } else if (tMs == s.t.back()) {
+        s.pushBack(tMs, value);
+    } else {
+        // Replayed outage data: insert after any samples with the same time.
+        const auto it = std::upper_bound(s.t.begin(), s.t.end(), tMs);
+        const auto index = it - s.t.begin();
+        s.t.insert(it, tMs);
+        s.v.insert(s.v.begin() + index, value);
+        s.rebuildSummaries(size_t(index));
+        ++s.generation;
+    }
+    d->queue(deviceId, tMs, value);
+    if (created)
+        emit deviceAdded(deviceId);
+    emit samplesAppended(deviceId);
+    d->enforceCap(deviceId, s);
+}
+
+void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples)
+{
+    samples.erase(std::remove_if(samples.begin(), samples.end(),
+                                 [](const Sample &s) { return !std::isfinite(s.v); }),
+                  samples.end());
+    if (samples.empty())
+        return;
+    std::stable_sort(samples.begin(), samples.end(),
+                     [](const Sample &a, const Sample &b) { return a.t < b.t; });
+    bool created = false;
+    Series &s = d->seriesFor(deviceId, &created);
+    const qsizetype added = d->merge(deviceId, s, samples, true);
+    if (created)
+        emit deviceAdded(deviceId);
+    if (added > 0)
+        emit samplesAppended(deviceId);
+    d->enforceCap(deviceId, s);
+}
+
+// --- reading -------------------------------------------------------------------------------
+
+QStringList TelemetryStore::devices() const
+{
+    QStringList ids;
+    ids.reserve(qsizetype(d->series.size()));
+    for (const auto &entry : d->series)
+        ids.append(entry.first);
+    return ids;
+}
+
+bool TelemetryStore::contains(const QString &deviceId) const
+{
+    return d->find(deviceId) != nullptr;
+}
+
+qsizetype TelemetryStore::size(const QString &deviceId) const
+{
+    const Series *s = d->find(deviceId);
+    return s ? s->size() : 0;
+}
+
+std::optional<TelemetryStore::Sample> TelemetryStore::last(const QString &deviceId) const
+{
+    const Series *s = d->find(deviceId);
+    if (!s || s->t.empty())
+        return std::nullopt;
+    return Sample{s->t.back(), s->v.back()};
+}
+
+std::optional<TelemetryStore::Range> TelemetryStore::timeRange(const QString &deviceId) const
+{
+    const Series *s = d->find(deviceId);
+    if (!s || s->t.empty())
+        return std::nullopt;
+    return Range{s->t.front(), s->t.back()};
+}
+
+quint64 TelemetryStore::generation(const QString &deviceId) const
+{
+    const Series *s = d->find(deviceId);
+    return s ? s->generation : 0;
+}
+
+std::vector<TelemetryStore::Column> TelemetryStore::decimate(const QString &deviceId, qint64 t0Ms,
+                                                             qint64 t1Ms, int columns) const
+{
+    std::vector<Column> out(size_t(std::max(0, columns)));
+    const Series *s = d->find(deviceId);
+    if (!s || s->t.empty() || columns <= 0 || t1Ms <= t0Ms)
+        return out;
+    const qint64 span = t1Ms - t0Ms;
+    const auto begin = s->t.begin();
+    const auto end = s->t.end();
+    auto lo = std::lower_bound(begin, end, t0Ms);
+    for (int c = 0; c < columns && lo != end; ++c) {
+        const qint64 boundary = t0Ms + slice(span, c + 1, columns);
+        // Columns are consecutive: search only from where the previous one ended.
+        const auto hi = std::lower_bound(lo, end, boundary);
+        if (hi != lo) {
+            const size_t a = size_t(lo - begin);
+            const size_t e = size_t(hi - begin);
+            Column &col = out[size_t(c)];
+            s->minMax(a, e, col.min, col.max);
+            col.first = s->v[a];
+            col.last = s->v[e - 1];
+            col.empty = false;
+        }
+        lo = hi;
+    }
+    return out;
+}
+
+void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
+                                    const std::function<void(qint64, double)> &fn) const
+{
+    const Series *s = d->find(deviceId);
+    if (!s)
+        return;
+    const auto a = std::lower_bound(s->t.begin(), s->t.end(), t0Ms);
+    const auto e = std::upper_bound(a, s->t.end(), t1Ms);
+    for (auto it = a; it != e; ++it)
+        fn(*it, s->v[size_t(it - s->t.begin())]);
+}
+
+qsizetype TelemetryStore::countInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms) const
+{
+    const Series *s = d->find(deviceId);
+    if (!s || t1Ms < t0Ms)
+        return 0;
+    const auto a = std::lower_bound(s->t.begin(), s->t.end(), t0Ms);
+    const auto e = std::upper_bound(a, s->t.end(), t1Ms);
+    return qsizetype(e - a);
+}
+
+std::optional<TelemetryStore::Sample> TelemetryStore::nearest(const QString &deviceId,
+                                                              qint64 tMs) const
+{
+    const Series *s = d->find(deviceId);
+    if (!s || s->t.empty())
+        return std::nullopt;
+    const auto it = std::lower_bound(s->t.begin(), s->t.end(), tMs);
+    size_t i = size_t(it - s->t.begin());
+    if (i == s->t.size()) {
+        i = s->t.size() - 1;
+    } else if (i > 0 && tMs - s->t[i - 1] <= s->t[i] - tMs) {
+        // The earlier one wins a tie; among equal times, the last one of that time.
+        i = i - 1;
+    }
+    return Sample{s->t[i], s->v[i]};
+}
+
+bool TelemetryStore::exportCsv(QIODevice *out, const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
+                               QString *error) const
+{
+    if (!out || !out->isWritable()) {
+        if (error)
+            *error = QStringLiteral("the CSV output is not open for writing");
+        return false;
+    }
+    const QByteArray device = csvField(deviceId);
+    QByteArray buffer = "time_utc,device,light\n";
+    bool ok = true;
+    auto write = [&] {
+        if (out->write(buffer) != buffer.size())
+            ok = false;
+        buffer.clear();
+    };
+    forEachInRange(deviceId, t0Ms, t1Ms, [&](qint64 t, double v) {
+        if (!ok)
+            return;
+        buffer += QDateTime::fromMSecsSinceEpoch(t, Qt::UTC).toString(Qt::ISODateWithMs).toLatin1();
+        buffer += ',';
+        buffer += device;
+        buffer += ',';
+        buffer += QByteArray::number(v, 'f', QLocale::FloatingPointShortest);
+        buffer += '\n';
+        if (buffer.size() > 64 * 1024)
+            write();
+    });
+    if (ok)
+        write();
+    if (!ok && error)
+        *error = QStringLiteral("cannot write CSV: %1").arg(out->errorString());
+    return ok;
+}
+
+qsizetype TelemetryStore::memoryBytes(const QString &deviceId) const
+{
+    if (!deviceId.isEmpty()) {
+        const Series *s = d->find(deviceId);
+        return s ? s->memoryBytes() : 0;
+    }
+    qsizetype total = 0;
+    for (const auto &entry : d->series)
+        total += entry.second.memoryBytes();
+    return total;
+}
+
+} // namespace nightlight

@@ -1,0 +1,165 @@
+#pragma once
+
+// TelemetryStore: every device's light samples, in memory as two sorted columns (time, value)
+// with per-block min/max summaries for fast decimation, bounded by a retention period, and
+// persisted to a SQLite file in batched transactions. Knows nothing of widgets or MQTT.
+//
+// Thread: create and use on the GUI thread only (it owns a QSqlDatabase connection and timers).
+
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QIODevice;
+
+namespace nightlight {
+
+class TelemetryStore : public QObject
+{
+    Q_OBJECT
+public:
+    // One sample: time in ms since the Unix epoch (UTC), value in the device's units.
+    struct Sample
+    {
+        qint64 t = 0;
+        double v = 0;
+        bool operator==(const Sample &o) const { return t == o.t && v == o.v; }
+        bool operator!=(const Sample &o) const { return !(*this == o); }
+    };
+    // First and last sample time of a device, in ms since the epoch (UTC), inclusive.
+    struct Range
+    {
+        qint64 first = 0;
+        qint64 last = 0;
+    };
+    // One decimated column: min/max of the values in its time slice, and the values of its
+    // first and last sample (to join neighbouring columns). `empty` when no sample falls in it
+    // (then the numbers are meaningless).
+    struct Column
+    {
+        double min = 0;
+        double max = 0;
+        double first = 0;
+        double last = 0;
+        bool empty = true;
+        bool operator==(const Column &o) const
+        {
+            return empty == o.empty &&
+                (empty || (min == o.min && max == o.max && first == o.first && last == o.last));
+        }
+        bool operator!=(const Column &o) const { return !(*this == o); }
+    };
+
+    // Samples per min/max summary block. Decimation reads whole blocks from their summary.
+    static constexpr int BlockSize = 64;
+    // Default retention: 30 days.
+    static constexpr qint64 DefaultRetentionMs = qint64(30) * 24 * 3600 * 1000;
+
+    explicit TelemetryStore(QObject *parent = nullptr);
+    ~TelemetryStore() override; // flushes pending writes
+
+    // --- persistence ---------------------------------------------------------------------
+    // Opens (or creates) the SQLite database at `path`, loads the retained history into memory
+    // (merged with anything appended before) and from then on writes new samples in batched
+    // transactions. Samples appended while no database is open live in memory only; open()
+    // queues those the file lacks. A file that is not a readable SQLite database is moved aside to
+    // "<path>.corrupt-<yyyyMMdd-HHmmss>", a new one is started, and lastWarning() says so.
+    // Returns false (and sets *error) when no usable database could be opened at `path`: the
+    // directory is not writable, or the file is fine but busy (another program holds a lock for
+    // over 2 s) or the disk failed -- such files are left alone. The store then works in memory.
+    // warningOccurred fires inside open(): check lastWarning() after it.
+    bool open(const QString &path, QString *error = nullptr);
+    bool isOpen() const;
+    QString path() const;
+    // Writes every queued sample now (one transaction). Call on shutdown; the destructor does too.
+    bool flush(QString *error = nullptr);
+    // Flushes and closes the database; the in-memory data stays.
+    void close();
+    // The last non-fatal problem (corrupt file moved aside, a failed write), empty if none.
+    QString lastWarning() const;
+
+    // Queued samples are written every `ms` (default 1000) or as soon as `samples` are queued
+    // (default 2000), whichever comes first. Never one transaction per sample.
+    void setFlushInterval(int ms);
+    int flushInterval() const;
+    void setFlushBatchSize(int samples);
+    int flushBatchSize() const;
+    // Number of samples queued for writing.
+    qsizetype pendingWrites() const;
+
+    // --- bounds --------------------------------------------------------------------------
+    // Samples older than now - retention are dropped (memory and file): at once, on open(), and
+    // then about once a minute. 0 keeps everything. Default DefaultRetentionMs.
+    void setRetention(qint64 ms);
+    qint64 retention() const;
+    // Optional cap per device (0 = none, the default). When a device exceeds it by an eighth,
+    // its oldest samples are dropped down to the cap in one go (amortised O(1) append).
+    void setMaxSamplesPerDevice(qsizetype count);
+    qsizetype maxSamplesPerDevice() const;
+    // Drops every sample with t < cutoffMs, in memory and in the file. Called by the retention
+    // timer with now - retention(); public for tests and for a "clear old data" action.
+    void removeBefore(qint64 cutoffMs);
+
+    // --- writing -------------------------------------------------------------------------
+    // Adds a sample. t >= the device's last t is an O(1) append; an older t (replayed outage data)
+    // is inserted at its place. A sample identical (same t and v) to a stored one is ignored (QoS 1
+    // redelivery); non-finite values are ignored. Emits deviceAdded for a new id, then
+    // samplesAppended (synchronously: connect with a coalescing receiver, see LightChart).
+    void append(const QString &deviceId, qint64 tMs, double value);
+    // Many samples of one device in one go (any order): one sort + merge, one signal.
+    void append(const QString &deviceId, std::vector<Sample> samples);
+
+    // --- reading -------------------------------------------------------------------------
+    QStringList devices() const; // sorted
+    bool contains(const QString &deviceId) const;
+    qsizetype size(const QString &deviceId) const;
+    std::optional<Sample> last(const QString &deviceId) const;
+    std::optional<Range> timeRange(const QString &deviceId) const;
+    // Changes whenever stored samples move or vanish (out-of-order insert, retention, cap);
+    // appends at the end leave it alone. Caches of decimated data key on (generation, size).
+    quint64 generation(const QString &deviceId) const;
+
+    // Min/max/first/last per column for the window [t0Ms, t1Ms) cut into `columns` equal slices
+    // (column i covers [t0 + span*i/columns, t0 + span*(i+1)/columns), integer ms). Whole blocks
+    // inside a column are read from their summaries, so the cost is about
+    // columns * (2 * BlockSize + blocks per column), not the number of samples.
+    std::vector<Column> decimate(const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
+                                 int columns) const;
+    // Calls fn(t, v) for each sample with t0Ms <= t <= t1Ms, in time order.
+    void forEachInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
+                        const std::function<void(qint64, double)> &fn) const;
+    // Number of samples with t0Ms <= t <= t1Ms.
+    qsizetype countInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms) const;
+    // The sample nearest in time to tMs (the earlier one on a tie), nullopt for no samples.
+    std::optional<Sample> nearest(const QString &deviceId, qint64 tMs) const;
+
+    // Writes "time_utc,device,light\n" then one line per sample with t0Ms <= t <= t1Ms, e.g.
+    // "2026-11-26T11:14:11.123Z,kitchen,412\n" (ISO 8601 UTC with ms; the shortest exact value, no
+    // exponent). `out` must be open for writing. False and *error on a write error.
+    bool exportCsv(QIODevice *out, const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
+                   QString *error = nullptr) const;
+
+    // Bytes of memory the samples of one device (or all devices, for an empty id) hold: column
+    // capacity plus block summaries.
+    qsizetype memoryBytes(const QString &deviceId = QString()) const;
+
+signals:
+    void deviceAdded(const QString &deviceId);
+    // New samples for the device (appended or inserted). Fires once per append() call.
+    void samplesAppended(const QString &deviceId);
+    // Samples were dropped (retention or cap); generation() changed.
+    void samplesRemoved(const QString &deviceId);
+    // lastWarning() changed.
+    void warningOccurred(const QString &message);
+
+private:
+    struct Private;
+    std::unique_ptr<Private> const d;
+};
+
+} // namespace nightlight

@@ -1,0 +1,358 @@
+// End to end: a real broker, the real nightlight-device (simulated sensor) and the MainWindow in
+// this process with a temporary database: the chart fills, the device shows online, the LED
+// control round-trips, a malformed payload bumps the counter, history survives a restart, and
+// the window's screenshot is not blank. Also the dashboard binary's command-line errors.
+
+#include "connectiondialog.h"
+#include "connectionsettings.h"
+#include "dashboardoptions.h"
+#include "devicehub.h"
+#include "devicelistmodel.h"
+#include "ledcontrol.h"
+#include "ledcontrolwidget.h"
+#include "lightchart.h"
+#include "mainwindow.h"
+#include "mqttclient.h"
+#include "passwordstore.h"
+#include "protocol.h"
+#include "telemetrystore.h"
+#include "testbroker.h"
+
+#include <QAbstractButton>
+#include <QFile>
+#include <QImage>
+#include <QLabel>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSet>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTranslator>
+#include <QXmlStreamReader>
+
+#include <memory>
+
+using namespace nightlight;
+
+#ifndef NIGHTLIGHT_DEVICE_BINARY
+#define NIGHTLIGHT_DEVICE_BINARY ""
+#endif
+
+class TestDashboard : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void commandLine_data();
+    void commandLine();
+    void binaryRejectsBadValues_data();
+    void binaryRejectsBadValues();
+    void endToEnd();
+    void bengaliIsComplete();
+    void connectionSettingsRoundTrip();
+    void passwordWithoutKeyring();
+    void bengaliWindow();
+
+private:
+    DashboardOptions optionsFor(const QString &id) const;
+
+    TestBroker m_broker;
+    QTemporaryDir m_dir;
+};
+
+void TestDashboard::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    QVERIFY2(m_broker.start(), qPrintable(m_broker.errorString()));
+}
+
+DashboardOptions TestDashboard::optionsFor(const QString &id) const
+{
+    DashboardOptions o;
+    o.host = m_broker.host();
+    o.port = m_broker.port();
+    o.deviceId = id;
+    o.databasePath = m_dir.filePath(QStringLiteral("telemetry.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("settings.ini"));
+    return o;
+}
+
+void TestDashboard::commandLine_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<DashboardOptions::Outcome>("outcome");
+    using O = DashboardOptions::Outcome;
+    QTest::newRow("no options") << QStringList{} << O::Run;
+    QTest::newRow("all good") << QStringList{QStringLiteral("--host"), QStringLiteral("pi.local"),
+                                             QStringLiteral("--port"), QStringLiteral("8883"),
+                                             QStringLiteral("--id"),   QStringLiteral("kitchen"),
+                                             QStringLiteral("--lang"), QStringLiteral("bn")}
+                              << O::Run;
+    QTest::newRow("help") << QStringList{QStringLiteral("--help")} << O::Exit;
+    QTest::newRow("version") << QStringList{QStringLiteral("--version")} << O::Exit;
+    QTest::newRow("port zero") << QStringList{QStringLiteral("--port"), QStringLiteral("0")}
+                               << O::Error;
+    QTest::newRow("port not a number")
+        << QStringList{QStringLiteral("--port"), QStringLiteral("mqtt")} << O::Error;
+    QTest::newRow("port too big") << QStringList{QStringLiteral("--port"), QStringLiteral("70000")}
+                                  << O::Error;
+    QTest::newRow("id with a wildcard")
+        << QStringList{QStringLiteral("--id"), QStringLiteral("a/+")} << O::Error;
+    QTest::newRow("unknown language")
+        << QStringList{QStringLiteral("--lang"), QStringLiteral("xx-nonsense")} << O::Error;
+    QTest::newRow("missing CA file")
+        << QStringList{QStringLiteral("--tls-ca"), QStringLiteral("/nonexistent/ca.crt")}
+        << O::Error;
+    QTest::newRow("database in a missing folder")
+        << QStringList{QStringLiteral("--database"), QStringLiteral("/nonexistent/x.sqlite")}
+        << O::Error;
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("--colour")} << O::Error;
+}
+
+void TestDashboard::commandLine()
+{
+    QFETCH(QStringList, args);
+    QFETCH(DashboardOptions::Outcome, outcome);
+    DashboardOptions o;
+    args.prepend(QStringLiteral("nightlight-dashboard"));
+    QCOMPARE(o.parse(args), outcome);
+    QCOMPARE(o.message().isEmpty(), outcome == DashboardOptions::Outcome::Run);
+}
+
+void TestDashboard::binaryRejectsBadValues_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("expectedText");
+    QTest::newRow("bad port") << QStringList{QStringLiteral("--port"), QStringLiteral("0")}
+                              << QStringLiteral("--port");
+    QTest::newRow("bad id") << QStringList{QStringLiteral("--id"), QStringLiteral("#")}
+                            << QStringLiteral("--id");
+}
+
+void TestDashboard::binaryRejectsBadValues()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, expectedText);
+    QProcess p;
+    p.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY), args);
+    QVERIFY(p.waitForFinished(20000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 2);
+    QVERIFY(QString::fromLocal8Bit(p.readAllStandardError()).contains(expectedText));
+}
+
+void TestDashboard::endToEnd()
+{
+    if (QLatin1String(NIGHTLIGHT_DEVICE_BINARY).isEmpty())
+        QSKIP("nightlight-device is not built");
+    const QString id = QStringLiteral("e2e");
+    QProcess device;
+    device.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    device.start(QStringLiteral(NIGHTLIGHT_DEVICE_BINARY),
+                 {QStringLiteral("--id"), id, QStringLiteral("--host"), m_broker.host(),
+                  QStringLiteral("--port"), QString::number(m_broker.port()),
+                  QStringLiteral("--interval-ms"), QStringLiteral("100"),
+                  QStringLiteral("--sensor"), QStringLiteral("simulated")});
+    QVERIFY(device.waitForStarted(5000));
+
+    qsizetype stored = 0;
+    {
+        MainWindow window(optionsFor(id));
+        window.resize(1000, 650);
+        window.show();
+        QCOMPARE(window.currentDevice(), id);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.connectionText().startsWith(QStringLiteral("Connected to 127.0.0.1:")), 10000);
+
+        // The chart's store fills with the device's points.
+        QTRY_VERIFY_WITH_TIMEOUT(window.store()->size(id) >= 10, 10000);
+        const qsizetype before = window.store()->size(id);
+        QTRY_VERIFY_WITH_TIMEOUT(window.store()->size(id) > before, 5000);
+        QVERIFY(window.chart()->latestSample().has_value());
+        QCOMPARE(window.chart()->device(), id);
+
+        // The device list shows it online.
+        QTRY_COMPARE_WITH_TIMEOUT(window.deviceModel()->status(id), DeviceListModel::Status::Online,
+                                  10000);
+
+        // The LED control shows the real state, and a click round-trips through the device.
+        QTRY_VERIFY_WITH_TIMEOUT(window.ledControl()->hasState(), 10000);
+        QAbstractButton *on = window.ledControlWidget()->onButton();
+        QVERIFY(on->isEnabled());
+        QSignalSpy confirmed(window.ledControl(), &LedControl::confirmed);
+        QTest::mouseClick(on, Qt::LeftButton);
+        QVERIFY(confirmed.wait(5000));
+        QVERIFY(on->isChecked());
+        QCOMPARE(window.ledControlWidget()->stateText(), QStringLiteral("LED on · manual"));
+
+        // A malformed payload on the device's telemetry topic bumps the counter, nothing else.
+        QCOMPARE(window.hub()->malformedCount(), 0);
+        QCOMPARE(window.malformedText(), QStringLiteral("Malformed: 0"));
+        MqttClient other;
+        other.setHost(m_broker.host());
+        other.setPort(m_broker.port());
+        QSignalSpy otherUp(&other, &MqttClient::connected);
+        other.connectToHost();
+        QVERIFY(otherUp.wait(5000));
+        QVERIFY(other.publish(telemetryTopic(id), QByteArray("{\"light\": \"dark\"}"), 1));
+        QTRY_COMPARE_WITH_TIMEOUT(window.hub()->malformedCount(), 1, 5000);
+        QCOMPARE(window.malformedText(), QStringLiteral("Malformed: 1"));
+        QVERIFY(window.hub()->lastError().contains(QLatin1String("e2e/telemetry")));
+        const qsizetype afterBad = window.store()->size(id);
+        QTRY_VERIFY_WITH_TIMEOUT(window.store()->size(id) > afterBad, 5000);
+
+        // CSV export of everything: ISO 8601 UTC times.
+        const QString csv = m_dir.filePath(QStringLiteral("all.csv"));
+        QVERIFY(window.exportCsv(csv, false));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().split('\n');
+        QVERIFY(lines.size() > 10);
+        QCOMPARE(lines.at(0), QByteArray("time_utc,device,light"));
+        QVERIFY2(lines.at(1).contains("Z,e2e,"), lines.at(1).constData());
+        QVERIFY(window.exportPng(m_dir.filePath(QStringLiteral("chart.png"))));
+        QVERIFY(!QImage(m_dir.filePath(QStringLiteral("chart.png"))).isNull());
+
+        // A screenshot of the main window that is not blank.
+        const QImage shot = window.grab().toImage();
+        const QString shotPath = QStringLiteral(NIGHTLIGHT_SCREENSHOT_DIR) +
+            QStringLiteral("/tst_dashboard-mainwindow.png");
+        QVERIFY(shot.save(shotPath));
+        QSet<QRgb> colours;
+        for (int y = 0; y < shot.height(); y += 2) {
+            for (int x = 0; x < shot.width(); x += 2)
+                colours.insert(shot.pixel(x, y));
+        }
+        QVERIFY2(colours.size() > 30, qPrintable(QString::number(colours.size())));
+
+        stored = window.store()->size(id);
+        window.close();
+    }
+
+    // History is in the database: a new window has the points before any message arrives.
+    DashboardOptions offline = optionsFor(id);
+    offline.port = 1; // nothing listens there: only the file can supply the points
+    MainWindow again(offline);
+    QVERIFY(again.store()->size(id) >= stored);
+    QCOMPARE(again.currentDevice(), id);
+
+    device.terminate();
+    QVERIFY(device.waitForFinished(5000));
+}
+
+void TestDashboard::bengaliIsComplete()
+{
+    // Every message translated, none unfinished, and the same placeholders and mnemonics.
+    QFile ts(QStringLiteral(NIGHTLIGHT_TS_FILE));
+    QVERIFY(ts.open(QIODevice::ReadOnly));
+    QXmlStreamReader xml(&ts);
+    int messages = 0;
+    QString source;
+    QStringList translations;
+    bool unfinished = false;
+    const QRegularExpression placeholder(QStringLiteral("%[0-9n]"));
+    const auto placeholders = [&](const QString &text) {
+        QStringList found;
+        for (auto it = placeholder.globalMatch(text); it.hasNext();)
+            found << it.next().captured();
+        found.removeDuplicates();
+        found.sort();
+        return found;
+    };
+    while (!xml.atEnd()) {
+        xml.readNext();
+        if (xml.isStartElement() && xml.name() == QLatin1String("message")) {
+            source.clear();
+            translations.clear();
+            unfinished = false;
+        } else if (xml.isStartElement() && xml.name() == QLatin1String("source")) {
+            source = xml.readElementText();
+        } else if (xml.isStartElement() && xml.name() == QLatin1String("translation")) {
+            unfinished =
+                xml.attributes().value(QLatin1String("type")) == QLatin1String("unfinished");
+            const QString text = xml.readElementText(QXmlStreamReader::IncludeChildElements);
+            translations << text;
+        } else if (xml.isEndElement() && xml.name() == QLatin1String("message")) {
+            ++messages;
+            QVERIFY2(!unfinished, qPrintable(source));
+            QVERIFY2(!translations.isEmpty() && !translations.constFirst().trimmed().isEmpty(),
+                     qPrintable(source));
+            QCOMPARE(placeholders(translations.constFirst()), placeholders(source));
+            QCOMPARE(translations.constFirst().contains(QLatin1Char('&')),
+                     source.contains(QLatin1Char('&')));
+        }
+    }
+    QVERIFY(!xml.hasError());
+    QVERIFY(messages > 100);
+}
+
+void TestDashboard::bengaliWindow()
+{
+    QTranslator translator;
+    QVERIFY(translator.load(QStringLiteral(NIGHTLIGHT_QM_FILE)));
+    QVERIFY(QCoreApplication::installTranslator(&translator));
+    DashboardOptions o = optionsFor(QStringLiteral("bn-test"));
+    o.databasePath = m_dir.filePath(QStringLiteral("bn.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("bn.ini"));
+    {
+        MainWindow window(o);
+        QCOMPARE(window.windowTitle(), QStringLiteral("bn-test — নাইটলাইট ড্যাশবোর্ড"));
+        QCOMPARE(window.ledControlWidget()->onButton()->text(), QStringLiteral("চালু (&N)"));
+        QCOMPARE(window.malformedText(), QStringLiteral("ত্রুটিপূর্ণ বার্তা: 0"));
+        QTRY_VERIFY_WITH_TIMEOUT(window.connectionText().endsWith(QStringLiteral("-এ সংযুক্ত")),
+                                 10000);
+    }
+    QCoreApplication::removeTranslator(&translator);
+}
+
+void TestDashboard::connectionSettingsRoundTrip()
+{
+    const QString ini = m_dir.filePath(QStringLiteral("roundtrip.ini"));
+    ConnectionSettings s;
+    s.host = QStringLiteral("broker.example");
+    s.port = 8883;
+    s.tlsCaFile = QStringLiteral("/etc/ssl/ca.crt");
+    s.username = QStringLiteral("alice");
+    s.password = QStringLiteral("s3cret-never-in-the-file");
+    s.retentionDays = 7;
+    {
+        QSettings settings(ini, QSettings::IniFormat);
+        s.save(settings);
+    }
+    ConnectionSettings loaded;
+    loaded.load(QSettings(ini, QSettings::IniFormat));
+    QVERIFY(loaded.password.isEmpty()); // the password never goes to QSettings
+    loaded.password = s.password;
+    QCOMPARE(loaded, s);
+    QFile f(ini);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QVERIFY(!f.readAll().contains("s3cret"));
+    QCOMPARE(s.passwordKey(), QStringLiteral("alice@broker.example:8883"));
+}
+
+void TestDashboard::passwordWithoutKeyring()
+{
+    // This machine has no Secret Service (no D-Bus session): the store must say so quickly,
+    // and the dialog must tell the user the password is not stored.
+    if (qEnvironmentVariableIsSet("DBUS_SESSION_BUS_ADDRESS"))
+        QSKIP("a D-Bus session exists here; a keyring may answer");
+    PasswordStore store;
+    QSignalSpy read(&store, &PasswordStore::passwordRead);
+    store.readPassword(QStringLiteral("nobody@127.0.0.1:1"));
+    QTRY_COMPARE_WITH_TIMEOUT(read.size(), 1, 10000);
+    QCOMPARE(read.constFirst().at(1).toString(), QString());
+    QCOMPARE(store.availability(), PasswordStore::Availability::Unavailable);
+    QVERIFY(!store.unavailableReason().isEmpty());
+
+    ConnectionDialog dialog(ConnectionSettings{}, store.isAvailable(), store.unavailableReason());
+    bool saysNotStored = false;
+    for (const QLabel *label : dialog.findChildren<QLabel *>())
+        saysNotStored |= label->text().contains(QLatin1String("not stored"));
+    QVERIFY(saysNotStored);
+}
+
+QTEST_MAIN(TestDashboard)
+#include "tst_dashboard.moc"

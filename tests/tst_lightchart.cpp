@@ -1,0 +1,532 @@
+#include "lightchart.h"
+#include "telemetrystore.h"
+
+#include <QDateTime>
+#include <QImage>
+#include <QMouseEvent>
+#include <QSignalSpy>
+#include <QTest>
+#include <QWheelEvent>
+
+#include <cmath>
+
+using nightlight::LightChart;
+using nightlight::TelemetryStore;
+using Sample = TelemetryStore::Sample;
+
+namespace {
+
+constexpr qint64 MinuteMs = 60 * 1000;
+constexpr qint64 HourMs = 60 * MinuteMs;
+constexpr qint64 DayMs = 24 * HourMs;
+const QString Device = QStringLiteral("kitchen");
+
+// Pixels of exactly `color` inside `region`.
+int countColor(const QImage &image, const QRect &region, QColor color)
+{
+    const QRgb want = color.rgb();
+    int n = 0;
+    const QRect r = region.intersected(image.rect());
+    for (int y = r.top(); y <= r.bottom(); ++y) {
+        for (int x = r.left(); x <= r.right(); ++x) {
+            if ((image.pixel(x, y) & 0xffffff) == (want & 0xffffff))
+                ++n;
+        }
+    }
+    return n;
+}
+
+// A rectangle in widget coordinates, in the device pixels of an image grabbed from `chart`.
+QRect toDevice(const LightChart &chart, const QRectF &r)
+{
+    const qreal dpr = chart.devicePixelRatioF();
+    return QRectF(r.topLeft() * dpr, r.size() * dpr).toRect();
+}
+
+QPoint toDevice(const LightChart &chart, QPointF p)
+{
+    return (p * chart.devicePixelRatioF()).toPoint();
+}
+
+double xOf(const LightChart &chart, qint64 t)
+{
+    const auto [t0, t1] = chart.visibleRange();
+    const QRectF plot = chart.plotRect();
+    return plot.left() + double(t - t0) * plot.width() / double(t1 - t0);
+}
+
+void sendMouse(QWidget *w, QEvent::Type type, QPointF pos, Qt::MouseButton button,
+               Qt::MouseButtons buttons)
+{
+    QMouseEvent event(type, pos, w->mapToGlobal(pos), button, buttons, Qt::NoModifier);
+    QCoreApplication::sendEvent(w, &event);
+}
+
+void sendWheel(QWidget *w, QPointF pos, int delta)
+{
+    QWheelEvent event(pos, w->mapToGlobal(pos), QPoint(), QPoint(0, delta), Qt::NoButton,
+                      Qt::NoModifier, Qt::NoScrollPhase, false);
+    QCoreApplication::sendEvent(w, &event);
+}
+
+} // namespace
+
+class TestLightChart : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void rendersSeriesWhereExpected();
+    void emptyState();
+    void hoverReadsNearestSample();
+    void wheelZoomsAroundCursorAndLeavesLive();
+    void dragPansAndDoubleClickReturnsToLive();
+    void setWindowPresets();
+    void repaintsAreCoalesced();
+    void cachedColumnsMatchAFreshChart();
+    void sparseDataIsJoinedButOutagesAreNot();
+    void ledPeriodsAndThresholdAreDrawn();
+    void renderToImageHasRequestedSize();
+    void timeStep_data();
+    void timeStep();
+    void timeTicksAreLocalMultiples_data();
+    void timeTicksAreLocalMultiples();
+    void valueStep_data();
+    void valueStep();
+    void valueTicks();
+};
+
+void TestLightChart::rendersSeriesWhereExpected()
+{
+    // Low values in the left half of the window, high values in the right half.
+    TelemetryStore store;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (qint64 t = now - 10 * MinuteMs; t <= now; t += 1000)
+        store.append(Device, t, t < now - 5 * MinuteMs ? 25 : 75);
+    LightChart chart;
+    chart.resize(600, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setWindow(LightChart::WindowTenMinutes);
+    QVERIFY(chart.isLive());
+
+    const QImage image = chart.grab().toImage();
+    QCOMPARE(image.size(), QSize(600, 300) * chart.devicePixelRatioF());
+    const QColor series = chart.palette().color(QPalette::Highlight);
+    const QRect plot = toDevice(chart, chart.plotRect());
+    QVERIFY(plot.width() > 400 && plot.height() > 150);
+    const int leftX = plot.left() + plot.width() / 8;
+    const int rightX = plot.left() + plot.width() * 5 / 8;
+    const int w = plot.width() / 4;
+    const int midY = plot.center().y();
+    const QRect leftLow(leftX, midY, w, plot.bottom() - midY);
+    const QRect leftHigh(leftX, plot.top(), w, midY - plot.top());
+    const QRect rightLow(rightX, midY, w, plot.bottom() - midY);
+    const QRect rightHigh(rightX, plot.top(), w, midY - plot.top());
+    QVERIFY(countColor(image, leftLow, series) > w / 2);
+    QCOMPARE(countColor(image, leftHigh, series), 0);
+    QVERIFY(countColor(image, rightHigh, series) > w / 2);
+    QCOMPARE(countColor(image, rightLow, series), 0);
+    QVERIFY(chart.paintCount() >= 1);
+    QCOMPARE(chart.latestSample()->v, 75.0);
+}
+
+void TestLightChart::emptyState()
+{
+    TelemetryStore store;
+    LightChart chart;
+    chart.resize(400, 200);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    const QImage image = chart.grab().toImage();
+    const QColor series = chart.palette().color(QPalette::Highlight);
+    QCOMPARE(countColor(image, image.rect(), series), 0);
+    // The "No data yet for kitchen" text: not a uniform background.
+    const QColor background = chart.palette().color(QPalette::Window);
+    QVERIFY(countColor(image, image.rect(), background) < image.width() * image.height());
+    QVERIFY(!chart.latestSample());
+}
+
+void TestLightChart::hoverReadsNearestSample()
+{
+    TelemetryStore store;
+    const qint64 base = QDateTime::currentMSecsSinceEpoch() - HourMs;
+    for (int k = 0; k < 10; ++k)
+        store.append(Device, base + k * MinuteMs, k * 10);
+    LightChart chart;
+    chart.resize(800, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setVisibleRange(base - 30000, base + 10 * MinuteMs);
+    QVERIFY(!chart.isLive());
+    QSignalSpy changed(&chart, &LightChart::hoveredSampleChanged);
+    const double y = chart.plotRect().center().y();
+
+    sendMouse(&chart, QEvent::MouseMove, QPointF(xOf(chart, base + 4 * MinuteMs + 10000), y),
+              Qt::NoButton, Qt::NoButton);
+    QVERIFY(chart.hoveredSample());
+    QCOMPARE(*chart.hoveredSample(), (Sample{base + 4 * MinuteMs, 40}));
+    QCOMPARE(changed.count(), 1);
+
+    sendMouse(&chart, QEvent::MouseMove, QPointF(xOf(chart, base + 7 * MinuteMs - 20000), y),
+              Qt::NoButton, Qt::NoButton);
+    QCOMPARE(*chart.hoveredSample(), (Sample{base + 7 * MinuteMs, 70}));
+    QCOMPARE(changed.count(), 2);
+    // The read-out is drawn: the frame differs from one without hover.
+    const QImage hovered = chart.grab().toImage();
+
+    // Outside the plot (over the value axis): no read-out.
+    sendMouse(&chart, QEvent::MouseMove, QPointF(2, y), Qt::NoButton, Qt::NoButton);
+    QVERIFY(!chart.hoveredSample());
+    QVERIFY(chart.grab().toImage() != hovered);
+
+    sendMouse(&chart, QEvent::MouseMove, QPointF(xOf(chart, base), y), Qt::NoButton, Qt::NoButton);
+    QVERIFY(chart.hoveredSample());
+    QEvent leave(QEvent::Leave);
+    QCoreApplication::sendEvent(&chart, &leave);
+    QVERIFY(!chart.hoveredSample());
+}
+
+void TestLightChart::wheelZoomsAroundCursorAndLeavesLive()
+{
+    TelemetryStore store;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (qint64 t = now - HourMs; t <= now; t += 5000)
+        store.append(Device, t, double(t % 1000));
+    LightChart chart;
+    chart.resize(800, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setWindow(LightChart::WindowTenMinutes);
+    QSignalSpy live(&chart, &LightChart::liveChanged);
+
+    const QRectF plot = chart.plotRect();
+    const QPointF cursor(plot.left() + plot.width() / 4, plot.center().y());
+    const auto [before0, before1] = chart.visibleRange();
+    const double anchor =
+        before0 + (cursor.x() - plot.left()) * double(before1 - before0) / plot.width();
+    sendWheel(&chart, cursor, 120);
+
+    QVERIFY(!chart.isLive());
+    QCOMPARE(live.count(), 1);
+    QCOMPARE(live.at(0).at(0).toBool(), false);
+    const auto [after0, after1] = chart.visibleRange();
+    QVERIFY(after1 - after0 < before1 - before0);
+    QVERIFY(chart.window() < LightChart::WindowTenMinutes);
+    // The time under the cursor stays under the cursor (within a pixel's worth).
+    const double anchorAfter =
+        after0 + (cursor.x() - plot.left()) * double(after1 - after0) / plot.width();
+    QVERIFY2(std::abs(anchorAfter - anchor) < double(before1 - before0) / plot.width(),
+             qPrintable(QStringLiteral("%1 vs %2").arg(anchorAfter).arg(anchor)));
+
+    // Wheel the other way: wider again.
+    sendWheel(&chart, cursor, -240);
+    const auto [wide0, wide1] = chart.visibleRange();
+    QVERIFY(wide1 - wide0 > after1 - after0);
+}
+
+void TestLightChart::dragPansAndDoubleClickReturnsToLive()
+{
+    TelemetryStore store;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (qint64 t = now - HourMs; t <= now; t += 5000)
+        store.append(Device, t, double(t % 1000));
+    LightChart chart;
+    chart.resize(800, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setWindow(LightChart::WindowTenMinutes);
+    QSignalSpy live(&chart, &LightChart::liveChanged);
+
+    const QRectF plot = chart.plotRect();
+    const QPointF start = plot.center();
+    const auto [t0, t1] = chart.visibleRange();
+    // Dragging right shows earlier times.
+    sendMouse(&chart, QEvent::MouseButtonPress, start, Qt::LeftButton, Qt::LeftButton);
+    QVERIFY(chart.isLive()); // a press alone does not pan
+    sendMouse(&chart, QEvent::MouseMove, start + QPointF(plot.width() / 4, 0), Qt::NoButton,
+              Qt::LeftButton);
+    sendMouse(&chart, QEvent::MouseButtonRelease, start + QPointF(plot.width() / 4, 0),
+              Qt::LeftButton, Qt::NoButton);
+    QVERIFY(!chart.isLive());
+    QCOMPARE(live.count(), 1);
+    const auto [p0, p1] = chart.visibleRange();
+    QCOMPARE(p1 - p0, t1 - t0);
+    const qint64 quarter = (t1 - t0) / 4;
+    QVERIFY2(
+        std::abs((t1 - p1) - quarter) < (t1 - t0) / 100,
+        qPrintable(QStringLiteral("panned by %1 ms, expected about %2").arg(t1 - p1).arg(quarter)));
+
+    // The window stays put while not live, even when data arrives.
+    store.append(Device, now + 1000, 1);
+    QCOMPARE(chart.visibleRange(), (QPair<qint64, qint64>(p0, p1)));
+
+    sendMouse(&chart, QEvent::MouseButtonDblClick, start, Qt::LeftButton, Qt::LeftButton);
+    QVERIFY(chart.isLive());
+    QCOMPARE(live.count(), 2);
+    QCOMPARE(live.at(1).at(0).toBool(), true);
+    const auto [l0, l1] = chart.visibleRange();
+    QVERIFY(l1 > now + 1000); // ends at the newest of now and the last sample
+    QCOMPARE(l1 - l0, t1 - t0);
+}
+
+void TestLightChart::setWindowPresets()
+{
+    TelemetryStore store;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    store.append(Device, now - 3 * DayMs, 1);
+    store.append(Device, now, 2);
+    LightChart chart;
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    for (qint64 w : {LightChart::WindowOneMinute, LightChart::WindowTenMinutes,
+                     LightChart::WindowOneHour, LightChart::WindowOneDay}) {
+        chart.setWindow(w);
+        QCOMPARE(chart.window(), w);
+        const auto [t0, t1] = chart.visibleRange();
+        QCOMPARE(t1 - t0, w);
+        QVERIFY(t1 > now);
+    }
+    chart.setWindow(LightChart::WindowAll);
+    QCOMPARE(chart.window(), LightChart::WindowAll);
+    QCOMPARE(chart.visibleRange().first, now - 3 * DayMs);
+    QVERIFY(chart.isLive());
+}
+
+void TestLightChart::repaintsAreCoalesced()
+{
+    TelemetryStore store;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    store.append(Device, now - 1000, 1);
+    LightChart chart;
+    chart.resize(600, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&chart));
+    QTRY_VERIFY(chart.paintCount() >= 1);
+    const int before = chart.paintCount();
+
+    for (int i = 0; i < 1000; ++i)
+        store.append(Device, now + i, i % 100);
+    QCOMPARE(chart.paintCount(), before); // nothing painted synchronously
+    QTRY_VERIFY_WITH_TIMEOUT(chart.paintCount() > before, 5000);
+    QVERIFY2(
+        chart.paintCount() - before <= 3,
+        qPrintable(QStringLiteral("%1 paints for 1000 samples").arg(chart.paintCount() - before)));
+}
+
+void TestLightChart::cachedColumnsMatchAFreshChart()
+{
+    TelemetryStore store;
+    const qint64 base = QDateTime::currentMSecsSinceEpoch() - DayMs;
+    for (int i = 0; i < 20000; ++i)
+        store.append(Device, base + i * 1000,
+                     100 + 50 * std::sin(i / 300.0) + (i % 997 == 0 ? 400 : 0));
+    LightChart cached;
+    cached.resize(700, 300);
+    cached.setStore(&store);
+    cached.setDevice(Device);
+    const qint64 t0 = base + 2 * HourMs;
+    cached.setVisibleRange(t0, t0 + 4 * HourMs);
+    (void)cached.renderToImage();
+
+    // New samples inside the window (appended), then a pan: both reuse cached columns.
+    for (int i = 20000; i < 20500; ++i)
+        store.append(Device, base + i * 1000, 300 - (i % 50));
+    cached.setVisibleRange(t0 + 37 * MinuteMs, t0 + 37 * MinuteMs + 4 * HourMs);
+    (void)cached.renderToImage();
+    cached.setVisibleRange(t0 + 2 * HourMs, t0 + 6 * HourMs);
+    const QImage incremental = cached.renderToImage();
+
+    LightChart fresh;
+    fresh.resize(700, 300);
+    fresh.setStore(&store);
+    fresh.setDevice(Device);
+    fresh.setVisibleRange(t0 + 2 * HourMs, t0 + 6 * HourMs);
+    QCOMPARE(incremental, fresh.renderToImage());
+
+    // An out-of-order insert changes the generation: the cache is rebuilt.
+    store.append(Device, t0 + 3 * HourMs + 500, 1000);
+    QCOMPARE(cached.renderToImage(), fresh.renderToImage());
+}
+
+void TestLightChart::sparseDataIsJoinedButOutagesAreNot()
+{
+    // One sample every 20 s (about 11 px apart), and no data from 400 s to 600 s.
+    TelemetryStore store;
+    const qint64 base = QDateTime::currentMSecsSinceEpoch() - HourMs;
+    for (qint64 s = 0; s <= 1000; s += 20) {
+        if (s <= 400 || s >= 600)
+            store.append(Device, base + s * 1000, 50);
+    }
+    LightChart chart;
+    chart.resize(600, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setVisibleRange(base - 10000, base + 1010 * 1000);
+    const QImage image = chart.renderToImage();
+    const QColor series = chart.palette().color(QPalette::Highlight);
+    const QRectF plot = chart.plotRect();
+    auto columnHasSeries = [&](qint64 t) {
+        const QRectF column(xOf(chart, t), plot.top(), 1, plot.height());
+        return countColor(image, toDevice(chart, column), series) > 0;
+    };
+    // Between two samples 20 s apart: joined.
+    QVERIFY(columnHasSeries(base + 110 * 1000));
+    QVERIFY(columnHasSeries(base + 730 * 1000));
+    // Inside the 200 s outage: left blank.
+    QVERIFY(!columnHasSeries(base + 450 * 1000));
+    QVERIFY(!columnHasSeries(base + 500 * 1000));
+    QVERIFY(!columnHasSeries(base + 550 * 1000));
+}
+
+void TestLightChart::ledPeriodsAndThresholdAreDrawn()
+{
+    TelemetryStore store;
+    const qint64 base = QDateTime::currentMSecsSinceEpoch() - HourMs;
+    for (int i = 0; i <= 600; ++i)
+        store.append(Device, base + i * 1000, i < 300 ? 100 : 200);
+    LightChart chart;
+    chart.resize(600, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setVisibleRange(base, base + 600 * 1000);
+    const QImage plain = chart.renderToImage();
+    const QRectF plot = chart.plotRect();
+
+    // LED on during the middle third: pixels change there and only there.
+    chart.setLedPeriods({{base + 200 * 1000, base + 400 * 1000}});
+    QCOMPARE(chart.ledPeriods().size(), 1);
+    const QImage shaded = chart.renderToImage();
+    auto at = [&](double fx, double fy) {
+        return toDevice(chart,
+                        QPointF(plot.left() + plot.width() * fx, plot.top() + plot.height() * fy));
+    };
+    // Several rows: grid lines and background alike are tinted.
+    for (double fy : {0.2, 0.21, 0.3, 0.5}) {
+        QVERIFY(shaded.pixel(at(0.45, fy)) != plain.pixel(at(0.45, fy)));
+        QCOMPARE(shaded.pixel(at(1.0 / 6, fy)), plain.pixel(at(1.0 / 6, fy)));
+        QCOMPARE(shaded.pixel(at(5.0 / 6, fy)), plain.pixel(at(5.0 / 6, fy)));
+    }
+
+    // Threshold 150 (between the two levels): a line across the plot changes some row.
+    chart.setLedPeriods({});
+    chart.setThreshold(150.0);
+    QCOMPARE(chart.threshold(), std::optional<double>(150.0));
+    const QImage withThreshold = chart.renderToImage();
+    QVERIFY(withThreshold != plain);
+    chart.setThreshold(std::nullopt);
+    QCOMPARE(chart.renderToImage(), plain);
+}
+
+void TestLightChart::renderToImageHasRequestedSize()
+{
+    TelemetryStore store;
+    store.append(Device, QDateTime::currentMSecsSinceEpoch(), 5);
+    LightChart chart;
+    chart.resize(300, 200);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    const QImage image = chart.renderToImage(QSize(1200, 400));
+    QCOMPARE(image.size(), QSize(1200, 400) * chart.devicePixelRatioF());
+    const QColor background = chart.palette().color(QPalette::Window);
+    QVERIFY(countColor(image, image.rect(), background) < image.width() * image.height());
+}
+
+void TestLightChart::timeStep_data()
+{
+    QTest::addColumn<qint64>("span");
+    QTest::addColumn<int>("maxTicks");
+    QTest::addColumn<qint64>("step");
+    QTest::newRow("1 minute, 10 ticks: 10 s") << MinuteMs << 10 << qint64(10000);
+    QTest::newRow("90 s, 6 ticks: 30 s") << qint64(90000) << 6 << qint64(30000);
+    QTest::newRow("10 minutes, 10 ticks: 1 min") << 10 * MinuteMs << 10 << MinuteMs;
+    QTest::newRow("1 hour, 8 ticks: 10 min") << HourMs << 8 << 10 * MinuteMs;
+    QTest::newRow("5 hours, 10 ticks: 30 min") << 5 * HourMs << 10 << 30 * MinuteMs;
+    QTest::newRow("12 hours, 4 ticks: 3 h") << 12 * HourMs << 4 << 3 * HourMs;
+    QTest::newRow("24 hours, 10 ticks: 3 h") << DayMs << 10 << 3 * HourMs;
+    QTest::newRow("24 hours, 3 ticks: 12 h") << DayMs << 3 << 12 * HourMs;
+    QTest::newRow("3 days, 3 ticks: 1 day") << 3 * DayMs << 3 << DayMs;
+    QTest::newRow("30 days, 10 ticks: 7 days") << 30 * DayMs << 10 << 7 * DayMs;
+    QTest::newRow("5 s, 5 ticks: 1 s") << qint64(5000) << 5 << qint64(1000);
+    QTest::newRow("6 s, 5 ticks: 5 s") << qint64(6000) << 5 << qint64(5000);
+    QTest::newRow("2 s, 10 ticks: 200 ms") << qint64(2000) << 10 << qint64(200);
+}
+
+void TestLightChart::timeStep()
+{
+    QFETCH(qint64, span);
+    QFETCH(int, maxTicks);
+    QFETCH(qint64, step);
+    QCOMPARE(LightChart::timeStep(span, maxTicks), step);
+}
+
+void TestLightChart::timeTicksAreLocalMultiples_data()
+{
+    QTest::addColumn<qint64>("t0");
+    QTest::addColumn<qint64>("span");
+    QTest::addColumn<int>("maxTicks");
+    const qint64 t = 1795691651123; // 2026-11-26T11:14:11.123Z
+    QTest::newRow("1 minute") << t << MinuteMs << 8;
+    QTest::newRow("10 minutes") << t + 777 << 10 * MinuteMs << 8;
+    QTest::newRow("1 hour") << t << HourMs << 8;
+    QTest::newRow("24 hours") << t << DayMs << 8;
+    QTest::newRow("3 days") << t << 3 * DayMs << 4;
+}
+
+void TestLightChart::timeTicksAreLocalMultiples()
+{
+    QFETCH(qint64, t0);
+    QFETCH(qint64, span);
+    QFETCH(int, maxTicks);
+    const qint64 step = LightChart::timeStep(span, maxTicks);
+    const auto ticks = LightChart::timeTicks(t0, t0 + span, maxTicks);
+    QVERIFY(!ticks.empty());
+    QVERIFY(int(ticks.size()) <= maxTicks + 1);
+    QVERIFY(ticks.front() >= t0 && ticks.front() - t0 < step);
+    QVERIFY(ticks.back() <= t0 + span);
+    for (size_t i = 0; i < ticks.size(); ++i) {
+        if (i > 0)
+            QCOMPARE(ticks[i] - ticks[i - 1], step);
+        // On a whole multiple of the step in local time (10:20, 12:00, local midnight).
+        const QTime local = QDateTime::fromMSecsSinceEpoch(ticks[i]).time();
+        QCOMPARE(local.msecsSinceStartOfDay() % std::min(step, DayMs), 0);
+    }
+}
+
+void TestLightChart::valueStep_data()
+{
+    QTest::addColumn<double>("span");
+    QTest::addColumn<int>("maxTicks");
+    QTest::addColumn<double>("step");
+    QTest::newRow("0..100 in 10") << 100.0 << 10 << 10.0;
+    QTest::newRow("0..1000 in 5") << 1000.0 << 5 << 200.0;
+    QTest::newRow("span 1 in 4") << 1.0 << 4 << 0.25;
+    QTest::newRow("span 0.7 in 7") << 0.7 << 7 << 0.1;
+    QTest::newRow("span 37 in 5") << 37.0 << 5 << 10.0;
+    QTest::newRow("span 3 in 10") << 3.0 << 10 << 0.5;
+    QTest::newRow("span 1e6 in 8") << 1e6 << 8 << 200000.0;
+    QTest::newRow("zero span") << 0.0 << 5 << 1.0;
+}
+
+void TestLightChart::valueStep()
+{
+    QFETCH(double, span);
+    QFETCH(int, maxTicks);
+    QFETCH(double, step);
+    QCOMPARE(LightChart::valueStep(span, maxTicks), step);
+}
+
+void TestLightChart::valueTicks()
+{
+    QCOMPARE(LightChart::valueTicks(0, 1000, 5),
+             (std::vector<double>{0, 200, 400, 600, 800, 1000}));
+    QCOMPARE(LightChart::valueTicks(-0.3, 0.3, 6),
+             (std::vector<double>{-0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3}));
+    QCOMPARE(LightChart::valueTicks(13, 37, 3), (std::vector<double>{20, 30}));
+    QVERIFY(LightChart::valueTicks(5, 1, 3).empty());
+}
+
+QTEST_MAIN(TestLightChart)
+#include "tst_lightchart.moc"

@@ -1,0 +1,632 @@
+#include "telemetrystore.h"
+
+#include <QBuffer>
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+using nightlight::TelemetryStore;
+using Column = TelemetryStore::Column;
+using Sample = TelemetryStore::Sample;
+
+Q_DECLARE_METATYPE(std::vector<Sample>)
+
+namespace {
+
+constexpr qint64 T0 = 1795691651123; // 2026-11-26T11:14:11.123Z
+constexpr qint64 DayMs = 24 * 3600 * 1000;
+
+// The reference: min/max/first/last per column by looking at every sample.
+std::vector<Column> bruteForce(const std::vector<Sample> &sorted, qint64 t0, qint64 t1, int columns)
+{
+    std::vector<Column> out(size_t(std::max(0, columns)));
+    if (columns <= 0 || t1 <= t0)
+        return out;
+    const qint64 span = t1 - t0;
+    for (const Sample &s : sorted) {
+        if (s.t < t0 || s.t >= t1)
+            continue;
+        int c = 0;
+        while (c + 1 < columns && s.t >= t0 + span * (c + 1) / columns)
+            ++c;
+        Column &col = out[size_t(c)];
+        if (col.empty) {
+            col = {s.v, s.v, s.v, s.v, false};
+        } else {
+            col.min = std::min(col.min, s.v);
+            col.max = std::max(col.max, s.v);
+            col.last = s.v;
+        }
+    }
+    return out;
+}
+
+// `count` samples from T0, `step` ms apart with jitter, smooth values plus rare tall spikes.
+std::vector<Sample> makeSamples(int count, qint64 step, quint32 seed, bool sparse = false)
+{
+    QRandomGenerator rng(seed);
+    std::vector<Sample> out;
+    qint64 t = T0;
+    for (int i = 0; i < count; ++i) {
+        double v = 300 + 100 * std::sin(i / 50.0) + rng.bounded(10.0);
+        if (rng.bounded(100) == 0)
+            v = rng.bounded(2) ? 1e6 : -50; // a spike one sample wide
+        out.push_back({t, v});
+        t += step + (step > 1 ? qint64(rng.bounded(int(step))) : 0);
+        if (sparse && rng.bounded(10) == 0)
+            t += step * 40; // an outage
+    }
+    return out;
+}
+
+std::vector<Sample> contents(const TelemetryStore &store, const QString &id)
+{
+    std::vector<Sample> out;
+    store.forEachInRange(id, std::numeric_limits<qint64>::min(), std::numeric_limits<qint64>::max(),
+                         [&](qint64 t, double v) {
+                             out.push_back({t, v});
+                         });
+    return out;
+}
+
+QString describe(const std::vector<Column> &a, const std::vector<Column> &b)
+{
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+        if (a[i] != b[i])
+            return QStringLiteral("column %1: got empty=%2 min=%3 max=%4 first=%5 last=%6, want "
+                                  "empty=%7 min=%8 max=%9 first=%10 last=%11")
+                .arg(i)
+                .arg(a[i].empty)
+                .arg(a[i].min)
+                .arg(a[i].max)
+                .arg(a[i].first)
+                .arg(a[i].last)
+                .arg(b[i].empty)
+                .arg(b[i].min)
+                .arg(b[i].max)
+                .arg(b[i].first)
+                .arg(b[i].last);
+    }
+    return QStringLiteral("sizes %1 and %2").arg(a.size()).arg(b.size());
+}
+
+qint64 rowCount(const QString &path, const QString &where = QString())
+{
+    const QString name = QStringLiteral("tst_telemetrystore.check");
+    qint64 count = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        if (db.open()) {
+            QSqlQuery q(db);
+            if (q.exec(QStringLiteral("SELECT COUNT(*) FROM samples") + where) && q.next())
+                count = q.value(0).toLongLong();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return count;
+}
+
+} // namespace
+
+class TestTelemetryStore : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void appendAndQuery();
+    void ignoresDuplicatesAndNonFinite();
+    void decimate_data();
+    void decimate();
+    void outOfOrder_data();
+    void outOfOrder();
+    void sqliteRoundTrip();
+    void batchedWritesByTimer();
+    void appendBeforeOpenAndReopen();
+    void corruptFile_data();
+    void corruptFile();
+    void unwritableLocation();
+    void lockedDatabaseIsNotMovedAside();
+    void retention();
+    void retentionOnOpen();
+    void maxSamplesPerDevice();
+    void csvExport();
+    void memoryPerSample();
+};
+
+void TestTelemetryStore::appendAndQuery()
+{
+    TelemetryStore store;
+    QSignalSpy added(&store, &TelemetryStore::deviceAdded);
+    QSignalSpy appended(&store, &TelemetryStore::samplesAppended);
+    QVERIFY(store.devices().isEmpty());
+    QCOMPARE(store.last(QStringLiteral("kitchen")), std::nullopt);
+    QVERIFY(!store.timeRange(QStringLiteral("kitchen")));
+
+    for (int i = 0; i < 200; ++i)
+        store.append(QStringLiteral("kitchen"), T0 + i * 1000, i);
+    store.append(QStringLiteral("attic"), T0, 7);
+
+    QCOMPARE(store.devices(), QStringList({QStringLiteral("attic"), QStringLiteral("kitchen")}));
+    QCOMPARE(added.count(), 2);
+    QCOMPARE(added.at(0).at(0).toString(), QStringLiteral("kitchen"));
+    QCOMPARE(appended.count(), 201);
+    QCOMPARE(store.size(QStringLiteral("kitchen")), 200);
+    QCOMPARE(store.size(QStringLiteral("nobody")), 0);
+    QCOMPARE(store.last(QStringLiteral("kitchen")), (Sample{T0 + 199000, 199}));
+    QCOMPARE(store.timeRange(QStringLiteral("kitchen"))->first, T0);
+    QCOMPARE(store.timeRange(QStringLiteral("kitchen"))->last, T0 + 199000);
+    QCOMPARE(store.countInRange(QStringLiteral("kitchen"), T0 + 10000, T0 + 20000), 11);
+
+    std::vector<Sample> window;
+    store.forEachInRange(QStringLiteral("kitchen"), T0 + 10000, T0 + 12500,
+                         [&](qint64 t, double v) {
+                             window.push_back({t, v});
+                         });
+    QCOMPARE(window.size(), size_t(3));
+    QCOMPARE(window.front(), (Sample{T0 + 10000, 10}));
+    QCOMPARE(window.back(), (Sample{T0 + 12000, 12}));
+
+    QCOMPARE(store.nearest(QStringLiteral("kitchen"), T0 + 10400), (Sample{T0 + 10000, 10}));
+    QCOMPARE(store.nearest(QStringLiteral("kitchen"), T0 + 10600), (Sample{T0 + 11000, 11}));
+    QCOMPARE(store.nearest(QStringLiteral("kitchen"), T0 + 10500), (Sample{T0 + 10000, 10}));
+    QCOMPARE(store.nearest(QStringLiteral("kitchen"), T0 - 99999), (Sample{T0, 0}));
+    QCOMPARE(store.nearest(QStringLiteral("kitchen"), T0 + 999999), (Sample{T0 + 199000, 199}));
+    QCOMPARE(store.generation(QStringLiteral("kitchen")), quint64(0));
+}
+
+void TestTelemetryStore::ignoresDuplicatesAndNonFinite()
+{
+    TelemetryStore store;
+    const QString id = QStringLiteral("d");
+    store.append(id, T0, 1);
+    store.append(id, T0, 1); // QoS 1 redelivery
+    store.append(id, T0, 2); // same time, other value: kept
+    store.append(id, T0 + 5, std::numeric_limits<double>::quiet_NaN());
+    store.append(id, T0 + 6, std::numeric_limits<double>::infinity());
+    store.append(id, T0 - 5, 0);
+    store.append(id, T0 - 5, 0); // duplicate of an inserted one
+    QCOMPARE(contents(store, id), (std::vector<Sample>{{T0 - 5, 0}, {T0, 1}, {T0, 2}}));
+}
+
+void TestTelemetryStore::decimate_data()
+{
+    QTest::addColumn<std::vector<Sample>>("samples");
+    QTest::addColumn<qint64>("t0");
+    QTest::addColumn<qint64>("t1");
+    QTest::addColumn<int>("columns");
+
+    const auto dense = makeSamples(100000, 10, 1);
+    const qint64 denseEnd = dense.back().t + 1;
+    QTest::newRow("random with spikes, whole range") << dense << T0 << denseEnd << 1200;
+    QTest::newRow("window edges inside blocks")
+        << dense << dense[1000].t + 3 << dense[90017].t - 2 << 977;
+    QTest::newRow("window starts before the data") << dense << T0 - 500000 << T0 + 400000 << 300;
+    QTest::newRow("window ends after the data")
+        << dense << denseEnd - 300000 << denseEnd + 900000 << 640;
+    QTest::newRow("window outside the data") << dense << denseEnd + 10 << denseEnd + 1000 << 50;
+    QTest::newRow("one column") << dense << T0 << denseEnd << 1;
+    QTest::newRow("columns narrower than a ms") << dense << T0 + 1000 << T0 + 1100 << 400;
+    const auto sparse = makeSamples(5000, 1000, 2, true);
+    QTest::newRow("empty columns between sparse data")
+        << sparse << T0 << sparse.back().t + 1 << 4000;
+    QTest::newRow("single point") << std::vector<Sample>{{T0 + 50, 3.5}} << T0 << T0 + 100 << 10;
+    QTest::newRow("more columns than points")
+        << makeSamples(7, 1000, 3) << T0 << T0 + 20000 << 1000;
+    QTest::newRow("empty window") << makeSamples(10, 1000, 4) << T0 << T0 << 10;
+    QTest::newRow("zero columns") << makeSamples(10, 1000, 4) << T0 << T0 + 9000 << 0;
+    std::vector<Sample> same;
+    for (int i = 0; i < 1000; ++i)
+        same.push_back({T0 + (i / 100) * 1000, double((i * 7919) % 1000)});
+    QTest::newRow("many samples with equal times") << same << T0 << T0 + 10000 << 7;
+}
+
+void TestTelemetryStore::decimate()
+{
+    QFETCH(std::vector<Sample>, samples);
+    QFETCH(qint64, t0);
+    QFETCH(qint64, t1);
+    QFETCH(int, columns);
+
+    TelemetryStore store;
+    for (const Sample &s : samples)
+        store.append(QStringLiteral("d"), s.t, s.v);
+    const auto got = store.decimate(QStringLiteral("d"), t0, t1, columns);
+    const auto want = bruteForce(samples, t0, t1, columns);
+    QCOMPARE(got.size(), size_t(std::max(0, columns)));
+    QVERIFY2(got == want, qPrintable(describe(got, want)));
+    // Something was checked: windows that hold samples give non-empty columns.
+    const bool anyInWindow = std::any_of(samples.begin(), samples.end(),
+                                         [&](const Sample &s) { return s.t >= t0 && s.t < t1; });
+    QCOMPARE(std::any_of(got.begin(), got.end(), [](const Column &c) { return !c.empty; }),
+             anyInWindow && columns > 0);
+}
+
+void TestTelemetryStore::outOfOrder_data()
+{
+    QTest::addColumn<std::vector<Sample>>("samples");
+    QTest::addColumn<bool>("asBatch");
+
+    auto base = makeSamples(3000, 1000, 5);
+    auto late = base;
+    std::swap(late[2900], late[2999]); // one sample arrives late
+    QTest::newRow("one late sample") << late << false;
+    auto replay = base;
+    // An outage: samples 1000..1999 are replayed after 2000..2999 arrived live.
+    std::rotate(replay.begin() + 1000, replay.begin() + 2000, replay.end());
+    QTest::newRow("outage replayed one by one") << replay << false;
+    QTest::newRow("outage replayed as a batch") << replay << true;
+    auto reversed = makeSamples(500, 10, 6);
+    std::reverse(reversed.begin(), reversed.end());
+    QTest::newRow("reverse order") << reversed << false;
+    auto shuffled = makeSamples(2000, 10, 7);
+    std::shuffle(shuffled.begin(), shuffled.end(), *QRandomGenerator::global());
+    QTest::newRow("shuffled batch") << shuffled << true;
+}
+
+void TestTelemetryStore::outOfOrder()
+{
+    QFETCH(std::vector<Sample>, samples);
+    QFETCH(bool, asBatch);
+
+    TelemetryStore store;
+    const QString id = QStringLiteral("d");
+    if (asBatch) {
+        // The in-order part first, then the rest in one call.
+        const size_t firstLate = size_t(
+            std::is_sorted_until(samples.begin(), samples.end(),
+                                 [](const Sample &a, const Sample &b) { return a.t < b.t; }) -
+            samples.begin());
+        for (size_t i = 0; i < firstLate; ++i)
+            store.append(id, samples[i].t, samples[i].v);
+        QSignalSpy appended(&store, &TelemetryStore::samplesAppended);
+        store.append(id,
+                     std::vector<Sample>(samples.begin() + qsizetype(firstLate), samples.end()));
+        QCOMPARE(appended.count(), 1);
+    } else {
+        for (const Sample &s : samples)
+            store.append(id, s.t, s.v);
+    }
+    auto sorted = samples;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const Sample &a, const Sample &b) { return a.t < b.t; });
+    QCOMPARE(contents(store, id), sorted);
+    QVERIFY(store.generation(id) > 0);
+    // The summaries were rebuilt: decimation still equals the brute force.
+    const qint64 t1 = sorted.back().t + 1;
+    for (int columns : {1, 7, 333}) {
+        const auto got = store.decimate(id, sorted.front().t, t1, columns);
+        const auto want = bruteForce(sorted, sorted.front().t, t1, columns);
+        QVERIFY2(got == want, qPrintable(describe(got, want)));
+    }
+}
+
+void TestTelemetryStore::sqliteRoundTrip()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    std::vector<Sample> kitchen;
+    for (int i = 0; i < 5000; ++i)
+        kitchen.push_back({now - 100000 + i * 10, 0.25 * i});
+    {
+        TelemetryStore store;
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QVERIFY(store.isOpen());
+        QVERIFY(store.lastWarning().isEmpty());
+        for (const Sample &s : kitchen)
+            store.append(QStringLiteral("kitchen"), s.t, s.v);
+        store.append(QStringLiteral("attic"), now, 42);
+        store.append(QStringLiteral("kitchen"), now - 200000, -1); // out of order
+        QVERIFY(store.pendingWrites() > 0);
+        QVERIFY2(store.flush(&error), qPrintable(error));
+        QCOMPARE(store.pendingWrites(), 0);
+    }
+    QVERIFY(QFile::exists(path));
+    QCOMPARE(rowCount(path), qint64(5002));
+
+    TelemetryStore reopened;
+    QSignalSpy added(&reopened, &TelemetryStore::deviceAdded);
+    QString error;
+    QVERIFY2(reopened.open(path, &error), qPrintable(error));
+    QVERIFY(reopened.lastWarning().isEmpty());
+    QCOMPARE(added.count(), 2);
+    QCOMPARE(reopened.devices(), QStringList({QStringLiteral("attic"), QStringLiteral("kitchen")}));
+    kitchen.insert(kitchen.begin(), Sample{now - 200000, -1});
+    QCOMPARE(contents(reopened, QStringLiteral("kitchen")), kitchen);
+    QCOMPARE(contents(reopened, QStringLiteral("attic")), (std::vector<Sample>{{now, 42}}));
+    // Loading does not write the loaded rows back.
+    QCOMPARE(reopened.pendingWrites(), 0);
+}
+
+void TestTelemetryStore::batchedWritesByTimer()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    TelemetryStore store;
+    store.setFlushInterval(50);
+    store.setFlushBatchSize(1000000);
+    QVERIFY(store.open(path));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (int i = 0; i < 300; ++i)
+        store.append(QStringLiteral("d"), now + i, i);
+    // Nothing is written on the append path itself.
+    QCOMPARE(store.pendingWrites(), 300);
+    QTRY_COMPARE_WITH_TIMEOUT(store.pendingWrites(), 0, 5000);
+    QCOMPARE(rowCount(path), qint64(300));
+
+    // A full batch is written at the next event loop turn, not after the interval.
+    store.setFlushInterval(60 * 60 * 1000);
+    store.setFlushBatchSize(100);
+    for (int i = 0; i < 100; ++i)
+        store.append(QStringLiteral("d"), now + 1000 + i, i);
+    QTRY_COMPARE_WITH_TIMEOUT(store.pendingWrites(), 0, 5000);
+    QCOMPARE(rowCount(path), qint64(400));
+}
+
+void TestTelemetryStore::appendBeforeOpenAndReopen()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    TelemetryStore store;
+    store.append(QStringLiteral("d"), now, 1);
+    QCOMPARE(store.pendingWrites(), 0); // memory only: nothing queued while closed
+    QVERIFY(store.open(path));
+    QCOMPARE(store.pendingWrites(), 1);
+    QVERIFY(store.flush());
+    QCOMPARE(rowCount(path), qint64(1));
+
+    store.close();
+    QVERIFY(!store.isOpen());
+    store.append(QStringLiteral("d"), now + 1, 2);
+    QVERIFY(store.open(path));
+    // Only the sample the file lacks is written again, not the whole history.
+    QCOMPARE(store.pendingWrites(), 1);
+    QVERIFY(store.flush());
+    QCOMPARE(rowCount(path), qint64(2));
+    QCOMPARE(contents(store, QStringLiteral("d")), (std::vector<Sample>{{now, 1}, {now + 1, 2}}));
+}
+
+void TestTelemetryStore::corruptFile_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QByteArray garbage(8192, '\0');
+    QRandomGenerator rng(42);
+    for (auto &c : garbage)
+        c = char(rng.bounded(256));
+    QTest::newRow("garbage bytes") << garbage;
+    QTest::newRow("a text file") << QByteArray("time_utc,device,light\nnot a database\n");
+    QByteArray header("SQLite format 3", 16);
+    QTest::newRow("SQLite header then garbage") << header + garbage;
+}
+
+void TestTelemetryStore::corruptFile()
+{
+    QFETCH(QByteArray, bytes);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QCOMPARE(f.write(bytes), bytes.size());
+    }
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore store;
+        QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+        QTest::ignoreMessage(
+            QtWarningMsg, QRegularExpression(QStringLiteral("not a readable telemetry database")));
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QCOMPARE(warned.count(), 1);
+        QVERIFY(!store.lastWarning().isEmpty());
+        QVERIFY2(store.lastWarning().contains(QStringLiteral(".corrupt-")),
+                 qPrintable(store.lastWarning()));
+
+        // The old file was moved aside intact.
+        const QStringList aside =
+            QDir(dir.path()).entryList({QStringLiteral("telemetry.sqlite.corrupt-*")});
+        QCOMPARE(aside.size(), 1);
+        QFile moved(dir.filePath(aside.first()));
+        QVERIFY(moved.open(QIODevice::ReadOnly));
+        QCOMPARE(moved.readAll(), bytes);
+
+        // The new database works.
+        store.append(QStringLiteral("d"), now, 1.5);
+        QVERIFY(store.flush(&error));
+    }
+    TelemetryStore again;
+    QVERIFY(again.open(path));
+    QVERIFY(again.lastWarning().isEmpty());
+    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1.5}}));
+}
+
+void TestTelemetryStore::unwritableLocation()
+{
+    QTemporaryDir dir;
+    // A regular file where the directory should be: SQLite cannot create the database.
+    const QString blocker = dir.filePath(QStringLiteral("file"));
+    {
+        QFile f(blocker);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+    }
+    TelemetryStore store;
+    QString error;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
+    QVERIFY(!store.open(blocker + QStringLiteral("/telemetry.sqlite"), &error));
+    QVERIFY(!error.isEmpty());
+    QVERIFY(!store.isOpen());
+    // Still works in memory.
+    store.append(QStringLiteral("d"), T0, 1);
+    QCOMPARE(store.size(QStringLiteral("d")), 1);
+    QVERIFY(store.flush());
+}
+
+void TestTelemetryStore::lockedDatabaseIsNotMovedAside()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore first;
+        QVERIFY(first.open(path));
+        first.append(QStringLiteral("d"), now, 1);
+    }
+    const QString lockName = QStringLiteral("tst_telemetrystore.locker");
+    {
+        // Another program holds an exclusive lock: the file is fine, only busy.
+        QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), lockName);
+        locker.setDatabaseName(path);
+        QVERIFY(locker.open());
+        QSqlQuery q(locker);
+        QVERIFY(q.exec(QStringLiteral("PRAGMA locking_mode=EXCLUSIVE")));
+        QVERIFY(q.exec(QStringLiteral("BEGIN EXCLUSIVE")));
+
+        TelemetryStore store;
+        QString error;
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
+        QVERIFY(!store.open(path, &error));
+        QVERIFY2(error.contains(QStringLiteral("locked")), qPrintable(error));
+        QVERIFY(store.lastWarning().isEmpty());
+        QVERIFY(QDir(dir.path()).entryList({QStringLiteral("*.corrupt-*")}).isEmpty());
+        QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+        locker.close();
+    }
+    QSqlDatabase::removeDatabase(lockName);
+    TelemetryStore again;
+    QVERIFY(again.open(path));
+    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1}}));
+}
+
+void TestTelemetryStore::retention()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    TelemetryStore store;
+    QVERIFY(store.open(path));
+    for (int day = 40; day >= 0; --day)
+        store.append(QStringLiteral("d"), now - day * DayMs, day);
+    QVERIFY(store.flush());
+    QCOMPARE(rowCount(path), qint64(41));
+    QSignalSpy removed(&store, &TelemetryStore::samplesRemoved);
+    const quint64 generation = store.generation(QStringLiteral("d"));
+
+    store.removeBefore(now - 30 * DayMs);
+    QCOMPARE(removed.count(), 1);
+    QVERIFY(store.generation(QStringLiteral("d")) != generation);
+    QCOMPARE(store.size(QStringLiteral("d")), 31);
+    QCOMPARE(store.timeRange(QStringLiteral("d"))->first, now - 30 * DayMs);
+    QCOMPARE(rowCount(path), qint64(31));
+    // Decimation sees the rebuilt summaries.
+    const auto cols = store.decimate(QStringLiteral("d"), now - 40 * DayMs, now + 1, 1);
+    QCOMPARE(cols.front().max, 30.0);
+
+    // A shorter retention applies at once.
+    store.setRetention(20 * DayMs + 1000);
+    QCOMPARE(store.size(QStringLiteral("d")), 21);
+    QCOMPARE(rowCount(path), qint64(21));
+}
+
+void TestTelemetryStore::retentionOnOpen()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore keepAll;
+        keepAll.setRetention(0);
+        QVERIFY(keepAll.open(path));
+        for (int day = 10; day >= 0; --day)
+            keepAll.append(QStringLiteral("d"), now - day * DayMs, day);
+    }
+    QCOMPARE(rowCount(path), qint64(11));
+    TelemetryStore store;
+    QCOMPARE(store.retention(), TelemetryStore::DefaultRetentionMs);
+    store.setRetention(5 * DayMs + 1000);
+    QVERIFY(store.open(path));
+    QCOMPARE(store.size(QStringLiteral("d")), 6);
+    QCOMPARE(rowCount(path), qint64(6));
+}
+
+void TestTelemetryStore::maxSamplesPerDevice()
+{
+    TelemetryStore store;
+    store.setMaxSamplesPerDevice(1000);
+    for (int i = 0; i < 5000; ++i) {
+        store.append(QStringLiteral("d"), T0 + i, i);
+        QVERIFY(store.size(QStringLiteral("d")) <= 1000 + 1000 / 8);
+    }
+    QVERIFY(store.size(QStringLiteral("d")) >= 1000);
+    QCOMPARE(store.last(QStringLiteral("d"))->v, 4999.0);
+    QCOMPARE(store.timeRange(QStringLiteral("d"))->first,
+             T0 + 5000 - store.size(QStringLiteral("d")));
+    store.setMaxSamplesPerDevice(10);
+    QCOMPARE(store.size(QStringLiteral("d")), 10);
+    QCOMPARE(store.timeRange(QStringLiteral("d"))->first, T0 + 4990);
+}
+
+void TestTelemetryStore::csvExport()
+{
+    TelemetryStore store;
+    store.append(QStringLiteral("kitchen"), T0 - 1, 1); // before the range
+    store.append(QStringLiteral("kitchen"), T0, 412);
+    store.append(QStringLiteral("kitchen"), T0 + 877, 0.1);
+    store.append(QStringLiteral("kitchen"), T0 + 3600000, 1e6); // the range is inclusive
+    store.append(QStringLiteral("kitchen"), T0 + 3600001, 2); // after it
+    store.append(QStringLiteral("hall"), T0, 5); // another device
+
+    QBuffer buffer;
+    QVERIFY(buffer.open(QIODevice::WriteOnly));
+    QString error;
+    QVERIFY2(store.exportCsv(&buffer, QStringLiteral("kitchen"), T0, T0 + 3600000, &error),
+             qPrintable(error));
+    QCOMPARE(buffer.data(),
+             QByteArray("time_utc,device,light\n"
+                        "2026-11-26T11:14:11.123Z,kitchen,412\n"
+                        "2026-11-26T11:14:12.000Z,kitchen,0.1\n"
+                        "2026-11-26T12:14:11.123Z,kitchen,1000000\n"));
+
+    QBuffer closed;
+    QVERIFY(!store.exportCsv(&closed, QStringLiteral("kitchen"), T0, T0, &error));
+    QVERIFY(!error.isEmpty());
+}
+
+void TestTelemetryStore::memoryPerSample()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        std::vector<Sample> batch;
+        for (int i = 0; i < 100000; ++i)
+            batch.push_back({now - 100000 + i, double(i % 1000)});
+        store.append(QStringLiteral("d"), batch);
+    }
+    // Loaded history is stored without slack: 16 bytes a sample plus 16 per 64-sample block.
+    TelemetryStore store;
+    QVERIFY(store.open(path));
+    QCOMPARE(store.size(QStringLiteral("d")), 100000);
+    const qsizetype blocks = (100000 + TelemetryStore::BlockSize - 1) / TelemetryStore::BlockSize;
+    QCOMPARE(store.memoryBytes(QStringLiteral("d")), 100000 * 16 + blocks * 16);
+    QCOMPARE(store.memoryBytes(), store.memoryBytes(QStringLiteral("d")));
+}
+
+QTEST_GUILESS_MAIN(TestTelemetryStore)
+#include "tst_telemetrystore.moc"
