@@ -77,29 +77,57 @@ void scheduleScreenshot(MainWindow *window, const QString &path)
     timer->start(200);
 }
 
-} // namespace
-
-int main(int argc, char *argv[])
+// True when `arguments` may hold options for QApplication itself (-platform, -style, ...), which
+// only QApplication's constructor takes out: ours are all --long, besides -h and -v.
+bool mayHoldQtOptions(const QStringList &arguments)
 {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("nightlight-dashboard"));
-    QApplication::setApplicationVersion(QStringLiteral(NIGHTLIGHT_VERSION));
-    QApplication::setOrganizationName(QStringLiteral("nightlight"));
-    QApplication::setDesktopFileName(QStringLiteral("nightlight-dashboard"));
-    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/nightlight.svg")));
+    for (const QString &a : arguments.mid(1)) {
+        if (a.startsWith(u'-') && !a.startsWith(QLatin1String("--")) && a != QLatin1String("-h") &&
+            a != QLatin1String("-v") && a != QLatin1String("-?"))
+            return true;
+    }
+    return false;
+}
 
-    DashboardOptions options;
-    const auto outcome = options.parse(QCoreApplication::arguments());
+int reportOutcome(DashboardOptions::Outcome outcome, const DashboardOptions &options)
+{
     if (outcome == DashboardOptions::Outcome::Exit) {
         QTextStream(stdout) << options.message() << Qt::endl;
         return 0;
     }
-    if (outcome == DashboardOptions::Outcome::Error) {
-        QTextStream(stderr) << QCoreApplication::applicationName() << ": " << options.message()
-                            << Qt::endl
-                            << "Try --help." << Qt::endl;
-        return 2;
-    }
+    QTextStream(stderr) << QCoreApplication::applicationName() << ": " << options.message()
+                        << Qt::endl
+                        << "Try --help." << Qt::endl;
+    return 2;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication::setApplicationName(QStringLiteral("nightlight-dashboard"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(NIGHTLIGHT_VERSION));
+    QCoreApplication::setOrganizationName(QStringLiteral("nightlight"));
+
+    // --help, --version and bad values are answered before QApplication looks for a display, so
+    // they work on a headless machine too.
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments << QString::fromLocal8Bit(argv[i]);
+    DashboardOptions options;
+    auto outcome = options.parse(arguments);
+    if (outcome == DashboardOptions::Outcome::Exit ||
+        (outcome == DashboardOptions::Outcome::Error && !mayHoldQtOptions(arguments)))
+        return reportOutcome(outcome, options);
+
+    QApplication app(argc, argv);
+    QApplication::setDesktopFileName(QStringLiteral("nightlight-dashboard"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/nightlight.svg")));
+
+    options = DashboardOptions();
+    outcome = options.parse(QCoreApplication::arguments());
+    if (outcome != DashboardOptions::Outcome::Run)
+        return reportOutcome(outcome, options);
 
     // Language: --lang, else the system locale. Qt's own strings (dialog buttons) too.
     const QLocale locale =

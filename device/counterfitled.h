@@ -11,16 +11,12 @@
 // timeout(), an HTTP error) are reported through failed(); the next setOn() tries again.
 // Never uses a proxy; follows no redirect to another origin.
 
+#include "counterfitconnection.h"
 #include "led.h"
 
-#include <QPointer>
 #include <QUrl>
 
 #include <optional>
-
-class QNetworkAccessManager;
-class QNetworkReply;
-class QTimer;
 
 namespace nightlight {
 
@@ -28,7 +24,7 @@ class CounterFitLed : public Led
 {
     Q_OBJECT
 public:
-    static constexpr int DefaultTimeoutMs = 2000;
+    static constexpr int DefaultTimeoutMs = CounterFitConnection::DefaultTimeoutMs;
 
     CounterFitLed(const QUrl &baseUrl, int pin, QObject *parent = nullptr);
     ~CounterFitLed() override;
@@ -37,12 +33,12 @@ public:
     void setOn(bool on) override;
     bool isOn() const override { return m_on; }
 
-    QUrl baseUrl() const { return m_baseUrl; }
+    QUrl baseUrl() const { return m_connection->baseUrl(); }
     int pin() const { return m_pin; }
     // True while a request to CounterFit is under way.
-    bool isBusy() const { return !m_reply.isNull(); }
+    bool isBusy() const { return m_connection->isBusy(); }
     // Longest wait for each HTTP request, in milliseconds (at least 1).
-    int timeout() const { return m_timeoutMs; }
+    int timeout() const { return m_connection->timeout(); }
     void setTimeout(int milliseconds);
 
 signals:
@@ -51,25 +47,15 @@ signals:
 
 private:
     void sync();
-    void sendConnect();
     void sendValue(bool on);
-    void start(QNetworkReply *reply);
-    void onConnectFinished();
-    void onValueFinished();
+    void onValueAnswered(const CounterFitConnection::Answer &answer);
     void fail(const QString &message);
 
-    QUrl m_baseUrl;
+    CounterFitConnection *m_connection;
     int m_pin;
-    int m_timeoutMs = DefaultTimeoutMs;
-    QNetworkAccessManager *m_manager;
-    QTimer *m_deadline;
-    QPointer<QNetworkReply> m_reply;
     bool m_on = false; // what the device wants the LED to show
     bool m_sent = false; // the value of the request in flight
     std::optional<bool> m_shown; // what CounterFit last confirmed; nullopt: unknown
-    bool m_connected = false;
-    bool m_timedOut = false;
-    bool m_failing = false;
 };
 
 } // namespace nightlight

@@ -11,14 +11,10 @@
 // a deadline (timeout(), 2000 ms by default), so a stopped or hung CounterFit costs one failed
 // reading, never a stalled loop. Never uses a proxy; follows no redirect to another origin.
 
+#include "counterfitconnection.h"
 #include "lightsensor.h"
 
-#include <QPointer>
 #include <QUrl>
-
-class QNetworkAccessManager;
-class QNetworkReply;
-class QTimer;
 
 namespace nightlight {
 
@@ -26,7 +22,7 @@ class CounterFitLightSensor : public LightSensor
 {
     Q_OBJECT
 public:
-    static constexpr int DefaultTimeoutMs = 2000;
+    static constexpr int DefaultTimeoutMs = CounterFitConnection::DefaultTimeoutMs;
 
     CounterFitLightSensor(const QUrl &baseUrl, int pin, QObject *parent = nullptr);
     ~CounterFitLightSensor() override;
@@ -37,29 +33,19 @@ public:
     void requestReading() override;
     bool isBusy() const override;
 
-    QUrl baseUrl() const { return m_baseUrl; }
+    QUrl baseUrl() const { return m_connection->baseUrl(); }
     int pin() const { return m_pin; }
     // Longest wait for each HTTP request, in milliseconds (at least 1).
-    int timeout() const { return m_timeoutMs; }
+    int timeout() const { return m_connection->timeout(); }
     void setTimeout(int milliseconds);
 
 private:
-    void sendConnect();
     void sendReading();
-    void start(QNetworkReply *reply);
-    void onConnectFinished();
-    void onReadingFinished();
+    void onReading(const CounterFitConnection::Answer &answer);
     void fail(const QString &message);
 
-    QUrl m_baseUrl;
+    CounterFitConnection *m_connection;
     int m_pin;
-    int m_timeoutMs = DefaultTimeoutMs;
-    QNetworkAccessManager *m_manager;
-    QTimer *m_deadline;
-    QPointer<QNetworkReply> m_reply;
-    bool m_connected = false;
-    bool m_timedOut = false;
-    bool m_failing = false;
 };
 
 } // namespace nightlight

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <optional>
 
 #include <gpiod.h>
@@ -75,45 +76,23 @@ QString chipsHereText()
 
 // ---- chip access, v1 or v2 ---------------------------------------------------------------
 
-struct ChipCloser
+// A C handle in a std::unique_ptr the moment it is made, freed by its own function (as
+// libgpiod's C++ bindings do it): Handle<gpiod_chip, gpiod_chip_close>.
+template<class T, void (*Free)(T *)>
+struct HandleFree
 {
-    void operator()(gpiod_chip *chip) const { gpiod_chip_close(chip); }
+    void operator()(T *handle) const { Free(handle); }
 };
-using ChipPtr = std::unique_ptr<gpiod_chip, ChipCloser>;
+template<class T, void (*Free)(T *)>
+using Handle = std::unique_ptr<T, HandleFree<T, Free>>;
+
+using ChipPtr = Handle<gpiod_chip, gpiod_chip_close>;
 
 #if NIGHTLIGHT_GPIOD_V2
-struct ChipInfoFree
-{
-    void operator()(gpiod_chip_info *info) const { gpiod_chip_info_free(info); }
-};
-struct LineInfoFree
-{
-    void operator()(gpiod_line_info *info) const { gpiod_line_info_free(info); }
-};
-struct LineSettingsFree
-{
-    void operator()(gpiod_line_settings *settings) const { gpiod_line_settings_free(settings); }
-};
-struct LineConfigFree
-{
-    void operator()(gpiod_line_config *config) const { gpiod_line_config_free(config); }
-};
-struct RequestConfigFree
-{
-    void operator()(gpiod_request_config *config) const { gpiod_request_config_free(config); }
-};
-struct RequestRelease
-{
-    void operator()(gpiod_line_request *request) const { gpiod_line_request_release(request); }
-};
-using LineHandle = std::unique_ptr<gpiod_line_request, RequestRelease>;
+using LineHandle = Handle<gpiod_line_request, gpiod_line_request_release>;
 #else
 // v1: the gpiod_line belongs to its chip; releasing gives up our request of it.
-struct LineRelease
-{
-    void operator()(gpiod_line *line) const { gpiod_line_release(line); }
-};
-using LineHandle = std::unique_ptr<gpiod_line, LineRelease>;
+using LineHandle = Handle<gpiod_line, gpiod_line_release>;
 #endif
 
 struct Chip
@@ -150,7 +129,7 @@ std::optional<Chip> openChip(const QString &path, QString *error)
     Chip chip;
     chip.path = path;
 #if NIGHTLIGHT_GPIOD_V2
-    std::unique_ptr<gpiod_chip_info, ChipInfoFree> info(gpiod_chip_get_info(handle.get()));
+    Handle<gpiod_chip_info, gpiod_chip_info_free> info(gpiod_chip_get_info(handle.get()));
     if (!info) {
         *error = QStringLiteral("cannot read GPIO chip %1: %2").arg(path, errnoText(errno));
         return std::nullopt;
@@ -183,7 +162,7 @@ int findLine(Chip &chip, const QString &name)
 std::optional<QString> lineConsumer(Chip &chip, unsigned int offset)
 {
 #if NIGHTLIGHT_GPIOD_V2
-    std::unique_ptr<gpiod_line_info, LineInfoFree> info(
+    Handle<gpiod_line_info, gpiod_line_info_free> info(
         gpiod_chip_get_line_info(chip.handle.get(), offset));
     if (!info || !gpiod_line_info_is_used(info.get())) {
         return std::nullopt;
@@ -203,9 +182,9 @@ std::optional<QString> lineConsumer(Chip &chip, unsigned int offset)
 LineHandle requestOutput(Chip &chip, unsigned int offset)
 {
 #if NIGHTLIGHT_GPIOD_V2
-    std::unique_ptr<gpiod_line_settings, LineSettingsFree> settings(gpiod_line_settings_new());
-    std::unique_ptr<gpiod_line_config, LineConfigFree> lineConfig(gpiod_line_config_new());
-    std::unique_ptr<gpiod_request_config, RequestConfigFree> requestConfig(
+    Handle<gpiod_line_settings, gpiod_line_settings_free> settings(gpiod_line_settings_new());
+    Handle<gpiod_line_config, gpiod_line_config_free> lineConfig(gpiod_line_config_new());
+    Handle<gpiod_request_config, gpiod_request_config_free> requestConfig(
         gpiod_request_config_new());
     if (!settings || !lineConfig || !requestConfig) {
         return {};
@@ -249,6 +228,24 @@ bool setError(QString *error, const QString &message)
     return false;
 }
 
+// Opens the chips one after the other and returns the first that `matches`; those that cannot be
+// opened add why to `failures`.
+std::optional<Chip> firstChip(const std::function<bool(Chip &)> &matches, QStringList *failures)
+{
+    for (const QString &path : chipPaths()) {
+        QString openError;
+        auto candidate = openChip(path, &openError);
+        if (!candidate) {
+            *failures << openError;
+            continue;
+        }
+        if (matches(*candidate)) {
+            return candidate;
+        }
+    }
+    return std::nullopt;
+}
+
 // The chip the user named, however they named it.
 std::optional<Chip> resolveChip(const QString &chip, QString *error)
 {
@@ -266,17 +263,17 @@ std::optional<Chip> resolveChip(const QString &chip, QString *error)
     // A label: the only way is to open every chip and compare.
     QStringList seen;
     QStringList failures;
-    for (const QString &path : chipPaths()) {
-        QString openError;
-        auto candidate = openChip(path, &openError);
-        if (!candidate) {
-            failures << openError;
-            continue;
-        }
-        if (candidate->label == chip) {
-            return candidate;
-        }
-        seen << QStringLiteral("%1 \"%2\"").arg(candidate->name, candidate->label);
+    auto labelled = firstChip(
+        [&](Chip &candidate) {
+            if (candidate.label == chip) {
+                return true;
+            }
+            seen << QStringLiteral("%1 \"%2\"").arg(candidate.name, candidate.label);
+            return false;
+        },
+        &failures);
+    if (labelled) {
+        return labelled;
     }
     QString message = QStringLiteral("no GPIO chip is named or labelled \"%1\"").arg(chip);
     if (!seen.isEmpty()) {
@@ -331,20 +328,16 @@ std::unique_ptr<GpioLed> GpioLed::open(const QString &chip, int line, QString *e
         // chip, which is not gpiochip0 on every kernel), so look the line up by name.
         const QString lineName = QStringLiteral("GPIO%1").arg(line);
         QStringList failures;
-        for (const QString &path : chipPaths()) {
-            QString openError;
-            auto candidate = openChip(path, &openError);
-            if (!candidate) {
-                failures << openError;
-                continue;
-            }
-            const int at = findLine(*candidate, lineName);
-            if (at >= 0) {
-                offset = static_cast<unsigned int>(at);
-                found = std::move(candidate);
-                break;
-            }
-        }
+        found = firstChip(
+            [&](Chip &candidate) {
+                const int at = findLine(candidate, lineName);
+                if (at >= 0) {
+                    offset = static_cast<unsigned int>(at);
+                    return true;
+                }
+                return false;
+            },
+            &failures);
         if (!found) {
             message = QStringLiteral("no GPIO chip has a line named %1 (is this a Raspberry Pi? "
                                      "give --gpio-chip)")
