@@ -65,9 +65,9 @@ int decimalsFor(double step)
     return decimals;
 }
 
-QString formatValue(double v)
+QString formatValue(const QLocale &locale, double v)
 {
-    return QLocale().toString(v, 'g', 7);
+    return locale.toString(v, 'g', 7);
 }
 
 QColor withAlpha(QColor c, int alpha)
@@ -212,8 +212,8 @@ struct LightChart::Private
 
         const int decimals = decimalsFor(l.valueStep);
         const double labelWidth =
-            std::max(fm.horizontalAdvance(QLocale().toString(l.lo, 'f', decimals)),
-                     fm.horizontalAdvance(QLocale().toString(l.hi, 'f', decimals)));
+            std::max(fm.horizontalAdvance(q->locale().toString(l.lo, 'f', decimals)),
+                     fm.horizontalAdvance(q->locale().toString(l.hi, 'f', decimals)));
         const double left = area.left() + labelWidth + pad * 1.5;
         const double right = area.right() - pad * 1.5;
         // On whole device pixels, so that the plot layer maps 1:1.
@@ -270,9 +270,19 @@ struct LightChart::Private
 
     void paint(QPainter &p, const QRectF &area, qreal dpr);
     void paintSeries(const Layout &l, qreal dpr); // into the layer
-    // Draw the axis labels on p and return where the grid lines go (logical coordinates).
-    void paintTimeAxis(QPainter &p, const Layout &l, std::vector<double> &gridX);
-    void paintValueAxis(QPainter &p, const Layout &l, std::vector<double> &gridY);
+    // One axis label: its text in `box` with `flags`; dates are drawn dimmer.
+    struct Label
+    {
+        QString text;
+        QRectF box;
+        int flags = 0;
+        bool date = false;
+    };
+    // The axis labels of layout l (numbers and times in the widget's locale, every box inside
+    // l.area), and where the grid lines go (logical coordinates).
+    std::vector<Label> valueLabels(const Layout &l, std::vector<double> *gridY) const;
+    std::vector<Label> timeLabels(const Layout &l, std::vector<double> *gridX) const;
+    void paintLabels(QPainter &p, const std::vector<Label> &labels) const;
     void paintHover(QPainter &p, const Layout &l);
     void paintLatest(QPainter &p, const Layout &l);
 
@@ -389,6 +399,20 @@ qint64 LightChart::window() const
 QPair<qint64, qint64> LightChart::visibleRange() const
 {
     return d->range();
+}
+
+std::vector<LightChart::AxisLabel> LightChart::axisLabels() const
+{
+    std::vector<AxisLabel> out;
+    if (!d->store || d->store->size(d->device) == 0)
+        return out;
+    const auto l = d->layout(rect(), devicePixelRatioF());
+    const QFontMetricsF fm(font());
+    for (const auto &labels : {d->valueLabels(l, nullptr), d->timeLabels(l, nullptr)}) {
+        for (const Private::Label &label : labels)
+            out.push_back({label.text, fm.boundingRect(label.box, label.flags, label.text)});
+    }
+    return out;
 }
 
 QRectF LightChart::plotRect() const
@@ -619,8 +643,8 @@ void LightChart::Private::paint(QPainter &p, const QRectF &area, qreal dpr)
         // Grid lines over it, tinted where they cross an LED band.
         std::vector<double> gridX;
         std::vector<double> gridY;
-        paintValueAxis(p, l, gridY);
-        paintTimeAxis(p, l, gridX);
+        paintLabels(p, valueLabels(l, &gridY));
+        paintLabels(p, timeLabels(l, &gridX));
         const QRgb gridRgb = over(base, pal.color(QPalette::Text), 28);
         const QRgb gridOnLed = over(QColor(gridRgb), amber, 70);
         auto gridPixel = [&](QRgb &px) {
@@ -748,33 +772,40 @@ void LightChart::Private::paintSeries(const Layout &l, qreal dpr)
     }
 }
 
-void LightChart::Private::paintValueAxis(QPainter &p, const Layout &l, std::vector<double> &gridY)
+std::vector<LightChart::Private::Label>
+LightChart::Private::valueLabels(const Layout &l, std::vector<double> *gridY) const
 {
-    const QPalette &pal = q->palette();
     const QFontMetricsF fm(q->font());
     const int decimals = decimalsFor(l.valueStep);
-    p.setPen(pal.color(QPalette::WindowText));
-    const QLocale locale;
+    const QLocale locale = q->locale();
+    std::vector<Label> labels;
     for (double k = std::round(l.lo / l.valueStep); k * l.valueStep <= l.hi + l.valueStep * 1e-9;
          k += 1) {
         double v = k * l.valueStep;
         if (std::abs(v) < l.valueStep * 1e-9)
             v = 0;
         const double y = l.yOf(v);
-        gridY.push_back(y);
-        const QString label = locale.toString(v, 'f', decimals);
+        if (gridY)
+            gridY->push_back(y);
         const QRectF box(l.area.left(), y - fm.height() / 2,
                          l.plot.left() - l.area.left() - fm.averageCharWidth() * 0.5, fm.height());
-        p.drawText(box, Qt::AlignRight | Qt::AlignVCenter, label);
+        labels.push_back({locale.toString(v, 'f', decimals), box,
+                          int(Qt::AlignRight | Qt::AlignVCenter), false});
     }
+    return labels;
 }
 
-void LightChart::Private::paintTimeAxis(QPainter &p, const Layout &l, std::vector<double> &gridX)
+std::vector<LightChart::Private::Label>
+LightChart::Private::timeLabels(const Layout &l, std::vector<double> *gridX) const
 {
-    const QPalette &pal = q->palette();
     const QFontMetricsF fm(q->font());
-    const double labelWidth =
-        fm.horizontalAdvance(QStringLiteral("00:00:00")) + fm.averageCharWidth() * 3;
+    const QLocale locale = q->locale();
+    // Room for the widest time label in this locale's digits.
+    double timeWidth = 0;
+    for (const QTime &t : {QTime(0, 0, 0), QTime(8, 48, 48), QTime(23, 59, 59)})
+        timeWidth = std::max(timeWidth,
+                             fm.horizontalAdvance(locale.toString(t, QStringLiteral("HH:mm:ss"))));
+    const double labelWidth = timeWidth + fm.averageCharWidth() * 3;
     const int maxTicks = std::max(2, int(l.plot.width() / labelWidth));
     const qint64 step = timeStep(l.t1 - l.t0, maxTicks);
     const auto ticks = timeTicks(l.t0, l.t1, maxTicks);
@@ -785,30 +816,45 @@ void LightChart::Private::paintTimeAxis(QPainter &p, const Layout &l, std::vecto
         format = QStringLiteral("HH:mm:ss");
     else if (step < Day)
         format = QStringLiteral("HH:mm");
-    const QLocale locale;
+    // A box of the text's width (plus a little) centred on x, moved inside the area where it
+    // would stick out: the first date label sits under a tick near the left edge, and the plot's
+    // bottom is rounded to a whole pixel.
+    auto centredBox = [&](const QString &text, double x, double top) {
+        const double w = fm.horizontalAdvance(text) + fm.averageCharWidth();
+        const double left = std::max(l.area.left(), std::min(x - w / 2, l.area.right() - w));
+        return QRectF(left, std::min(top, l.area.bottom() - fm.height()), w, fm.height());
+    };
+    std::vector<Label> labels;
     QDate lastDate;
     for (qint64 t : ticks) {
         const double x = l.xOf(double(t));
         if (x < l.plot.left() - 0.5 || x > l.plot.right() + 0.5)
             continue;
-        gridX.push_back(x);
+        if (gridX)
+            gridX->push_back(x);
         const QDateTime local = QDateTime::fromMSecsSinceEpoch(t);
-        p.setPen(pal.color(QPalette::WindowText));
         const QString text = format.isEmpty()
             ? locale.toString(local.date(), QStringLiteral("d MMM"))
-            : local.toString(format);
-        const QRectF box(x - labelWidth / 2, l.plot.bottom() + fm.descent(), labelWidth,
-                         fm.height());
-        p.drawText(box, Qt::AlignHCenter | Qt::AlignTop, text);
+            : locale.toString(local.time(), format);
+        const QRectF box = centredBox(text, x, l.plot.bottom() + fm.descent());
+        labels.push_back({text, box, int(Qt::AlignHCenter | Qt::AlignTop), false});
         // A date row under the first tick and wherever the date changes.
         if (!format.isEmpty() && local.date() != lastDate) {
             const QString date = locale.toString(local.date(), QStringLiteral("ddd d MMM"));
-            const double w = fm.horizontalAdvance(date) + fm.averageCharWidth();
-            const QRectF dateBox(x - w / 2, box.bottom(), w, fm.height());
-            p.setPen(pal.color(QPalette::PlaceholderText));
-            p.drawText(dateBox, Qt::AlignHCenter | Qt::AlignTop, date);
+            labels.push_back({date, centredBox(date, x, box.bottom()),
+                              int(Qt::AlignHCenter | Qt::AlignTop), true});
         }
         lastDate = local.date();
+    }
+    return labels;
+}
+
+void LightChart::Private::paintLabels(QPainter &p, const std::vector<Label> &labels) const
+{
+    const QPalette &pal = q->palette();
+    for (const Label &label : labels) {
+        p.setPen(pal.color(label.date ? QPalette::PlaceholderText : QPalette::WindowText));
+        p.drawText(label.box, label.flags, label.text);
     }
 }
 
@@ -827,11 +873,12 @@ void LightChart::Private::paintHover(QPainter &p, const Layout &l)
     p.setBrush(seriesColor());
     p.drawEllipse(QPointF(x, y), r, r);
 
+    const QLocale locale = q->locale();
     const QDateTime local = QDateTime::fromMSecsSinceEpoch(hovered->t);
     const QString timeText = l.t1 - l.t0 > Day
-        ? local.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))
-        : local.toString(QStringLiteral("HH:mm:ss"));
-    QString text = timeText + QStringLiteral("  ") + formatValue(hovered->v);
+        ? locale.toString(local, QStringLiteral("yyyy-MM-dd HH:mm:ss"))
+        : locale.toString(local.time(), QStringLiteral("HH:mm:ss"));
+    QString text = timeText + QStringLiteral("  ") + formatValue(locale, hovered->v);
     if (!unit.isEmpty())
         text += QLatin1Char(' ') + unit;
     const double pad = fm.averageCharWidth() * 0.6;
@@ -858,7 +905,8 @@ void LightChart::Private::paintLatest(QPainter &p, const Layout &l)
     const QFontMetricsF fm(q->font());
     const QFont big = bigFont();
     const QFontMetricsF bigFm(big);
-    QString text = formatValue(latest->v);
+    const QLocale locale = q->locale();
+    QString text = formatValue(locale, latest->v);
     if (!unit.isEmpty())
         text += QLatin1Char(' ') + unit;
     const QRectF strip(l.plot.left(), l.area.top(), l.plot.width(), bigFm.height());
@@ -868,8 +916,8 @@ void LightChart::Private::paintLatest(QPainter &p, const Layout &l)
     const double textWidth = bigFm.horizontalAdvance(text);
     p.setFont(q->font());
     p.setPen(pal.color(QPalette::PlaceholderText));
-    const QString when =
-        QDateTime::fromMSecsSinceEpoch(latest->t).toString(QStringLiteral("HH:mm:ss"));
+    const QString when = locale.toString(QDateTime::fromMSecsSinceEpoch(latest->t).time(),
+                                         QStringLiteral("HH:mm:ss"));
     QRectF whenBox = strip;
     whenBox.setRight(strip.right() - textWidth - fm.averageCharWidth());
     p.drawText(whenBox, Qt::AlignRight | Qt::AlignVCenter, when);
@@ -996,6 +1044,7 @@ void LightChart::changeEvent(QEvent *event)
     case QEvent::PaletteChange:
     case QEvent::FontChange:
     case QEvent::StyleChange:
+    case QEvent::LocaleChange:
         update();
         break;
     default:

@@ -51,6 +51,15 @@ public:
     QPair<qint64, qint64> visibleRange() const;
     // Where the data is drawn, in widget coordinates (inside the axes); for tests and overlays.
     QRectF plotRect() const;
+    // The axis labels as drawn at the widget's size: the text (numbers, times and dates in the
+    // widget's locale()) and the rectangle it covers, in widget coordinates. Empty without data.
+    // For tests: every label fits inside rect().
+    struct AxisLabel
+    {
+        QString text;
+        QRectF rect;
+    };
+    std::vector<AxisLabel> axisLabels() const;
     // Shows exactly [t0Ms, t1Ms) and leaves live mode.
     void setVisibleRange(qint64 t0Ms, qint64 t1Ms);
 

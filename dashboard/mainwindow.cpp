@@ -31,6 +31,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -84,7 +85,8 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
     m_store->setRetention(qint64(m_connection.retentionDays) * DayMs);
     m_store->setFlushBatchSize(FlushBatchSize);
     QString dbError;
-    if (!m_store->open(m_databasePath, &dbError))
+    const bool historyOpen = m_store->open(m_databasePath, &dbError);
+    if (!historyOpen)
         qCWarning(lcWindow).noquote() << "history not saved:" << dbError;
 
     m_devices->attach(m_hub);
@@ -104,6 +106,12 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
             [this](MqttClient::Error, const QString &message) { onError(message); });
     connect(m_store, &TelemetryStore::warningOccurred, this,
             [this](const QString &message) { statusBar()->showMessage(message, 10000); });
+    // open() reports a corrupt file moved aside before anything could be connected to
+    // warningOccurred: show it now.
+    if (!historyOpen)
+        showHistoryProblem(tr("History is not saved: %1").arg(dbError));
+    else if (!m_store->lastWarning().isEmpty())
+        showHistoryProblem(tr("History database: %1").arg(m_store->lastWarning()));
 
     if (!restoreGeometry(m_settings->value(QStringLiteral("window/geometry")).toByteArray())) {
         // First start: a size in text units, so it fits any DPI and font.
@@ -296,6 +304,19 @@ void MainWindow::createWidgets()
     connect(m_malformedButton, &QToolButton::clicked, this, &MainWindow::showMalformedDetails);
     statusBar()->addPermanentWidget(m_malformedButton);
     onMalformed();
+}
+
+void MainWindow::showHistoryProblem(const QString &text)
+{
+    statusBar()->showMessage(text, 30000);
+    // Non-modal, so the window works (and shows the history it has) while it is open; shown
+    // once the event loop runs, after the window itself.
+    auto *box =
+        new QMessageBox(QMessageBox::Warning, tr("History database"), text, QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("historyWarning"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setModal(false);
+    QTimer::singleShot(0, box, &QWidget::show);
 }
 
 void MainWindow::applyConnectionSettings()

@@ -38,8 +38,9 @@ class MainWindow : public QMainWindow
     Q_OBJECT
 
 public:
-    // Samples per SQLite write transaction: small enough that one write never stalls the GUI
-    // thread near 50 ms at high ingest rates (see docs/dashboard.md, bench_ingest).
+    // Samples per hand-over to the store's writer thread (one SQLite transaction each). The
+    // writes no longer run on the GUI thread; 500 is what bench_ingest measured (see
+    // docs/dashboard.md).
     static constexpr int FlushBatchSize = 500;
 
     // Opens the history database (options.databasePath, else AppDataLocation/telemetry.sqlite)
@@ -82,6 +83,8 @@ private:
     void createMenus();
     void createWidgets();
     void applyConnectionSettings();
+    // A history database problem found by open(): in the status bar and a non-modal warning.
+    void showHistoryProblem(const QString &text);
     void onStateChanged();
     void onError(const QString &message);
     void onTelemetry(const QString &deviceId, const nightlight::Telemetry &t, qint64 receivedMs);

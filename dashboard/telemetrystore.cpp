@@ -8,6 +8,7 @@
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QThread>
 #include <QTimer>
 
 #include <algorithm>
@@ -160,6 +161,127 @@ QByteArray csvField(const QString &s)
     return '"' + quoted.toUtf8() + '"';
 }
 
+// The database side of the store. Lives on the store's writer thread: every member function
+// runs there (called through queued or blocking-queued invocations), so the QSqlDatabase
+// connection is created, used and removed on that one thread, as Qt SQL requires. Only
+// `unwritten` is read from the GUI thread.
+class Writer
+{
+public:
+    explicit Writer(QString connectionName) : m_connectionName(std::move(connectionName)) { }
+
+    // Rows handed over (or kept after a failed write) and not yet committed or dropped.
+    std::atomic<qsizetype> unwritten{0};
+
+    // Opens (creating if needed) the database at `path`. With `out`, deletes rows older than
+    // `cutoff` and loads the rest. On failure closes again, sets *error and whether the failure
+    // means the file is not a usable database (*corrupt).
+    bool open(const QString &path, qint64 cutoff,
+              std::map<QString, std::vector<TelemetryStore::Sample>> *out, QString *error,
+              bool *corrupt)
+    {
+        m_path = path;
+        *corrupt = false;
+        if (!openDatabase(error, corrupt) || (out && !load(*out, cutoff, error, corrupt))) {
+            close();
+            return false;
+        }
+        return true;
+    }
+
+    void close()
+    {
+        // Rows still kept after a failed write are given up; the next open() queues again what
+        // the file lacks.
+        unwritten -= qsizetype(m_retry.size());
+        m_retry.clear();
+        if (QSqlDatabase::contains(m_connectionName)) {
+            {
+                QSqlDatabase handle = db();
+                handle.close();
+            }
+            QSqlDatabase::removeDatabase(m_connectionName);
+        }
+    }
+
+    // Writes `rows`, after those kept from a failed write, in one transaction. On failure keeps
+    // them all for the next call and returns the message; empty on success.
+    QString insert(std::vector<PendingRow> rows)
+    {
+        if (m_retry.empty()) {
+            m_retry = std::move(rows);
+        } else {
+            m_retry.insert(m_retry.end(), std::make_move_iterator(rows.begin()),
+                           std::make_move_iterator(rows.end()));
+        }
+        if (m_retry.empty() || !QSqlDatabase::contains(m_connectionName))
+            return QString();
+        QSqlDatabase handle = db();
+        QString why;
+        if (!handle.transaction()) {
+            why = sqlErrorText(handle.lastError());
+        } else {
+            QSqlQuery query(handle);
+            query.prepare(QStringLiteral("INSERT INTO samples(device, t, v) VALUES (?, ?, ?)"));
+            for (const PendingRow &row : m_retry) {
+                query.bindValue(0, row.device);
+                query.bindValue(1, row.t);
+                query.bindValue(2, row.v);
+                if (!query.exec()) {
+                    why = sqlErrorText(query.lastError());
+                    break;
+                }
+            }
+            query.finish();
+            if (why.isEmpty() && !handle.commit())
+                why = sqlErrorText(handle.lastError());
+            if (!why.isEmpty())
+                handle.rollback();
+        }
+        if (!why.isEmpty()) {
+            return QStringLiteral("cannot write %1 samples to %2: %3")
+                .arg(m_retry.size())
+                .arg(m_path, why);
+        }
+        unwritten -= qsizetype(m_retry.size());
+        m_retry.clear();
+        return QString();
+    }
+
+    // Deletes the rows of `id` older than `cutoff`, and drops such rows kept for a retry. Returns
+    // the message on failure, empty on success.
+    QString deleteBefore(const QString &id, qint64 cutoff)
+    {
+        const auto kept = std::remove_if(m_retry.begin(), m_retry.end(), [&](const PendingRow &r) {
+            return r.device == id && r.t < cutoff;
+        });
+        unwritten -= qsizetype(m_retry.end() - kept);
+        m_retry.erase(kept, m_retry.end());
+        if (!QSqlDatabase::contains(m_connectionName))
+            return QString();
+        QSqlQuery query(db());
+        query.prepare(QStringLiteral("DELETE FROM samples WHERE device = ? AND t < ?"));
+        query.addBindValue(id);
+        query.addBindValue(cutoff);
+        if (!query.exec()) {
+            return QStringLiteral("cannot delete old samples of %1 from %2: %3")
+                .arg(id, m_path, sqlErrorText(query.lastError()));
+        }
+        return QString();
+    }
+
+private:
+    QSqlDatabase db() const { return QSqlDatabase::database(m_connectionName, false); }
+    bool openDatabase(QString *error, bool *corrupt);
+    bool load(std::map<QString, std::vector<TelemetryStore::Sample>> &out, qint64 cutoff,
+              QString *error, bool *corrupt);
+
+    QString m_connectionName;
+    QString m_path;
+    // Rows of a failed write, written first by the next insert().
+    std::vector<PendingRow> m_retry;
+};
+
 std::atomic<quint64> s_connectionCounter{0};
 
 } // namespace
@@ -168,6 +290,7 @@ struct TelemetryStore::Private
 {
     TelemetryStore *q = nullptr;
     std::map<QString, Series> series;
+    // Rows queued on the GUI thread, handed to the writer as one batch.
     std::vector<PendingRow> pending;
 
     QString connectionName;
@@ -182,7 +305,12 @@ struct TelemetryStore::Private
     qint64 retentionMs = DefaultRetentionMs;
     qsizetype maxSamples = 0;
 
-    QSqlDatabase db() const { return QSqlDatabase::database(connectionName, false); }
+    // The writer thread, started by the first open(). `worker` lives on it: the context of every
+    // invocation there. `writer` is only touched on it (besides its atomic counter). Declared
+    // in this order so the thread is stopped (by ~TelemetryStore) before they go.
+    std::unique_ptr<Writer> writer;
+    std::unique_ptr<QObject> worker;
+    QThread thread;
 
     const Series *find(const QString &id) const
     {
@@ -195,6 +323,74 @@ struct TelemetryStore::Private
         lastWarning = message;
         qCWarning(lcStore).noquote() << message;
         emit q->warningOccurred(message);
+    }
+
+    void startThread()
+    {
+        if (thread.isRunning())
+            return;
+        writer = std::make_unique<Writer>(connectionName);
+        worker = std::make_unique<QObject>();
+        worker->moveToThread(&thread);
+        thread.setObjectName(QStringLiteral("nightlight.store.writer"));
+        thread.start();
+    }
+
+    void stopThread()
+    {
+        if (!thread.isRunning())
+            return;
+        thread.quit();
+        thread.wait();
+        worker.reset(); // its thread has finished: nothing can reach it any more
+    }
+
+    // Runs fn on the writer thread and waits for it (open, flush, close only).
+    template<typename Fn>
+    void runOnWriter(Fn fn)
+    {
+        QMetaObject::invokeMethod(worker.get(), std::move(fn), Qt::BlockingQueuedConnection);
+    }
+
+    // Runs fn on the writer thread later; the GUI thread goes on at once. Jobs run in the order
+    // they were posted (one receiver, one thread), so a delete follows the inserts before it.
+    // A failure comes back as a queued warning.
+    template<typename Fn>
+    void postToWriter(Fn fn)
+    {
+        QMetaObject::invokeMethod(
+            worker.get(),
+            [this, fn = std::move(fn)]() mutable {
+                const QString why = fn(*writer);
+                if (!why.isEmpty()) {
+                    // Back on the GUI thread; dropped with q if it is gone by then.
+                    QMetaObject::invokeMethod(
+                        q, [this, why] { writeFailed(why); }, Qt::QueuedConnection);
+                }
+            },
+            Qt::QueuedConnection);
+    }
+
+    void writeFailed(const QString &message)
+    {
+        setWarning(message);
+        // The writer keeps the rows: try again after the interval.
+        if (open && !flushTimer.isActive())
+            flushTimer.start(flushIntervalMs);
+    }
+
+    // Gives the queued rows to the writer thread without waiting (the flush timer's job). With
+    // nothing queued, still pokes the writer when it holds rows of a failed write.
+    void handOver()
+    {
+        flushTimer.stop();
+        if (!open || (pending.empty() && writer->unwritten.load() == 0))
+            return;
+        std::vector<PendingRow> batch;
+        batch.swap(pending);
+        writer->unwritten += qsizetype(batch.size());
+        postToWriter(
+            [rows = std::move(batch)](Writer &w) mutable { return w.insert(std::move(rows)); });
     }
 
     void queue(const QString &id, qint64 t, double v)
@@ -213,13 +409,7 @@ struct TelemetryStore::Private
     {
         if (!open)
             return;
-        QSqlQuery query(db());
-        query.prepare(QStringLiteral("DELETE FROM samples WHERE device = ? AND t < ?"));
-        query.addBindValue(id);
-        query.addBindValue(cutoff);
-        if (!query.exec())
-            setWarning(QStringLiteral("cannot delete old samples of %1 from %2: %3")
-                           .arg(id, path, sqlErrorText(query.lastError())));
+        postToWriter([id, cutoff](Writer &w) { return w.deleteBefore(id, cutoff); });
     }
 
     // Drops the oldest samples of `id` so that its first sample is at index `count`.
@@ -312,11 +502,21 @@ struct TelemetryStore::Private
         return it->second;
     }
 
-    bool corrupt = false; // set by openDatabase()/load() when the failure means a bad file
-    bool openDatabase(QString *error);
-    // Deletes rows older than cutoff, then reads every device's rows in time order.
-    bool load(std::map<QString, std::vector<Sample>> &out, qint64 cutoff, QString *error);
-    void closeDatabase();
+    // Opens the database on the writer thread (loading it into *loaded when given) and waits.
+    bool openDatabase(std::map<QString, std::vector<Sample>> *loaded, qint64 cutoff, QString *error,
+                      bool *corrupt)
+    {
+        startThread();
+        bool ok = false;
+        runOnWriter([&] { ok = writer->open(path, cutoff, loaded, error, corrupt); });
+        return ok;
+    }
+    void closeDatabase()
+    {
+        if (thread.isRunning())
+            runOnWriter([this] { writer->close(); });
+        open = false;
+    }
     bool moveAside(QString *error);
 };
 
@@ -325,7 +525,7 @@ TelemetryStore::TelemetryStore(QObject *parent) : QObject(parent), d(std::make_u
     d->q = this;
     d->connectionName = QStringLiteral("nightlight.store.%1").arg(++s_connectionCounter);
     d->flushTimer.setSingleShot(true);
-    connect(&d->flushTimer, &QTimer::timeout, this, [this] { flush(); });
+    connect(&d->flushTimer, &QTimer::timeout, this, [this] { d->handOver(); });
     d->retentionTimer.setInterval(RetentionCheckMs);
     connect(&d->retentionTimer, &QTimer::timeout, this, [this] {
         if (d->retentionMs > 0)
@@ -337,31 +537,21 @@ TelemetryStore::TelemetryStore(QObject *parent) : QObject(parent), d(std::make_u
 TelemetryStore::~TelemetryStore()
 {
     close();
+    d->stopThread();
 }
 
 // --- persistence ---------------------------------------------------------------------------
 
-void TelemetryStore::Private::closeDatabase()
-{
-    if (QSqlDatabase::contains(connectionName)) {
-        {
-            QSqlDatabase handle = db();
-            handle.close();
-        }
-        QSqlDatabase::removeDatabase(connectionName);
-    }
-    open = false;
-}
+namespace {
 
-bool TelemetryStore::Private::openDatabase(QString *error)
+bool Writer::openDatabase(QString *error, bool *corrupt)
 {
-    QSqlDatabase handle = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connectionName);
-    handle.setDatabaseName(path);
+    QSqlDatabase handle = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connectionName);
+    handle.setDatabaseName(m_path);
     // Wait this long for another program's lock (a second dashboard flushing) before failing.
     handle.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=2000"));
-    corrupt = false;
     if (!handle.open()) {
-        corrupt = meansCorrupt(handle.lastError());
+        *corrupt = meansCorrupt(handle.lastError());
         *error = sqlErrorText(handle.lastError());
         return false;
     }
@@ -377,7 +567,7 @@ bool TelemetryStore::Private::openDatabase(QString *error)
     };
     for (const QString &sql : statements) {
         if (!query.exec(sql)) {
-            corrupt = meansCorrupt(query.lastError());
+            *corrupt = meansCorrupt(query.lastError());
             *error = sqlErrorText(query.lastError());
             return false;
         }
@@ -385,12 +575,12 @@ bool TelemetryStore::Private::openDatabase(QString *error)
     return true;
 }
 
-bool TelemetryStore::Private::load(std::map<QString, std::vector<Sample>> &out, qint64 cutoff,
-                                   QString *error)
+bool Writer::load(std::map<QString, std::vector<TelemetryStore::Sample>> &out, qint64 cutoff,
+                  QString *error, bool *corrupt)
 {
     QSqlDatabase handle = db();
     auto fail = [&](const QSqlQuery &q) {
-        corrupt = meansCorrupt(q.lastError());
+        *corrupt = meansCorrupt(q.lastError());
         *error = sqlErrorText(q.lastError());
         return false;
     };
@@ -425,7 +615,7 @@ bool TelemetryStore::Private::load(std::map<QString, std::vector<Sample>> &out, 
         count.addBindValue(id);
         if (!count.exec() || !count.next())
             return fail(count);
-        std::vector<Sample> &samples = out[id];
+        std::vector<TelemetryStore::Sample> &samples = out[id];
         samples.reserve(size_t(count.value(0).toLongLong()));
 
         // In time order straight from the index, no sort.
@@ -442,6 +632,8 @@ bool TelemetryStore::Private::load(std::map<QString, std::vector<Sample>> &out, 
     }
     return true;
 }
+
+} // namespace
 
 bool TelemetryStore::Private::moveAside(QString *error)
 {
@@ -473,11 +665,11 @@ bool TelemetryStore::open(const QString &path, QString *error)
     std::map<QString, std::vector<Sample>> loaded;
     const qint64 cutoff = d->retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - d->retentionMs
                                              : std::numeric_limits<qint64>::min();
-    bool ok = d->openDatabase(&why) && d->load(loaded, cutoff, &why);
-    if (!ok) {
-        d->closeDatabase();
+    bool corrupt = false;
+    // Loading runs on the writer thread (the connection lives there); open() waits for it.
+    if (!d->openDatabase(&loaded, cutoff, &why, &corrupt)) {
         loaded.clear();
-        if (!QFileInfo::exists(path) || !d->corrupt) {
+        if (!QFileInfo::exists(path) || !corrupt) {
             // Nothing to move aside, or a problem that is not the file's fault (a lock held by
             // another program, a full disk): keep the file and work in memory.
             const QString message = QStringLiteral("cannot open %1: %2").arg(path, why);
@@ -499,8 +691,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
                                      "%3 and started a new one")
                           .arg(path, why, target));
         QString again;
-        if (!d->openDatabase(&again)) {
-            d->closeDatabase();
+        if (!d->openDatabase(nullptr, cutoff, &again, &corrupt)) {
             const QString message = QStringLiteral("cannot create %1: %2").arg(path, again);
             qCWarning(lcStore).noquote() << message;
             if (error)
@@ -566,42 +757,23 @@ QString TelemetryStore::path() const
 bool TelemetryStore::flush(QString *error)
 {
     d->flushTimer.stop();
-    if (!d->open || d->pending.empty())
+    if (!d->open)
         return true;
-    QSqlDatabase handle = d->db();
-    QString why;
-    if (!handle.transaction()) {
-        why = sqlErrorText(handle.lastError());
-    } else {
-        QSqlQuery query(handle);
-        query.prepare(QStringLiteral("INSERT INTO samples(device, t, v) VALUES (?, ?, ?)"));
-        for (const PendingRow &row : d->pending) {
-            query.bindValue(0, row.device);
-            query.bindValue(1, row.t);
-            query.bindValue(2, row.v);
-            if (!query.exec()) {
-                why = sqlErrorText(query.lastError());
-                break;
-            }
-        }
-        query.finish();
-        if (why.isEmpty() && !handle.commit())
-            why = sqlErrorText(handle.lastError());
-        if (!why.isEmpty())
-            handle.rollback();
-    }
-    if (!why.isEmpty()) {
-        // Keep the rows queued: the next flush tries again.
-        const QString message = QStringLiteral("cannot write %1 samples to %2: %3")
-                                    .arg(d->pending.size())
-                                    .arg(d->path, why);
+    std::vector<PendingRow> batch;
+    batch.swap(d->pending);
+    d->writer->unwritten += qsizetype(batch.size());
+    // Queued after every batch and delete handed over before, so when it returns they are done.
+    // With nothing new it still retries the rows of a failed write.
+    QString message;
+    d->runOnWriter([&] { message = d->writer->insert(std::move(batch)); });
+    if (!message.isEmpty()) {
+        // The writer keeps the rows: the next flush tries again.
         d->setWarning(message);
         if (error)
             *error = message;
         d->flushTimer.start(d->flushIntervalMs);
         return false;
     }
-    d->pending.clear();
     return true;
 }
 
@@ -610,7 +782,10 @@ void TelemetryStore::close()
     if (!d->open)
         return;
     flush();
+    d->flushTimer.stop();
     d->closeDatabase();
+    // What could not be written is queued again by the next open() (it compares with the file).
+    d->pending.clear();
 }
 
 QString TelemetryStore::lastWarning() const
@@ -640,7 +815,7 @@ int TelemetryStore::flushBatchSize() const
 
 qsizetype TelemetryStore::pendingWrites() const
 {
-    return qsizetype(d->pending.size());
+    return qsizetype(d->pending.size()) + (d->writer ? d->writer->unwritten.load() : 0);
 }
 
 // --- bounds --------------------------------------------------------------------------------

@@ -4,7 +4,10 @@
 // with per-block min/max summaries for fast decimation, bounded by a retention period, and
 // persisted to a SQLite file in batched transactions. Knows nothing of widgets or MQTT.
 //
-// Thread: create and use on the GUI thread only (it owns a QSqlDatabase connection and timers).
+// Thread: create and use on the GUI thread only. The SQLite writes (inserts, retention deletes)
+// run on a worker QThread the store owns, with its own QSqlDatabase connection made, used and
+// removed on that thread; the GUI thread only hands it whole batches of rows and never waits on
+// SQLite, except in open() (loading), flush() and close() (and so the destructor).
 
 #include <QObject>
 #include <QString>
@@ -72,24 +75,28 @@ public:
     // Returns false (and sets *error) when no usable database could be opened at `path`: the
     // directory is not writable, or the file is fine but busy (another program holds a lock for
     // over 2 s) or the disk failed -- such files are left alone. The store then works in memory.
-    // warningOccurred fires inside open(): check lastWarning() after it.
+    // warningOccurred fires inside open(): check lastWarning() after it. Starts the writer
+    // thread; loading runs on it while open() waits.
     bool open(const QString &path, QString *error = nullptr);
     bool isOpen() const;
     QString path() const;
-    // Writes every queued sample now (one transaction). Call on shutdown; the destructor does too.
+    // Hands every queued sample to the writer thread and waits until it has written them (one
+    // transaction) and done every delete handed over before. Call on shutdown; the destructor
+    // does too. False (and *error) when the write failed: the rows stay queued for the next try.
     bool flush(QString *error = nullptr);
-    // Flushes and closes the database; the in-memory data stays.
+    // Flushes and closes the database (on the writer thread); the in-memory data stays.
     void close();
     // The last non-fatal problem (corrupt file moved aside, a failed write), empty if none.
     QString lastWarning() const;
 
-    // Queued samples are written every `ms` (default 1000) or as soon as `samples` are queued
-    // (default 2000), whichever comes first. Never one transaction per sample.
+    // Queued samples are handed to the writer thread every `ms` (default 1000) or as soon as
+    // `samples` are queued (default 2000), whichever comes first; it writes each hand-over in one
+    // transaction. Never one transaction per sample.
     void setFlushInterval(int ms);
     int flushInterval() const;
     void setFlushBatchSize(int samples);
     int flushBatchSize() const;
-    // Number of samples queued for writing.
+    // Number of samples not yet committed to the file: queued here plus handed to the writer.
     qsizetype pendingWrites() const;
 
     // --- bounds --------------------------------------------------------------------------
@@ -101,7 +108,8 @@ public:
     // its oldest samples are dropped down to the cap in one go (amortised O(1) append).
     void setMaxSamplesPerDevice(qsizetype count);
     qsizetype maxSamplesPerDevice() const;
-    // Drops every sample with t < cutoffMs, in memory and in the file. Called by the retention
+    // Drops every sample with t < cutoffMs, in memory at once and in the file on the writer
+    // thread (after the rows handed over before; flush() waits for it). Called by the retention
     // timer with now - retention(); public for tests and for a "clear old data" action.
     void removeBefore(qint64 cutoffMs);
 

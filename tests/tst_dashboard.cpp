@@ -19,14 +19,18 @@
 #include "testbroker.h"
 
 #include <QAbstractButton>
+#include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QLabel>
+#include <QMessageBox>
 #include <QProcess>
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTranslator>
@@ -55,6 +59,8 @@ private slots:
     void connectionSettingsRoundTrip();
     void passwordWithoutKeyring();
     void bengaliWindow();
+    void historyWarning_data();
+    void historyWarning();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -306,6 +312,55 @@ void TestDashboard::bengaliWindow()
                                  10000);
     }
     QCoreApplication::removeTranslator(&translator);
+}
+
+void TestDashboard::historyWarning_data()
+{
+    // What is at --database before the window opens it (null: no file), and whether the window
+    // must say the file was moved aside.
+    QTest::addColumn<QByteArray>("contents");
+    QTest::addColumn<bool>("warns");
+    QByteArray garbage(4096, '\0');
+    QRandomGenerator rng(7);
+    for (auto &c : garbage)
+        c = char(rng.bounded(256));
+    QTest::newRow("garbage file") << garbage << true;
+    QTest::newRow("a text file") << QByteArray("not a database\n") << true;
+    QTest::newRow("no file yet") << QByteArray() << false;
+}
+
+void TestDashboard::historyWarning()
+{
+    QFETCH(QByteArray, contents);
+    QFETCH(bool, warns);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    DashboardOptions o = optionsFor(QStringLiteral("history"));
+    o.databasePath = dir.filePath(QStringLiteral("history.sqlite"));
+    if (!contents.isNull()) {
+        QFile f(o.databasePath);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QCOMPARE(f.write(contents), contents.size());
+    }
+    MainWindow window(o);
+    window.show();
+    QVERIFY(window.store()->isOpen());
+    const QString message = window.statusBar()->currentMessage();
+    if (!warns) {
+        QVERIFY2(message.isEmpty(), qPrintable(message));
+        QVERIFY(!window.findChild<QMessageBox *>(QStringLiteral("historyWarning")));
+        return;
+    }
+    // In the status bar at once, and in a non-modal warning once the event loop runs.
+    QVERIFY2(message.contains(QStringLiteral("not a readable telemetry database")),
+             qPrintable(message));
+    QVERIFY2(message.contains(o.databasePath + QStringLiteral(".corrupt-")), qPrintable(message));
+    auto *box = window.findChild<QMessageBox *>(QStringLiteral("historyWarning"));
+    QVERIFY(box);
+    QTRY_VERIFY_WITH_TIMEOUT(box->isVisible(), 5000);
+    QVERIFY(!box->isModal());
+    QVERIFY2(box->text().contains(QStringLiteral(".corrupt-")), qPrintable(box->text()));
+    QCOMPARE(QDir(dir.path()).entryList({QStringLiteral("history.sqlite.corrupt-*")}).size(), 1);
 }
 
 void TestDashboard::connectionSettingsRoundTrip()

@@ -3,11 +3,13 @@
 
 #include <QDateTime>
 #include <QImage>
+#include <QLocale>
 #include <QMouseEvent>
 #include <QSignalSpy>
 #include <QTest>
 #include <QWheelEvent>
 
+#include <algorithm>
 #include <cmath>
 
 using nightlight::LightChart;
@@ -87,6 +89,8 @@ private slots:
     void sparseDataIsJoinedButOutagesAreNot();
     void ledPeriodsAndThresholdAreDrawn();
     void renderToImageHasRequestedSize();
+    void axisLabelsInLocale_data();
+    void axisLabelsInLocale();
     void timeStep_data();
     void timeStep();
     void timeTicksAreLocalMultiples_data();
@@ -432,6 +436,64 @@ void TestLightChart::renderToImageHasRequestedSize()
     QCOMPARE(image.size(), QSize(1200, 400) * chart.devicePixelRatioF());
     const QColor background = chart.palette().color(QPalette::Window);
     QVERIFY(countColor(image, image.rect(), background) < image.width() * image.height());
+}
+
+void TestLightChart::axisLabelsInLocale_data()
+{
+    QTest::addColumn<QLocale>("locale");
+    QTest::addColumn<QString>("digits"); // the locale's 0 to 9
+    QTest::newRow("English") << QLocale(QLocale::English, QLocale::UnitedStates)
+                             << QStringLiteral("0123456789");
+    QTest::newRow("Bengali") << QLocale(QLocale::Bengali, QLocale::Bangladesh)
+                             << QStringLiteral("০১২৩৪৫৬৭৮৯");
+}
+
+void TestLightChart::axisLabelsInLocale()
+{
+    // Both axes write numbers and times in the widget's locale, and the date under the first
+    // time tick (at the left edge here) stays inside the widget.
+    QFETCH(QLocale, locale);
+    QFETCH(QString, digits);
+    const QDate day(2026, 11, 26); // a Thursday: "বৃহস্পতি" in Bengali, a long word
+    const qint64 t0 = QDateTime(day, QTime(11, 14, 0)).toMSecsSinceEpoch() - 300;
+    TelemetryStore store;
+    for (int i = 0; i < 60; ++i)
+        store.append(Device, t0 + 300 + i * 1000, 100 + i * 7.5);
+    LightChart chart;
+    chart.setLocale(locale);
+    chart.resize(800, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setVisibleRange(t0, t0 + MinuteMs);
+
+    const auto labels = chart.axisLabels();
+    QVERIFY(labels.size() > 6);
+    const QRectF widget(chart.rect());
+    int digitCount = 0;
+    for (const auto &label : labels) {
+        for (const QChar c : label.text) {
+            if (c.isDigit()) {
+                QVERIFY2(digits.contains(c), qPrintable(label.text));
+                ++digitCount;
+            }
+        }
+        QVERIFY2(widget.contains(label.rect),
+                 qPrintable(QStringLiteral("%1 at %2,%3 %4x%5")
+                                .arg(label.text)
+                                .arg(label.rect.x())
+                                .arg(label.rect.y())
+                                .arg(label.rect.width())
+                                .arg(label.rect.height())));
+    }
+    QVERIFY(digitCount > 20);
+    auto has = [&](const QString &text) {
+        return std::any_of(labels.begin(), labels.end(),
+                           [&](const LightChart::AxisLabel &l) { return l.text == text; });
+    };
+    const QString firstTick = locale.toString(QTime(11, 14, 0), QStringLiteral("HH:mm:ss"));
+    QVERIFY2(has(firstTick), qPrintable(firstTick));
+    const QString date = locale.toString(day, QStringLiteral("ddd d MMM"));
+    QVERIFY2(has(date), qPrintable(date));
 }
 
 void TestLightChart::timeStep_data()

@@ -3,11 +3,13 @@
 #include <QBuffer>
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
@@ -134,6 +136,8 @@ private slots:
     void sqliteRoundTrip();
     void batchedWritesByTimer();
     void appendBeforeOpenAndReopen();
+    void appendWhileWriterWrites();
+    void guiDoesNotWaitForLockedFile();
     void corruptFile_data();
     void corruptFile();
     void unwritableLocation();
@@ -401,6 +405,106 @@ void TestTelemetryStore::appendBeforeOpenAndReopen()
     QCOMPARE(contents(store, QStringLiteral("d")), (std::vector<Sample>{{now, 1}, {now + 1, 2}}));
 }
 
+void TestTelemetryStore::appendWhileWriterWrites()
+{
+    // Batches are handed to the writer thread while it is still writing earlier ones, with
+    // out-of-order inserts, a batch append and a retention delete among them: after flush() the
+    // file holds exactly what is in memory.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 start = QDateTime::currentMSecsSinceEpoch() - 100000;
+    const QStringList ids = {QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")};
+    TelemetryStore store;
+    store.setFlushInterval(5);
+    store.setFlushBatchSize(250);
+    QVERIFY(store.open(path));
+    QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+    for (int i = 0; i < 30000; ++i) {
+        const QString &id = ids.at(i % 3);
+        store.append(id, start + i, i);
+        if (i % 1000 == 500)
+            store.append(id, start + i - 400, -i); // replayed late
+        if (i % 200 == 0)
+            QCoreApplication::processEvents(); // the flush timer hands a batch over
+        if (i == 15000) {
+            // Rows older than this are partly in the file, partly on their way to it.
+            store.removeBefore(start + 5000);
+            QCOMPARE(store.timeRange(QStringLiteral("a"))->first, start + 5001);
+        }
+    }
+    std::vector<Sample> batch;
+    for (int i = 0; i < 1000; ++i)
+        batch.push_back({start + 40000 + i, 0.5 * i});
+    store.append(QStringLiteral("b"), batch);
+    QVERIFY(store.pendingWrites() > 0);
+
+    QString error;
+    QVERIFY2(store.flush(&error), qPrintable(error));
+    QCOMPARE(store.pendingWrites(), 0);
+    QVERIFY(warned.isEmpty());
+    qint64 total = 0;
+    for (const QString &id : ids)
+        total += store.size(id);
+    QVERIFY(total > 25000);
+    QCOMPARE(rowCount(path), total);
+    QCOMPARE(rowCount(path, QStringLiteral(" WHERE t < %1").arg(start + 5000)), qint64(0));
+
+    // A second store on the same file sees everything, in order.
+    TelemetryStore reopened;
+    QVERIFY(reopened.open(path));
+    QCOMPARE(reopened.devices(), ids);
+    for (const QString &id : ids)
+        QCOMPARE(contents(reopened, id), contents(store, id));
+}
+
+void TestTelemetryStore::guiDoesNotWaitForLockedFile()
+{
+    // Another program locks the file: the writer thread waits (2 s busy timeout) and fails,
+    // the GUI thread goes on appending, the rows are kept and written once the lock is gone.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    TelemetryStore store;
+    store.setFlushInterval(5);
+    store.setFlushBatchSize(100);
+    QVERIFY(store.open(path));
+    QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+    const QString lockName = QStringLiteral("tst_telemetrystore.writelocker");
+    {
+        QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), lockName);
+        locker.setDatabaseName(path);
+        QVERIFY(locker.open());
+        QSqlQuery q(locker);
+        // The write lock (WAL): readers go on, other writers wait.
+        QVERIFY2(q.exec(QStringLiteral("BEGIN IMMEDIATE")), qPrintable(q.lastError().text()));
+
+        QElapsedTimer clock;
+        clock.start();
+        for (int i = 0; i < 1000; ++i) {
+            store.append(QStringLiteral("d"), now + i, i);
+            if (i % 100 == 99)
+                QCoreApplication::processEvents(); // hands the batch to the stuck writer
+        }
+        // Ten batches handed over, none could be written, and the GUI thread did not wait.
+        QVERIFY2(clock.elapsed() < 1500, qPrintable(QString::number(clock.elapsed())));
+        QCOMPARE(store.pendingWrites(), 1000);
+
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot write ")));
+        QVERIFY(warned.isEmpty());
+        QVERIFY(warned.wait(10000));
+        QVERIFY2(store.lastWarning().contains(QStringLiteral("locked")),
+                 qPrintable(store.lastWarning()));
+        QCOMPARE(store.pendingWrites(), 1000); // kept for the next try
+        QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+        locker.close();
+    }
+    QSqlDatabase::removeDatabase(lockName);
+    QString error;
+    QVERIFY2(store.flush(&error), qPrintable(error));
+    QCOMPARE(store.pendingWrites(), 0);
+    QCOMPARE(rowCount(path), qint64(1000));
+}
+
 void TestTelemetryStore::corruptFile_data()
 {
     QTest::addColumn<QByteArray>("bytes");
@@ -531,6 +635,8 @@ void TestTelemetryStore::retention()
     QVERIFY(store.generation(QStringLiteral("d")) != generation);
     QCOMPARE(store.size(QStringLiteral("d")), 31);
     QCOMPARE(store.timeRange(QStringLiteral("d"))->first, now - 30 * DayMs);
+    // The file's delete runs on the writer thread; flush() waits for it.
+    QVERIFY(store.flush());
     QCOMPARE(rowCount(path), qint64(31));
     // Decimation sees the rebuilt summaries.
     const auto cols = store.decimate(QStringLiteral("d"), now - 40 * DayMs, now + 1, 1);
@@ -539,6 +645,7 @@ void TestTelemetryStore::retention()
     // A shorter retention applies at once.
     store.setRetention(20 * DayMs + 1000);
     QCOMPARE(store.size(QStringLiteral("d")), 21);
+    QVERIFY(store.flush());
     QCOMPARE(rowCount(path), qint64(21));
 }
 

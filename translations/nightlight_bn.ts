@@ -528,6 +528,18 @@
         <source>Password not stored: %1</source>
         <translation>পাসওয়ার্ড সংরক্ষণ করা হয়নি: %1</translation>
     </message>
+    <message>
+        <source>History is not saved: %1</source>
+        <translation>ইতিহাস সংরক্ষণ করা যাচ্ছে না: %1</translation>
+    </message>
+    <message>
+        <source>History database: %1</source>
+        <translation>ইতিহাসের ডেটাবেস: %1</translation>
+    </message>
+    <message>
+        <source>History database</source>
+        <translation>ইতিহাসের ডেটাবেস</translation>
+    </message>
 </context>
 <context>
     <name>nightlight::PasswordStore</name>
