@@ -35,6 +35,8 @@ LedControlWidget::LedControlWidget(LedControl *control, QWidget *parent)
     m_state->setFont(big);
     m_message->setWordWrap(true);
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Room for one line even when empty, so the chart above does not jump at every click.
+    m_message->setMinimumHeight(m_message->fontMetrics().lineSpacing());
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(row);
@@ -106,7 +108,6 @@ void LedControlWidget::sync()
     m_state->setText(m_control->stateText());
     const QString message = m_control->message();
     m_message->setText(message);
-    m_message->setVisible(!message.isEmpty());
     // A failure is bold rather than coloured, so it reads in light and dark palettes alike.
     QFont f = m_message->font();
     f.setBold(m_control->phase() == LedControl::Phase::Failed);

@@ -209,6 +209,13 @@ struct LightChart::Private
         l.hi = std::ceil(hi / l.valueStep) * l.valueStep;
         if (l.hi <= l.lo)
             l.hi = l.lo + l.valueStep;
+        // A threshold on the frame's edge would hide under the axis: give it one step of room.
+        if (threshold && l.hasData) {
+            if (*threshold <= l.lo)
+                l.lo -= l.valueStep;
+            if (*threshold >= l.hi)
+                l.hi += l.valueStep;
+        }
 
         const int decimals = decimalsFor(l.valueStep);
         const double labelWidth =

@@ -67,11 +67,16 @@ void PasswordStore::readPassword(const QString &key)
             emit passwordRead(key, job->textData());
             return;
         }
-        if (job->error() == QKeychain::EntryNotFound)
+        if (job->error() == QKeychain::EntryNotFound) {
             setAvailability(Availability::Available, QString());
-        else if (meansNoKeyring(job->error()))
+            qCDebug(lcKeychain) << "no password stored yet";
+        } else if (meansNoKeyring(job->error())) {
             setAvailability(Availability::Unavailable, noKeyringReason(job->errorString()));
-        qCInfo(lcKeychain).noquote() << "no stored password:" << job->errorString();
+            qCDebug(lcKeychain).noquote() << "no keyring:" << job->errorString();
+        } else {
+            qCWarning(lcKeychain).noquote()
+                << "cannot read the stored password:" << job->errorString();
+        }
         emit passwordRead(key, QString());
     });
     job->start();

@@ -54,6 +54,8 @@ private slots:
     void commandLine();
     void binaryRejectsBadValues_data();
     void binaryRejectsBadValues();
+    void binaryAnswersWithoutDisplay_data();
+    void binaryAnswersWithoutDisplay();
     void endToEnd();
     void bengaliIsComplete();
     void connectionSettingsRoundTrip();
@@ -138,16 +140,53 @@ void TestDashboard::binaryRejectsBadValues_data()
                             << QStringLiteral("--id");
 }
 
+namespace {
+
+// No display of any kind: a QApplication made before the options are checked would abort.
+QProcessEnvironment headlessEnvironment()
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+        env.remove(QLatin1String(name));
+    return env;
+}
+
+} // namespace
+
 void TestDashboard::binaryRejectsBadValues()
 {
     QFETCH(QStringList, args);
     QFETCH(QString, expectedText);
     QProcess p;
+    p.setProcessEnvironment(headlessEnvironment());
     p.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY), args);
     QVERIFY(p.waitForFinished(20000));
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);
     QCOMPARE(p.exitCode(), 2);
     QVERIFY(QString::fromLocal8Bit(p.readAllStandardError()).contains(expectedText));
+}
+
+void TestDashboard::binaryAnswersWithoutDisplay_data()
+{
+    QTest::addColumn<QString>("option");
+    QTest::addColumn<QString>("expectedText");
+    QTest::newRow("--version") << QStringLiteral("--version")
+                               << QStringLiteral("nightlight-dashboard " NIGHTLIGHT_VERSION);
+    QTest::newRow("--help") << QStringLiteral("--help") << QStringLiteral("--host <host>");
+}
+
+void TestDashboard::binaryAnswersWithoutDisplay()
+{
+    QFETCH(QString, option);
+    QFETCH(QString, expectedText);
+    QProcess p;
+    p.setProcessEnvironment(headlessEnvironment());
+    p.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY), {option});
+    QVERIFY(p.waitForFinished(20000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 0);
+    const QString out = QString::fromLocal8Bit(p.readAllStandardOutput());
+    QVERIFY2(out.contains(expectedText), qPrintable(out));
 }
 
 void TestDashboard::endToEnd()

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using nightlight::LightChart;
 using nightlight::TelemetryStore;
@@ -91,6 +92,7 @@ private slots:
     void renderToImageHasRequestedSize();
     void axisLabelsInLocale_data();
     void axisLabelsInLocale();
+    void thresholdOnTheDataEdgeGetsRoom();
     void timeStep_data();
     void timeStep();
     void timeTicksAreLocalMultiples_data();
@@ -436,6 +438,35 @@ void TestLightChart::renderToImageHasRequestedSize()
     QCOMPARE(image.size(), QSize(1200, 400) * chart.devicePixelRatioF());
     const QColor background = chart.palette().color(QPalette::Window);
     QVERIFY(countColor(image, image.rect(), background) < image.width() * image.height());
+}
+
+void TestLightChart::thresholdOnTheDataEdgeGetsRoom()
+{
+    // The data's minimum is exactly the threshold: the value axis reaches one step below it, so
+    // the dashed line is not hidden under the frame.
+    TelemetryStore store;
+    const qint64 base = QDateTime::currentMSecsSinceEpoch() - MinuteMs;
+    for (int i = 0; i < 60; ++i)
+        store.append(Device, base + i * 1000, 400 + i * 10);
+    LightChart chart;
+    chart.setLocale(QLocale::c());
+    chart.resize(800, 300);
+    chart.setStore(&store);
+    chart.setDevice(Device);
+    chart.setVisibleRange(base, base + MinuteMs);
+    const auto lowestValueLabel = [&chart] {
+        double lowest = std::numeric_limits<double>::infinity();
+        for (const auto &label : chart.axisLabels()) {
+            bool ok = false;
+            const double v = QLocale::c().toDouble(label.text, &ok);
+            if (ok)
+                lowest = std::min(lowest, v);
+        }
+        return lowest;
+    };
+    QCOMPARE(lowestValueLabel(), 400.0); // 400..990 in steps of 200 at this height
+    chart.setThreshold(400.0);
+    QVERIFY2(lowestValueLabel() < 400.0, qPrintable(QString::number(lowestValueLabel())));
 }
 
 void TestLightChart::axisLabelsInLocale_data()
