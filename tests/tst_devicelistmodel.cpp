@@ -31,22 +31,8 @@ private slots:
     void malformedIsCountedNotListed();
 
 private:
-    std::unique_ptr<MqttClient> connectedClient();
-
     TestBroker m_broker;
 };
-
-std::unique_ptr<MqttClient> TestDeviceListModel::connectedClient()
-{
-    auto client = std::make_unique<MqttClient>();
-    client->setHost(m_broker.host());
-    client->setPort(m_broker.port());
-    QSignalSpy spy(client.get(), &MqttClient::connected);
-    client->connectToHost();
-    if (!spy.wait(5000))
-        return nullptr;
-    return client;
-}
 
 void TestDeviceListModel::initTestCase()
 {
@@ -82,14 +68,14 @@ void TestDeviceListModel::discovery()
     QFETCH(bool, retained);
     QFETCH(Status, expected);
 
-    auto device = connectedClient();
+    auto device = m_broker.connectedClient();
     QVERIFY(device);
     const QString topic = id + QLatin1Char('/') + topicKind;
     // A retained message is there before the dashboard subscribes; telemetry is published after.
     if (retained)
         QVERIFY(device->publish(topic, payload, 1, true));
 
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     DeviceListModel model;
@@ -116,9 +102,9 @@ void TestDeviceListModel::discovery()
 void TestDeviceListModel::staleAndBack()
 {
     const QString id = QStringLiteral("stale-dev");
-    auto device = connectedClient();
+    auto device = m_broker.connectedClient();
     QVERIFY(device);
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     DeviceListModel model;
@@ -250,9 +236,9 @@ void TestDeviceListModel::intervalEstimate()
 
 void TestDeviceListModel::malformedIsCountedNotListed()
 {
-    auto device = connectedClient();
+    auto device = m_broker.connectedClient();
     QVERIFY(device);
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     DeviceListModel model;

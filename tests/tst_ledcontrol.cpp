@@ -40,23 +40,10 @@ private slots:
     void lessonDevice();
 
 private:
-    std::unique_ptr<MqttClient> connectedClient();
     std::unique_ptr<QProcess> startDevice(const QString &id);
 
     TestBroker m_broker;
 };
-
-std::unique_ptr<MqttClient> TestLedControl::connectedClient()
-{
-    auto client = std::make_unique<MqttClient>();
-    client->setHost(m_broker.host());
-    client->setPort(m_broker.port());
-    QSignalSpy spy(client.get(), &MqttClient::connected);
-    client->connectToHost();
-    if (!spy.wait(5000))
-        return nullptr;
-    return client;
-}
 
 std::unique_ptr<QProcess> TestLedControl::startDevice(const QString &id)
 {
@@ -119,7 +106,7 @@ void TestLedControl::confirmedByDevice()
     const QString id = QStringLiteral("confirm-%1").arg(++row);
     auto device = startDevice(id);
     QVERIFY(device);
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     LedControl control(client.get(), &hub);
@@ -156,7 +143,7 @@ void TestLedControl::killedDeviceTimesOut()
     const QString id = QStringLiteral("killed");
     auto device = startDevice(id);
     QVERIFY(device);
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     LedControl control(client.get(), &hub);
@@ -200,14 +187,14 @@ void TestLedControl::stateFromAnotherDashboard()
     // A retained state published by someone else (here: a second client standing in for the
     // device answering another dashboard) updates what the control shows.
     const QString id = QStringLiteral("shared");
-    auto other = connectedClient();
+    auto other = m_broker.connectedClient();
     QVERIFY(other);
     DeviceState s;
     s.ledOn = true;
     s.mode = Mode::Manual;
     QVERIFY(other->publish(stateTopic(id), encodeState(s), 1, true));
 
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     LedControl control(client.get(), &hub);
@@ -251,12 +238,12 @@ void TestLedControl::lessonDevice()
     const QString id = QStringLiteral("lesson-") + QString::number(int(choice));
 
     // The lesson device: publishes telemetry only, listens to its commands.
-    auto lesson = connectedClient();
+    auto lesson = m_broker.connectedClient();
     QVERIFY(lesson);
     QSignalSpy commands(lesson.get(), &MqttClient::messageReceived);
     QVERIFY(lesson->subscribe(commandsTopic(id), 1));
 
-    auto client = connectedClient();
+    auto client = m_broker.connectedClient();
     QVERIFY(client);
     DeviceHub hub(client.get());
     hub.startDiscovery();

@@ -1,8 +1,11 @@
 #include "testbroker.h"
 
+#include "mqttclient.h"
+
 #include <QDeadlineTimer>
 #include <QFile>
 #include <QHostAddress>
+#include <QSignalSpy>
 #include <QTcpServer>
 
 #include <pwd.h>
@@ -218,4 +221,16 @@ void TestBroker::kill()
         m_process->waitForFinished(5000);
     }
     m_process.reset();
+}
+
+std::unique_ptr<nightlight::MqttClient> TestBroker::connectedClient() const
+{
+    auto client = std::make_unique<nightlight::MqttClient>();
+    client->setHost(host());
+    client->setPort(port());
+    QSignalSpy spy(client.get(), &nightlight::MqttClient::connected);
+    client->connectToHost();
+    if (!spy.wait(5000))
+        return nullptr;
+    return client;
 }

@@ -10,6 +10,10 @@
 
 #include <memory>
 
+namespace nightlight {
+class MqttClient;
+}
+
 class TestBroker
 {
 public:
@@ -43,6 +47,8 @@ public:
     QString otherCaFile() const; // a CA that did not
     QString dir() const { return m_dir.path(); }
     QString errorString() const { return m_error; }
+    // A client connected to the plain listener, or nullptr after 5 s without a CONNACK.
+    std::unique_ptr<nightlight::MqttClient> connectedClient() const;
     // Everything mosquitto logged since the last start(), including what it logged just now.
     QString log() const;
 
