@@ -11,6 +11,8 @@
 #include "protocol.h"
 
 #include <QCoreApplication>
+#include <QFile>
+#include <QFileInfo>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
 #include <QTimer>
@@ -99,6 +101,18 @@ int main(int argc, char *argv[])
         break;
     }
     const DeviceOptions &options = parsed.options;
+    // A CA file we cannot read is a bad option (exit 2), found before any hardware is touched,
+    // not a TLS failure at the first connect (exit 4).
+    if (!options.tlsCaFile.isEmpty()) {
+        QFile ca(options.tlsCaFile);
+        const bool isDir = QFileInfo(options.tlsCaFile).isDir();
+        if (isDir || !ca.open(QIODevice::ReadOnly)) {
+            printError(QStringLiteral("cannot read --tls-ca file %1: %2")
+                           .arg(options.tlsCaFile,
+                                isDir ? QStringLiteral("Is a directory") : ca.errorString()));
+            return ExitBadOptions;
+        }
+    }
     if (options.verbose)
         QLoggingCategory::setFilterRules(QStringLiteral("nightlight.debug=true\n"
                                                         "nightlight.*.debug=true"));

@@ -162,6 +162,10 @@ void Nightlight::applyCommand(const Command &command)
 
 void Nightlight::onReadingReady(double light)
 {
+    if (m_failureStreak > 0) {
+        qCInfo(lcDevice, "readings work again after %d failed", m_failureStreak);
+        m_failureStreak = 0;
+    }
     const qint64 ts = m_clock();
     m_light = light;
     m_ts = ts;
@@ -175,8 +179,13 @@ void Nightlight::onReadingReady(double light)
 void Nightlight::onReadingFailed(const QString &message)
 {
     ++m_readingFailures;
-    qCWarning(lcDevice, "reading failed: %s; %d failed readings so far", qUtf8Printable(message),
-              m_readingFailures);
+    if (++m_failureStreak == 1) {
+        qCWarning(lcDevice, "reading failed: %s; %d failed readings so far",
+                  qUtf8Printable(message), m_readingFailures);
+    } else {
+        qCDebug(lcDevice, "reading failed: %s; %d failed readings so far", qUtf8Printable(message),
+                m_readingFailures);
+    }
 }
 
 bool Nightlight::applyRule()

@@ -71,6 +71,8 @@ public:
     int bufferedCount() const { return int(m_buffer.size()); }
 
     int badCommandCount() const { return m_badCommands; }
+    // All failed readings. Logged: a warning for the first of a run of failures (a sensor that
+    // stays away must not flood the journal every tick), an info line when readings work again.
     int readingFailureCount() const { return m_readingFailures; }
     int droppedSampleCount() const { return m_dropped; }
     int skippedTickCount() const { return m_skippedTicks; }
@@ -114,6 +116,7 @@ private:
     std::deque<Telemetry> m_buffer;
     int m_badCommands = 0;
     int m_readingFailures = 0;
+    int m_failureStreak = 0; // failed readings since the last good one
     int m_dropped = 0;
     int m_skippedTicks = 0;
 };

@@ -112,6 +112,8 @@ private slots:
     void bufferDropsOldest();
     void busySensorSkipsTick();
     void readingFailureIsCounted();
+    void readingFailuresLogOncePerRun_data();
+    void readingFailuresLogOncePerRun();
     void startTicksAtOnce();
     void timerTicksAtInterval();
     void intervalIsClamped();
@@ -434,6 +436,69 @@ void TestNightlight::readingFailureIsCounted()
     rig.sensor.failNext = false;
     rig.read(900);
     QVERIFY(!rig.led.isOn());
+}
+
+// The messages of category nightlight.device while it is alive, by type.
+class LogCapture
+{
+public:
+    LogCapture() : m_previous(qInstallMessageHandler(handler)) { s_current = this; }
+    ~LogCapture()
+    {
+        qInstallMessageHandler(m_previous);
+        s_current = nullptr;
+    }
+    QStringList warnings;
+    QStringList infos;
+
+private:
+    static void handler(QtMsgType type, const QMessageLogContext &context, const QString &text)
+    {
+        if (!s_current || qstrcmp(context.category, "nightlight.device") != 0)
+            return;
+        if (type == QtWarningMsg)
+            s_current->warnings.append(text);
+        else if (type == QtInfoMsg)
+            s_current->infos.append(text);
+    }
+    static inline LogCapture *s_current = nullptr;
+    QtMessageHandler m_previous;
+};
+
+void TestNightlight::readingFailuresLogOncePerRun_data()
+{
+    QTest::addColumn<QString>("steps"); // f: a failed reading, r: a good one
+    QTest::addColumn<int>("warnings");
+    QTest::addColumn<int>("infos"); // "readings work again"
+    QTest::addColumn<int>("failures"); // readingFailureCount()
+
+    QTest::newRow("one failure") << QStringLiteral("f") << 1 << 0 << 1;
+    QTest::newRow("sensor stays away for 50 ticks")
+        << QString(50, QLatin1Char('f')) << 1 << 0 << 50;
+    QTest::newRow("away, then back") << QStringLiteral("fffr") << 1 << 1 << 3;
+    QTest::newRow("two outages") << QStringLiteral("ffrrfffr") << 2 << 2 << 5;
+    QTest::newRow("good readings only") << QStringLiteral("rrr") << 0 << 0 << 0;
+}
+
+void TestNightlight::readingFailuresLogOncePerRun()
+{
+    QFETCH(QString, steps);
+    QFETCH(int, warnings);
+    QFETCH(int, infos);
+    QFETCH(int, failures);
+    Rig rig;
+    LogCapture log;
+    for (const QChar step : steps) {
+        rig.sensor.failNext = step == QLatin1Char('f');
+        rig.read(500);
+    }
+    QCOMPARE(rig.nightlight.readingFailureCount(), failures);
+    QCOMPARE(log.warnings.size(), warnings);
+    for (const QString &w : log.warnings)
+        QVERIFY2(w.startsWith(QLatin1String("reading failed: fake failure; ")), qPrintable(w));
+    QCOMPARE(log.infos.size(), infos);
+    for (const QString &i : log.infos)
+        QVERIFY2(i.startsWith(QLatin1String("readings work again after ")), qPrintable(i));
 }
 
 void TestNightlight::startTicksAtOnce()

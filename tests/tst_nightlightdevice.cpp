@@ -490,6 +490,12 @@ void TestNightlightDevice::badArguments_data()
     QTest::newRow("unreadable password file")
         << strings({"--username", "u", "--password-file", "/nonexistent/pw"})
         << QStringLiteral("cannot read password file");
+    QTest::newRow("missing tls ca file")
+        << strings({"--tls-ca", "/nonexistent/ca.crt"})
+        << QStringLiteral("cannot read --tls-ca file /nonexistent/ca.crt: No such file");
+    QTest::newRow("tls ca is a directory")
+        << strings({"--tls-ca", "/"})
+        << QStringLiteral("cannot read --tls-ca file /: Is a directory");
     QTest::newRow("no --password option")
         << strings({"--password", "x"}) << QStringLiteral("Unknown option 'password'");
 }
