@@ -209,8 +209,9 @@ int main(int argc, char *argv[])
                              return;
                          }
                          // Retriable: the client reconnects by itself; the rule keeps running.
-                         qCWarning(lcDevice, "MQTT: %s (%s)", qUtf8Printable(message),
-                                   qUtf8Printable(mqttErrorName(e)));
+                         // nightlight.mqtt has already logged the warning.
+                         qCDebug(lcDevice, "MQTT: %s (%s)", qUtf8Printable(message),
+                                 qUtf8Printable(mqttErrorName(e)));
                      });
 
     // SIGTERM / SIGINT: "offline", LED off, DISCONNECT, release the hardware, exit 0 -- within
