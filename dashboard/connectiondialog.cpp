@@ -56,7 +56,10 @@ ConnectionDialog::ConnectionDialog(const ConnectionSettings &settings, bool keyr
     auto *form = new QFormLayout;
     form->addRow(tr("&Host:"), m_host);
     form->addRow(tr("&Port:"), m_port);
-    form->addRow(tr("TLS &CA file:"), caRow);
+    // A row holding a layout gets no buddy by itself, and a label without one shows its "&".
+    auto *caLabel = new QLabel(tr("TLS &CA file:"), this);
+    caLabel->setBuddy(m_caFile);
+    form->addRow(caLabel, caRow);
     form->addRow(tr("&User name:"), m_username);
     form->addRow(tr("Pass&word:"), m_password);
     form->addRow(QString(), m_passwordNote);

@@ -38,6 +38,22 @@ bool DeviceHub::watchDevice(const QString &deviceId)
     return true;
 }
 
+std::optional<DeviceState> DeviceHub::lastState(const QString &deviceId) const
+{
+    const auto it = m_states.constFind(deviceId);
+    if (it == m_states.constEnd())
+        return std::nullopt;
+    return *it;
+}
+
+std::optional<Availability> DeviceHub::lastStatus(const QString &deviceId) const
+{
+    const auto it = m_statuses.constFind(deviceId);
+    if (it == m_statuses.constEnd())
+        return std::nullopt;
+    return *it;
+}
+
 void DeviceHub::enqueue(const QList<MqttMessage> &messages)
 {
     m_queue.append(messages);
@@ -94,12 +110,15 @@ void DeviceHub::handleMessage(const MqttMessage &message)
             reportMalformed(message.topic, t.errorString());
             return;
         }
+        if (!m_heardTelemetry.contains(id))
+            m_heardTelemetry.insert(id);
         emit telemetryReceived(id, *t, now);
         return;
     }
     case TopicKind::State: {
         // MQTT-3.3.1-10: a retained message with an empty payload deletes the retained state.
         if (message.payload.isEmpty()) {
+            m_states.remove(id);
             emit stateCleared(id);
             return;
         }
@@ -108,17 +127,21 @@ void DeviceHub::handleMessage(const MqttMessage &message)
             reportMalformed(message.topic, s.errorString());
             return;
         }
+        m_states.insert(id, *s);
         emit stateReceived(id, *s);
         return;
     }
     case TopicKind::Status: {
-        if (message.payload.isEmpty())
-            return; // retained status deleted
+        if (message.payload.isEmpty()) {
+            m_statuses.remove(id); // retained status deleted
+            return;
+        }
         const auto a = decodeAvailability(message.payload);
         if (!a) {
             reportMalformed(message.topic, a.errorString());
             return;
         }
+        m_statuses.insert(id, *a);
         emit statusReceived(id, *a);
         return;
     }

@@ -8,10 +8,13 @@
 #include "mqttclient.h"
 #include "protocol.h"
 
+#include <QHash>
 #include <QList>
 #include <QObject>
 #include <QSet>
 #include <QString>
+
+#include <optional>
 
 namespace nightlight {
 
@@ -36,6 +39,14 @@ public:
     // Returns false for an invalid id.
     bool watchDevice(const QString &deviceId);
     bool isWatching(const QString &deviceId) const { return m_watched.contains(deviceId); }
+
+    // What has been heard of a device so far, for a view that switches to it later: the state
+    // and status messages are retained and the broker delivers them once per subscription, so
+    // a second look at a device cannot wait for them again. Empty if nothing (valid) was heard;
+    // an empty retained state clears lastState().
+    std::optional<nightlight::DeviceState> lastState(const QString &deviceId) const;
+    std::optional<nightlight::Availability> lastStatus(const QString &deviceId) const;
+    bool hasTelemetry(const QString &deviceId) const { return m_heardTelemetry.contains(deviceId); }
 
     int malformedCount() const { return m_malformedCount; }
     // "<topic>: <reason>" of the last malformed message; empty if none.
@@ -67,6 +78,9 @@ private:
 
     MqttClient *m_client;
     QSet<QString> m_watched;
+    QHash<QString, DeviceState> m_states;
+    QHash<QString, Availability> m_statuses;
+    QSet<QString> m_heardTelemetry;
     QList<MqttMessage> m_queue;
     qsizetype m_queueHead = 0;
     bool m_drainScheduled = false;

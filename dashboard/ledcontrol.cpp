@@ -33,9 +33,13 @@ void LedControl::setDeviceId(const QString &deviceId)
         return;
     m_timer.stop();
     m_deviceId = deviceId;
-    m_state.reset();
+    // What the hub already heard of this device: its retained state and status are not sent
+    // again when the control comes back to a device it showed before.
+    m_state = m_hub->lastState(deviceId);
     m_online.reset();
-    m_seenTelemetry = false;
+    if (const auto status = m_hub->lastStatus(deviceId))
+        m_online = *status == Availability::Online;
+    m_seenTelemetry = m_hub->hasTelemetry(deviceId);
     m_requested = Choice::None;
     m_phase = Phase::Idle;
     m_failure.clear();

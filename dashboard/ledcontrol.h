@@ -47,7 +47,8 @@ public:
     LedControl(MqttClient *client, DeviceHub *hub, QObject *parent = nullptr);
     ~LedControl() override;
 
-    // Switches to another device: forgets the old one's state, asks the hub to watch the new one.
+    // Switches to another device: forgets the old one's state and any request, takes what the
+    // hub already heard of the new one (state, status, telemetry) and asks the hub to watch it.
     void setDeviceId(const QString &deviceId);
     QString deviceId() const { return m_deviceId; }
 

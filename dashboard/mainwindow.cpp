@@ -405,18 +405,19 @@ void MainWindow::onTelemetry(const QString &deviceId, const Telemetry &t, qint64
 
 void MainWindow::onDeviceState(const QString &deviceId, const DeviceState &state)
 {
+    // Every device's periods are kept, so switching back to a device still shades its past.
+    QList<QPair<qint64, qint64>> &periods = m_ledPeriods[deviceId];
+    const qint64 at = state.ts.value_or(QDateTime::currentMSecsSinceEpoch());
+    const bool open = !periods.isEmpty() && periods.last().second <= periods.last().first;
+    if (state.ledOn && !open)
+        periods.append({at, 0});
+    else if (!state.ledOn && open)
+        periods.last().second = std::max(at, periods.last().first + 1);
     if (deviceId != m_currentDevice)
         return;
     m_chart->setThreshold(state.threshold);
     m_chart->setUnit(state.unit);
-    const qint64 at = state.ts.value_or(QDateTime::currentMSecsSinceEpoch());
-    const bool open =
-        !m_ledPeriods.isEmpty() && m_ledPeriods.last().second <= m_ledPeriods.last().first;
-    if (state.ledOn && !open)
-        m_ledPeriods.append({at, 0});
-    else if (!state.ledOn && open)
-        m_ledPeriods.last().second = std::max(at, m_ledPeriods.last().first + 1);
-    m_chart->setLedPeriods(m_ledPeriods);
+    m_chart->setLedPeriods(periods);
 }
 
 void MainWindow::onDeviceAdded(const QString &deviceId)
@@ -432,9 +433,12 @@ void MainWindow::selectDevice(const QString &deviceId)
     m_devices->addDevice(deviceId);
     if (deviceId != m_currentDevice) {
         m_currentDevice = deviceId;
-        m_ledPeriods.clear();
-        m_chart->setLedPeriods({});
-        m_chart->setThreshold(std::nullopt);
+        // The device's retained state came (once) when it was first watched: take what the
+        // hub kept of it rather than waiting for a change that may never come.
+        const auto state = m_hub->lastState(deviceId);
+        m_chart->setLedPeriods(m_ledPeriods.value(deviceId));
+        m_chart->setThreshold(state ? std::optional<double>(state->threshold) : std::nullopt);
+        m_chart->setUnit(state ? state->unit : QString());
         m_chart->setDevice(deviceId);
         m_led->setDeviceId(deviceId); // also watches <id>/state and <id>/status exactly
         m_settings->setValue(QStringLiteral("lastDevice"), deviceId);
@@ -466,7 +470,7 @@ void MainWindow::showMalformedDetails()
     }
     QMessageBox box(
         QMessageBox::Warning, tr("Malformed Messages"),
-        tr("%n message(s) could not be read and were ignored.", nullptr, m_hub->malformedCount()),
+        tr("Messages that could not be read and were ignored: %1").arg(m_hub->malformedCount()),
         QMessageBox::Close, this);
     box.setInformativeText(tr("Last: %1").arg(m_hub->lastError()));
     QPushButton *reset = box.addButton(tr("Reset Counter"), QMessageBox::ResetRole);

@@ -9,6 +9,7 @@
 #include "dashboardoptions.h"
 #include "protocol.h"
 
+#include <QHash>
 #include <QList>
 #include <QMainWindow>
 #include <QPair>
@@ -123,8 +124,8 @@ private:
     QString m_currentDevice;
     QString m_lastError;
     QString m_databasePath;
-    // LED-on periods of the current device seen in its states, for the chart's shading.
-    QList<QPair<qint64, qint64>> m_ledPeriods;
+    // LED-on periods of every device seen in its states, for the chart's shading.
+    QHash<QString, QList<QPair<qint64, qint64>>> m_ledPeriods;
 };
 
 } // namespace nightlight

@@ -63,6 +63,8 @@ private slots:
     void bengaliWindow();
     void historyWarning_data();
     void historyWarning();
+    void switchingDevicesKeepsState();
+    void caFileLabelHasBuddy();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -446,6 +448,67 @@ void TestDashboard::passwordWithoutKeyring()
     for (const QLabel *label : dialog.findChildren<QLabel *>())
         saysNotStored |= label->text().contains(QLatin1String("not stored"));
     QVERIFY(saysNotStored);
+}
+
+void TestDashboard::switchingDevicesKeepsState()
+{
+    // Retained states are delivered once per subscription: switching back to a device shows its
+    // threshold, LED-on shading and LED state at once, without waiting for a new state.
+    const QString alpha = QStringLiteral("switch-alpha");
+    const QString beta = QStringLiteral("switch-beta");
+    auto other = std::make_unique<MqttClient>();
+    other->setHost(m_broker.host());
+    other->setPort(m_broker.port());
+    QSignalSpy up(other.get(), &MqttClient::connected);
+    other->connectToHost();
+    QVERIFY(up.wait(5000));
+    DeviceState a;
+    a.ledOn = true;
+    a.mode = Mode::Manual;
+    a.threshold = 123;
+    DeviceState b;
+    b.threshold = 456;
+    QVERIFY(other->publish(stateTopic(alpha), encodeState(a), 1, true));
+    QVERIFY(other->publish(stateTopic(beta), encodeState(b), 1, true));
+
+    DashboardOptions o = optionsFor(alpha);
+    o.databasePath = m_dir.filePath(QStringLiteral("switch.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("switch.ini"));
+    {
+        MainWindow window(o);
+        QTRY_COMPARE_WITH_TIMEOUT(window.chart()->threshold(), std::optional<double>(123), 10000);
+        QCOMPARE(window.chart()->ledPeriods().size(), 1);
+        QVERIFY(window.ledControl()->hasState());
+
+        window.selectDevice(beta);
+        QTRY_COMPARE_WITH_TIMEOUT(window.chart()->threshold(), std::optional<double>(456), 10000);
+        QVERIFY(window.chart()->ledPeriods().isEmpty());
+
+        window.selectDevice(alpha);
+        QCOMPARE(window.chart()->threshold(), std::optional<double>(123));
+        QCOMPARE(window.chart()->ledPeriods().size(), 1);
+        QVERIFY(window.ledControl()->hasState());
+        QCOMPARE(window.ledControlWidget()->stateText(), QStringLiteral("LED on · manual"));
+        QVERIFY(window.ledControlWidget()->onButton()->isChecked());
+    }
+    // Clean up the retained messages.
+    QVERIFY(other->publish(stateTopic(alpha), QByteArray(), 1, true));
+    QVERIFY(other->publish(stateTopic(beta), QByteArray(), 1, true));
+}
+
+void TestDashboard::caFileLabelHasBuddy()
+{
+    // Every field label of the connection dialog is tied to its field, so its mnemonic works
+    // and no label shows a literal "&".
+    ConnectionDialog dialog(ConnectionSettings{}, false, QStringLiteral("none here"));
+    int labelled = 0;
+    for (const QLabel *label : dialog.findChildren<QLabel *>()) {
+        if (!label->text().contains(QLatin1Char('&')))
+            continue;
+        QVERIFY2(label->buddy(), qPrintable(label->text()));
+        ++labelled;
+    }
+    QCOMPARE(labelled, 6); // host, port, CA file, user name, password, history
 }
 
 QTEST_MAIN(TestDashboard)

@@ -38,6 +38,7 @@ private slots:
     void stateFromAnotherDashboard();
     void lessonDevice_data();
     void lessonDevice();
+    void switchingBackKeepsWhatWasHeard();
 
 private:
     std::unique_ptr<QProcess> startDevice(const QString &id);
@@ -275,6 +276,63 @@ void TestLedControl::lessonDevice()
     QCOMPARE(sent.keys(), QStringList{QStringLiteral("led_on")});
     // No confirmation ever comes, and no failure is claimed either.
     QCOMPARE(control.phase(), LedControl::Phase::Unconfirmed);
+}
+
+void TestLedControl::switchingBackKeepsWhatWasHeard()
+{
+    // The retained state and status arrive once, when the device is first watched. Coming back
+    // to a device must show them at once (our device publishes a state only when it changes),
+    // and a lesson device must still be known as one.
+    if (QLatin1String(NIGHTLIGHT_DEVICE_BINARY).isEmpty())
+        QSKIP("nightlight-device is not built");
+    const QString id = QStringLiteral("back-and-forth");
+    const QString lessonId = QStringLiteral("lesson-back");
+    auto device = startDevice(id);
+    QVERIFY(device);
+    auto lesson = m_broker.connectedClient();
+    QVERIFY(lesson);
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    hub.startDiscovery();
+    LedControl control(client.get(), &hub);
+    control.setTimeout(2000);
+
+    control.setDeviceId(id);
+    QTRY_VERIFY_WITH_TIMEOUT(control.hasState() && control.isOnline(), 10000);
+    const LedControl::Choice real = control.realChoice();
+    QVERIFY(real != LedControl::Choice::None);
+
+    control.setDeviceId(lessonId);
+    QVERIFY(!control.hasState());
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (lesson->publish(telemetryTopic(lessonId), QByteArray(R"({"light": 5})"), 0),
+         control.isLessonDevice()),
+        5000);
+
+    // Back to the device: no new message is needed to know its state and status.
+    control.setDeviceId(id);
+    QVERIFY(control.hasState());
+    QVERIFY(control.isOnline());
+    QCOMPARE(control.realChoice(), real); // auto: the LED may switch, the mode does not
+    QVERIFY(control.isEnabled(LedControl::Choice::Auto));
+    QVERIFY(control.message().isEmpty());
+    // And a click is a confirmed request, not a lesson device's unconfirmed one.
+    QSignalSpy confirmed(&control, &LedControl::confirmed);
+    const LedControl::Choice other =
+        real == LedControl::Choice::On ? LedControl::Choice::Off : LedControl::Choice::On;
+    QVERIFY(control.request(other));
+    QCOMPARE(control.phase(), LedControl::Phase::Pending);
+    QVERIFY(confirmed.wait(5000));
+
+    // Back to the lesson device: still one, without waiting for its next reading.
+    control.setDeviceId(lessonId);
+    QVERIFY(control.isLessonDevice());
+    QCOMPARE(control.message(),
+             QStringLiteral("This device does not confirm commands (lesson device)"));
+
+    device->terminate();
+    QVERIFY(device->waitForFinished(5000));
 }
 
 QTEST_MAIN(TestLedControl)

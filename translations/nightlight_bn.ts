@@ -465,12 +465,9 @@
         <source>No malformed messages received.</source>
         <translation>কোনো ত্রুটিপূর্ণ বার্তা আসেনি।</translation>
     </message>
-    <message numerus="yes">
-        <source>%n message(s) could not be read and were ignored.</source>
-        <translation>
-            <numerusform>%nটি বার্তা পড়া যায়নি এবং উপেক্ষা করা হয়েছে।</numerusform>
-            <numerusform>%nটি বার্তা পড়া যায়নি এবং উপেক্ষা করা হয়েছে।</numerusform>
-        </translation>
+    <message>
+        <source>Messages that could not be read and were ignored: %1</source>
+        <translation>যে বার্তাগুলো পড়া যায়নি এবং উপেক্ষা করা হয়েছে: %1</translation>
     </message>
     <message>
         <source>Last: %1</source>
