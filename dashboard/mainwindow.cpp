@@ -183,7 +183,8 @@ void MainWindow::createActions()
     connect(m_reconnectAction, &QAction::triggered, this, &MainWindow::reconnect);
 
     m_windowGroup = new QActionGroup(this);
-    m_windowGroup->setExclusive(true);
+    // At most one: after a wheel zoom the window matches no preset, and none is checked.
+    m_windowGroup->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
     const QStringList names = {tr("1 min"), tr("10 min"), tr("1 h"), tr("24 h"), tr("All")};
     const QList<qint64> presets = windowPresets();
     for (int i = 0; i < presets.size(); ++i) {
@@ -246,6 +247,7 @@ void MainWindow::createWidgets()
     m_chart = new LightChart(this);
     m_chart->setStore(m_store);
     connect(m_chart, &LightChart::liveChanged, m_liveAction, &QAction::setChecked);
+    connect(m_chart, &LightChart::visibleRangeChanged, this, &MainWindow::syncWindowPreset);
 
     // Window presets and Live, above the chart.
     auto *presetRow = new QHBoxLayout;
@@ -452,7 +454,7 @@ void MainWindow::selectDevice(const QString &deviceId)
 void MainWindow::onMalformed()
 {
     const int count = m_hub->malformedCount();
-    m_malformedButton->setText(tr("Malformed: %1").arg(count));
+    m_malformedButton->setText(tr("Malformed: %1").arg(locale().toString(count)));
     m_malformedButton->setIcon(count > 0 ? style()->standardIcon(QStyle::SP_MessageBoxWarning)
                                          : QIcon());
     m_malformedButton->setToolTip(
@@ -560,6 +562,14 @@ void MainWindow::closeEvent(QCloseEvent *event)
     m_settings->sync();
     m_store->flush();
     QMainWindow::closeEvent(event);
+}
+
+void MainWindow::syncWindowPreset()
+{
+    const QList<qint64> presets = windowPresets();
+    const qsizetype match = presets.indexOf(m_chart->window());
+    for (qsizetype i = 0; i < m_windowActions.size(); ++i)
+        m_windowActions.at(i)->setChecked(i == match);
 }
 
 } // namespace nightlight

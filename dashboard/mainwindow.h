@@ -67,6 +67,8 @@ public:
     QString malformedText() const;
     QString databasePath() const;
 
+    // The View menu's window preset actions, in windowPresets() order.
+    QList<QAction *> windowActions() const { return m_windowActions; }
     // Window presets in menu order (1 min, 10 min, 1 h, 24 h, All): ms or LightChart::WindowAll.
     static QList<qint64> windowPresets();
 
@@ -93,6 +95,7 @@ private:
     void onDeviceAdded(const QString &deviceId);
     void onMalformed();
     void showMalformedDetails();
+    void syncWindowPreset(); // checks the preset the chart's window matches, if any
     void exportCsvInteractive(bool visibleRangeOnly);
     void exportPngInteractive();
     void about();

@@ -19,6 +19,8 @@
 #include "testbroker.h"
 
 #include <QAbstractButton>
+#include <QAction>
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -27,6 +29,7 @@
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
@@ -36,6 +39,7 @@
 #include <QTranslator>
 #include <QXmlStreamReader>
 
+#include <algorithm>
 #include <memory>
 
 using namespace nightlight;
@@ -65,6 +69,7 @@ private slots:
     void historyWarning();
     void switchingDevicesKeepsState();
     void caFileLabelHasBuddy();
+    void presetFollowsTheChartWindow();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -341,6 +346,10 @@ void TestDashboard::bengaliWindow()
     QTranslator translator;
     QVERIFY(translator.load(QStringLiteral(NIGHTLIGHT_QM_FILE)));
     QVERIFY(QCoreApplication::installTranslator(&translator));
+    // As main() does for --lang bn: numbers in Bengali digits too.
+    const QLocale previousLocale;
+    QLocale::setDefault(QLocale(QLocale::Bengali, QLocale::Bangladesh));
+    const auto restoreLocale = qScopeGuard([&] { QLocale::setDefault(previousLocale); });
     DashboardOptions o = optionsFor(QStringLiteral("bn-test"));
     o.databasePath = m_dir.filePath(QStringLiteral("bn.sqlite"));
     o.settingsPath = m_dir.filePath(QStringLiteral("bn.ini"));
@@ -348,7 +357,7 @@ void TestDashboard::bengaliWindow()
         MainWindow window(o);
         QCOMPARE(window.windowTitle(), QStringLiteral("bn-test — নাইটলাইট ড্যাশবোর্ড"));
         QCOMPARE(window.ledControlWidget()->onButton()->text(), QStringLiteral("চালু (&N)"));
-        QCOMPARE(window.malformedText(), QStringLiteral("ত্রুটিপূর্ণ বার্তা: 0"));
+        QCOMPARE(window.malformedText(), QStringLiteral("ত্রুটিপূর্ণ বার্তা: ০"));
         QTRY_VERIFY_WITH_TIMEOUT(window.connectionText().endsWith(QStringLiteral("-এ সংযুক্ত")),
                                  10000);
     }
@@ -509,6 +518,32 @@ void TestDashboard::caFileLabelHasBuddy()
         ++labelled;
     }
     QCOMPARE(labelled, 6); // host, port, CA file, user name, password, history
+}
+
+void TestDashboard::presetFollowsTheChartWindow()
+{
+    // A zoom or pan that leaves every preset's length unchecks the presets; choosing one again
+    // checks it. The menu never claims a window the chart does not show.
+    DashboardOptions o = optionsFor(QStringLiteral("presets"));
+    o.databasePath = m_dir.filePath(QStringLiteral("presets.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("presets.ini"));
+    MainWindow window(o);
+    const QList<QAction *> presets = window.windowActions();
+    QCOMPARE(presets.size(), MainWindow::windowPresets().size());
+    presets.at(1)->trigger();
+    QVERIFY(presets.at(1)->isChecked());
+    QCOMPARE(window.chart()->window(), MainWindow::windowPresets().at(1));
+
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    window.chart()->setVisibleRange(now - 123456, now);
+    for (const QAction *a : presets)
+        QVERIFY2(!a->isChecked(), qPrintable(a->text()));
+
+    presets.at(2)->trigger();
+    QVERIFY(presets.at(2)->isChecked());
+    QCOMPARE(
+        std::count_if(presets.begin(), presets.end(), [](QAction *a) { return a->isChecked(); }),
+        1);
 }
 
 QTEST_MAIN(TestDashboard)
