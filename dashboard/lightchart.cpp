@@ -548,10 +548,21 @@ std::vector<qint64> LightChart::timeTicks(qint64 t0Ms, qint64 t1Ms, int maxTicks
     if (t1Ms <= t0Ms)
         return ticks;
     const qint64 step = timeStep(t1Ms - t0Ms, maxTicks);
-    // Aligned in local time, so that hour and day ticks fall on local hours and midnights.
-    const qint64 offset = localOffsetMs(t0Ms);
-    for (qint64 t = ceilDiv(t0Ms + offset, step) * step - offset; t <= t1Ms; t += step)
-        ticks.push_back(t);
+    // Aligned in local time, so that hour and day ticks fall on local hours and midnights. The
+    // offset is taken again at each tick: a daylight-saving change inside the window moves it.
+    qint64 offset = localOffsetMs(t0Ms);
+    for (qint64 local = ceilDiv(t0Ms + offset, step) * step;; local += step) {
+        qint64 t = local - offset;
+        const qint64 tickOffset = localOffsetMs(t);
+        if (tickOffset != offset) {
+            offset = tickOffset;
+            t = local - offset;
+        }
+        if (t > t1Ms)
+            break;
+        if (t >= t0Ms && (ticks.empty() || t > ticks.back()))
+            ticks.push_back(t);
+    }
     return ticks;
 }
 

@@ -5,12 +5,14 @@
 #include <QImage>
 #include <QLocale>
 #include <QMouseEvent>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTest>
 #include <QWheelEvent>
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <limits>
 
 using nightlight::LightChart;
@@ -97,6 +99,7 @@ private slots:
     void timeStep();
     void timeTicksAreLocalMultiples_data();
     void timeTicksAreLocalMultiples();
+    void timeTicksAcrossDaylightSaving();
     void valueStep_data();
     void valueStep();
     void valueTicks();
@@ -585,6 +588,40 @@ void TestLightChart::timeTicksAreLocalMultiples()
         // On a whole multiple of the step in local time (10:20, 12:00, local midnight).
         const QTime local = QDateTime::fromMSecsSinceEpoch(ticks[i]).time();
         QCOMPARE(local.msecsSinceStartOfDay() % std::min(step, DayMs), 0);
+    }
+}
+
+void TestLightChart::timeTicksAcrossDaylightSaving()
+{
+    // Central Europe: summer time ends on 2026-10-25 at 03:00 local (01:00 UTC). Day and 6-hour
+    // ticks stay on local midnights and 06:00/12:00/18:00 on both sides of the change. A POSIX
+    // TZ string needs no tzdata.
+    const QByteArray previousTz = qgetenv("TZ");
+    const auto restoreTz = qScopeGuard([&] {
+        if (previousTz.isNull())
+            qunsetenv("TZ");
+        else
+            qputenv("TZ", previousTz);
+        tzset();
+    });
+    qputenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3");
+    tzset();
+    const qint64 t0 = QDateTime(QDate(2026, 10, 23), QTime(12, 0), Qt::UTC).toMSecsSinceEpoch();
+    const qint64 change = QDateTime(QDate(2026, 10, 25), QTime(1, 0), Qt::UTC).toMSecsSinceEpoch();
+    QCOMPARE(QDateTime::fromMSecsSinceEpoch(change - 1).offsetFromUtc(), 7200); // TZ took effect
+    QCOMPARE(QDateTime::fromMSecsSinceEpoch(change).offsetFromUtc(), 3600);
+    for (const qint64 span : {6 * DayMs, 2 * DayMs}) {
+        const auto ticks = LightChart::timeTicks(t0, t0 + span, 8);
+        const qint64 step = LightChart::timeStep(span, 8);
+        QVERIFY(ticks.size() >= 4);
+        QVERIFY(ticks.front() < change && ticks.back() > change);
+        for (size_t i = 0; i < ticks.size(); ++i) {
+            const QTime local = QDateTime::fromMSecsSinceEpoch(ticks[i]).time();
+            QVERIFY2(local.msecsSinceStartOfDay() % std::min(step, DayMs) == 0,
+                     qPrintable(local.toString()));
+            if (i > 0)
+                QVERIFY(ticks[i] > ticks[i - 1]);
+        }
     }
 }
 
