@@ -35,6 +35,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <limits>
+
 namespace nightlight {
 
 namespace {
@@ -104,6 +106,10 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
     connect(m_client, &MqttClient::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_client, &MqttClient::errorOccurred, this,
             [this](MqttClient::Error, const QString &message) { onError(message); });
+    connect(m_store, &TelemetryStore::ledPeriodsChanged, this, [this](const QString &deviceId) {
+        if (deviceId == m_currentDevice)
+            showLedPeriods();
+    });
     connect(m_store, &TelemetryStore::warningOccurred, this,
             [this](const QString &message) { statusBar()->showMessage(message, 10000); });
     // open() reports a corrupt file moved aside before anything could be connected to
@@ -407,19 +413,21 @@ void MainWindow::onTelemetry(const QString &deviceId, const Telemetry &t, qint64
 
 void MainWindow::onDeviceState(const QString &deviceId, const DeviceState &state)
 {
-    // Every device's periods are kept, so switching back to a device still shades its past.
-    QList<QPair<qint64, qint64>> &periods = m_ledPeriods[deviceId];
-    const qint64 at = state.ts.value_or(QDateTime::currentMSecsSinceEpoch());
-    const bool open = !periods.isEmpty() && periods.last().second <= periods.last().first;
-    if (state.ledOn && !open)
-        periods.append({at, 0});
-    else if (!state.ledOn && open)
-        periods.last().second = std::max(at, periods.last().first + 1);
+    // Every device's LED changes go to the store (and its file), so switching back to a device,
+    // or restarting, still shades its past. A repeat of the current value is ignored there; the
+    // chart follows through ledPeriodsChanged.
+    m_store->appendLedState(deviceId, state.ts.value_or(QDateTime::currentMSecsSinceEpoch()),
+                            state.ledOn);
     if (deviceId != m_currentDevice)
         return;
     m_chart->setThreshold(state.threshold);
     m_chart->setUnit(state.unit);
-    m_chart->setLedPeriods(periods);
+}
+
+void MainWindow::showLedPeriods()
+{
+    m_chart->setLedPeriods(m_store->ledPeriods(m_currentDevice, std::numeric_limits<qint64>::min(),
+                                               std::numeric_limits<qint64>::max()));
 }
 
 void MainWindow::onDeviceAdded(const QString &deviceId)
@@ -438,7 +446,7 @@ void MainWindow::selectDevice(const QString &deviceId)
         // The device's retained state came (once) when it was first watched: take what the
         // hub kept of it rather than waiting for a change that may never come.
         const auto state = m_hub->lastState(deviceId);
-        m_chart->setLedPeriods(m_ledPeriods.value(deviceId));
+        showLedPeriods();
         m_chart->setThreshold(state ? std::optional<double>(state->threshold) : std::nullopt);
         m_chart->setUnit(state ? state->unit : QString());
         m_chart->setDevice(deviceId);

@@ -9,10 +9,8 @@
 #include "dashboardoptions.h"
 #include "protocol.h"
 
-#include <QHash>
 #include <QList>
 #include <QMainWindow>
-#include <QPair>
 
 #include <memory>
 
@@ -93,6 +91,8 @@ private:
     void onTelemetry(const QString &deviceId, const nightlight::Telemetry &t, qint64 receivedMs);
     void onDeviceState(const QString &deviceId, const nightlight::DeviceState &state);
     void onDeviceAdded(const QString &deviceId);
+    // Gives the chart the current device's LED-on periods from the store (its whole history).
+    void showLedPeriods();
     void onMalformed();
     void showMalformedDetails();
     void syncWindowPreset(); // checks the preset the chart's window matches, if any
@@ -127,8 +127,6 @@ private:
     QString m_currentDevice;
     QString m_lastError;
     QString m_databasePath;
-    // LED-on periods of every device seen in its states, for the chart's shading.
-    QHash<QString, QList<QPair<qint64, qint64>>> m_ledPeriods;
 };
 
 } // namespace nightlight

@@ -125,6 +125,52 @@ struct PendingRow
     double v;
 };
 
+// One LED change of a device: from `t` on (ms since the epoch, UTC) the LED is `on`.
+struct LedChange
+{
+    qint64 t;
+    bool on;
+};
+
+struct PendingLed
+{
+    QString device;
+    qint64 t;
+    bool on;
+};
+
+// What open() reads from the file: samples and LED changes per device, each in time order.
+struct Loaded
+{
+    std::map<QString, std::vector<TelemetryStore::Sample>> samples;
+    std::map<QString, std::vector<LedChange>> led;
+};
+
+// Drops the changes before `cutoff`. When the LED was on at the cutoff (the last dropped change
+// is "on" and no change falls on the cutoff itself), puts a change to on at the cutoff first, so
+// the period that started before it still shades from the cutoff (*carried says so). Returns
+// whether anything was dropped.
+bool byTime(const LedChange &c, qint64 t)
+{
+    return c.t < t;
+}
+
+bool clipLedBefore(std::vector<LedChange> &changes, qint64 cutoff, bool *carried)
+{
+    *carried = false;
+    const auto it = std::lower_bound(changes.begin(), changes.end(), cutoff, byTime);
+    if (it == changes.begin())
+        return false;
+    const bool onBefore = std::prev(it)->on;
+    const bool atCutoff = it != changes.end() && it->t == cutoff;
+    changes.erase(changes.begin(), it);
+    if (onBefore && !atCutoff) {
+        changes.insert(changes.begin(), LedChange{cutoff, true});
+        *carried = true;
+    }
+    return true;
+}
+
 // floor(span * i / n) without overflowing for any span and n.
 qint64 slice(qint64 span, qint64 i, qint64 n)
 {
@@ -176,9 +222,7 @@ public:
     // Opens (creating if needed) the database at `path`. With `out`, deletes rows older than
     // `cutoff` and loads the rest. On failure closes again, sets *error and whether the failure
     // means the file is not a usable database (*corrupt).
-    bool open(const QString &path, qint64 cutoff,
-              std::map<QString, std::vector<TelemetryStore::Sample>> *out, QString *error,
-              bool *corrupt)
+    bool open(const QString &path, qint64 cutoff, Loaded *out, QString *error, bool *corrupt)
     {
         m_path = path;
         *corrupt = false;
@@ -193,8 +237,9 @@ public:
     {
         // Rows still kept after a failed write are given up; the next open() queues again what
         // the file lacks.
-        unwritten -= qsizetype(m_retry.size());
+        unwritten -= qsizetype(m_retry.size() + m_retryLed.size());
         m_retry.clear();
+        m_retryLed.clear();
         if (QSqlDatabase::contains(m_connectionName)) {
             {
                 QSqlDatabase handle = db();
@@ -204,9 +249,9 @@ public:
         }
     }
 
-    // Writes `rows`, after those kept from a failed write, in one transaction. On failure keeps
-    // them all for the next call and returns the message; empty on success.
-    QString insert(std::vector<PendingRow> rows)
+    // Writes `rows` and `ledRows`, after those kept from a failed write, in one transaction. On
+    // failure keeps them all for the next call and returns the message; empty on success.
+    QString insert(std::vector<PendingRow> rows, std::vector<PendingLed> ledRows)
     {
         if (m_retry.empty()) {
             m_retry = std::move(rows);
@@ -214,7 +259,9 @@ public:
             m_retry.insert(m_retry.end(), std::make_move_iterator(rows.begin()),
                            std::make_move_iterator(rows.end()));
         }
-        if (m_retry.empty() || !QSqlDatabase::contains(m_connectionName))
+        m_retryLed.insert(m_retryLed.end(), std::make_move_iterator(ledRows.begin()),
+                          std::make_move_iterator(ledRows.end()));
+        if ((m_retry.empty() && m_retryLed.empty()) || !QSqlDatabase::contains(m_connectionName))
             return QString();
         QSqlDatabase handle = db();
         QString why;
@@ -233,18 +280,39 @@ public:
                 }
             }
             query.finish();
+            if (why.isEmpty() && !m_retryLed.empty()) {
+                QSqlQuery led(handle);
+                led.prepare(QStringLiteral("INSERT INTO led(device, t, led_on) VALUES (?, ?, ?)"));
+                for (const PendingLed &row : m_retryLed) {
+                    led.bindValue(0, row.device);
+                    led.bindValue(1, row.t);
+                    led.bindValue(2, row.on ? 1 : 0);
+                    if (!led.exec()) {
+                        why = sqlErrorText(led.lastError());
+                        break;
+                    }
+                }
+                led.finish();
+            }
             if (why.isEmpty() && !handle.commit())
                 why = sqlErrorText(handle.lastError());
             if (!why.isEmpty())
                 handle.rollback();
         }
         if (!why.isEmpty()) {
-            return QStringLiteral("cannot write %1 samples to %2: %3")
+            if (m_retryLed.empty()) {
+                return QStringLiteral("cannot write %1 samples to %2: %3")
+                    .arg(m_retry.size())
+                    .arg(m_path, why);
+            }
+            return QStringLiteral("cannot write %1 samples and %2 LED changes to %3: %4")
                 .arg(m_retry.size())
+                .arg(m_retryLed.size())
                 .arg(m_path, why);
         }
-        unwritten -= qsizetype(m_retry.size());
+        unwritten -= qsizetype(m_retry.size() + m_retryLed.size());
         m_retry.clear();
+        m_retryLed.clear();
         return QString();
     }
 
@@ -270,16 +338,40 @@ public:
         return QString();
     }
 
+    // Deletes the LED changes of `id` before `cutoff` (also those kept for a retry) and, with
+    // `carryOn`, records a change to on at the cutoff (see clipLedBefore). Returns the message
+    // on failure, empty on success.
+    QString clipLed(const QString &id, qint64 cutoff, bool carryOn)
+    {
+        const auto kept =
+            std::remove_if(m_retryLed.begin(), m_retryLed.end(),
+                           [&](const PendingLed &r) { return r.device == id && r.t < cutoff; });
+        unwritten -= qsizetype(m_retryLed.end() - kept);
+        m_retryLed.erase(kept, m_retryLed.end());
+        if (!QSqlDatabase::contains(m_connectionName))
+            return QString();
+        const QString why = clipLedRows(db(), id, cutoff, carryOn);
+        if (!why.isEmpty()) {
+            return QStringLiteral("cannot delete old LED changes of %1 from %2: %3")
+                .arg(id, m_path, why);
+        }
+        return QString();
+    }
+
 private:
     QSqlDatabase db() const { return QSqlDatabase::database(m_connectionName, false); }
     bool openDatabase(QString *error, bool *corrupt);
-    bool load(std::map<QString, std::vector<TelemetryStore::Sample>> &out, qint64 cutoff,
-              QString *error, bool *corrupt);
+    bool load(Loaded &out, qint64 cutoff, QString *error, bool *corrupt);
+    bool loadLed(std::map<QString, std::vector<LedChange>> &out, qint64 cutoff, QString *error,
+                 bool *corrupt);
+    // The file side of clipLed(): one transaction; the SQLite error text on failure.
+    static QString clipLedRows(QSqlDatabase handle, const QString &id, qint64 cutoff, bool carryOn);
 
     QString m_connectionName;
     QString m_path;
     // Rows of a failed write, written first by the next insert().
     std::vector<PendingRow> m_retry;
+    std::vector<PendingLed> m_retryLed;
 };
 
 std::atomic<quint64> s_connectionCounter{0};
@@ -290,8 +382,13 @@ struct TelemetryStore::Private
 {
     TelemetryStore *q = nullptr;
     std::map<QString, Series> series;
+    // Every device's LED changes in time order (equal times in arrival order). A change never
+    // repeats the value in effect before it, but a later one may (after an out-of-order insert):
+    // ledPeriods() skips those.
+    std::map<QString, std::vector<LedChange>> led;
     // Rows queued on the GUI thread, handed to the writer as one batch.
     std::vector<PendingRow> pending;
+    std::vector<PendingLed> pendingLed;
 
     QString connectionName;
     QString path;
@@ -384,13 +481,26 @@ struct TelemetryStore::Private
     void handOver()
     {
         flushTimer.stop();
-        if (!open || (pending.empty() && writer->unwritten.load() == 0))
+        if (!open || (pending.empty() && pendingLed.empty() && writer->unwritten.load() == 0))
             return;
         std::vector<PendingRow> batch;
         batch.swap(pending);
-        writer->unwritten += qsizetype(batch.size());
-        postToWriter(
-            [rows = std::move(batch)](Writer &w) mutable { return w.insert(std::move(rows)); });
+        std::vector<PendingLed> ledBatch;
+        ledBatch.swap(pendingLed);
+        writer->unwritten += qsizetype(batch.size() + ledBatch.size());
+        postToWriter([rows = std::move(batch), ledRows = std::move(ledBatch)](Writer &w) mutable {
+            return w.insert(std::move(rows), std::move(ledRows));
+        });
+    }
+
+    qsizetype queued() const { return qsizetype(pending.size() + pendingLed.size()); }
+
+    void startFlushTimer()
+    {
+        if (queued() >= flushBatchSize)
+            flushTimer.start(0);
+        else if (!flushTimer.isActive())
+            flushTimer.start(flushIntervalMs);
     }
 
     void queue(const QString &id, qint64 t, double v)
@@ -399,10 +509,38 @@ struct TelemetryStore::Private
         if (!open)
             return;
         pending.push_back({id, t, v});
-        if (qsizetype(pending.size()) >= flushBatchSize)
-            flushTimer.start(0);
-        else if (!flushTimer.isActive())
-            flushTimer.start(flushIntervalMs);
+        startFlushTimer();
+    }
+
+    void queueLed(const QString &id, qint64 t, bool on)
+    {
+        if (!open)
+            return;
+        pendingLed.push_back({id, t, on});
+        startFlushTimer();
+    }
+
+    // Applies the retention cutoff to the LED changes of every device, in memory and (on the
+    // writer thread, after the rows handed over before) in the file.
+    void clipLed(qint64 cutoff)
+    {
+        for (auto &[id, changes] : led) {
+            bool carried = false;
+            if (!clipLedBefore(changes, cutoff, &carried))
+                continue;
+            const QString device = id;
+            pendingLed.erase(std::remove_if(pendingLed.begin(), pendingLed.end(),
+                                            [&](const PendingLed &r) {
+                                                return r.device == device && r.t < cutoff;
+                                            }),
+                             pendingLed.end());
+            if (open) {
+                postToWriter([device, cutoff, carried](Writer &w) {
+                    return w.clipLed(device, cutoff, carried);
+                });
+            }
+            emit q->ledPeriodsChanged(id);
+        }
     }
 
     void deleteRowsBefore(const QString &id, qint64 cutoff)
@@ -503,8 +641,7 @@ struct TelemetryStore::Private
     }
 
     // Opens the database on the writer thread (loading it into *loaded when given) and waits.
-    bool openDatabase(std::map<QString, std::vector<Sample>> *loaded, qint64 cutoff, QString *error,
-                      bool *corrupt)
+    bool openDatabase(Loaded *loaded, qint64 cutoff, QString *error, bool *corrupt)
     {
         startThread();
         bool ok = false;
@@ -518,6 +655,51 @@ struct TelemetryStore::Private
         open = false;
     }
     bool moveAside(QString *error);
+
+    // open(): merges the LED changes read from the file with those appended before, and queues
+    // the latter where the file lacks them.
+    void mergeLoadedLed(std::map<QString, std::vector<LedChange>> &fromFile, qint64 cutoff)
+    {
+        for (auto &[id, changes] : led) {
+            // What the file lacks; anything before the cutoff it has dropped on purpose.
+            bool carried = false;
+            clipLedBefore(changes, cutoff, &carried);
+            const auto it = fromFile.find(id);
+            const std::vector<LedChange> none;
+            const std::vector<LedChange> &inFile = it == fromFile.end() ? none : it->second;
+            for (const LedChange &c : changes) {
+                bool stored = false;
+                for (auto f = std::lower_bound(inFile.begin(), inFile.end(), c.t, byTime);
+                     f != inFile.end() && f->t == c.t && !stored; ++f)
+                    stored = f->on == c.on;
+                if (!stored)
+                    pendingLed.push_back({id, c.t, c.on});
+            }
+        }
+        for (auto &[id, inFile] : fromFile) {
+            if (inFile.empty())
+                continue;
+            std::vector<LedChange> &changes = led[id];
+            if (changes.empty()) {
+                changes = std::move(inFile);
+            } else {
+                // Both in time order: the file's first among equal times (it came first).
+                std::vector<LedChange> merged;
+                merged.reserve(changes.size() + inFile.size());
+                std::merge(inFile.begin(), inFile.end(), changes.begin(), changes.end(),
+                           std::back_inserter(merged),
+                           [](const LedChange &a, const LedChange &b) { return a.t < b.t; });
+                // Drop exact copies (a change both appended and in the file).
+                merged.erase(std::unique(merged.begin(), merged.end(),
+                                         [](const LedChange &a, const LedChange &b) {
+                                             return a.t == b.t && a.on == b.on;
+                                         }),
+                             merged.end());
+                changes = std::move(merged);
+            }
+            emit q->ledPeriodsChanged(id);
+        }
+    }
 };
 
 TelemetryStore::TelemetryStore(QObject *parent) : QObject(parent), d(std::make_unique<Private>())
@@ -564,6 +746,10 @@ bool Writer::openDatabase(QString *error, bool *corrupt)
         QStringLiteral("CREATE TABLE IF NOT EXISTS samples("
                        "device TEXT NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL)"),
         QStringLiteral("CREATE INDEX IF NOT EXISTS samples_device_t ON samples(device, t)"),
+        // Added later: files without it get it here; no other change to the old tables.
+        QStringLiteral("CREATE TABLE IF NOT EXISTS led("
+                       "device TEXT NOT NULL, t INTEGER NOT NULL, led_on INTEGER NOT NULL)"),
+        QStringLiteral("CREATE INDEX IF NOT EXISTS led_device_t ON led(device, t)"),
     };
     for (const QString &sql : statements) {
         if (!query.exec(sql)) {
@@ -575,9 +761,11 @@ bool Writer::openDatabase(QString *error, bool *corrupt)
     return true;
 }
 
-bool Writer::load(std::map<QString, std::vector<TelemetryStore::Sample>> &out, qint64 cutoff,
-                  QString *error, bool *corrupt)
+bool Writer::load(Loaded &loaded, qint64 cutoff, QString *error, bool *corrupt)
 {
+    if (!loadLed(loaded.led, cutoff, error, corrupt))
+        return false;
+    std::map<QString, std::vector<TelemetryStore::Sample>> &out = loaded.samples;
     QSqlDatabase handle = db();
     auto fail = [&](const QSqlQuery &q) {
         *corrupt = meansCorrupt(q.lastError());
@@ -633,6 +821,72 @@ bool Writer::load(std::map<QString, std::vector<TelemetryStore::Sample>> &out, q
     return true;
 }
 
+bool Writer::loadLed(std::map<QString, std::vector<LedChange>> &out, qint64 cutoff, QString *error,
+                     bool *corrupt)
+{
+    QSqlDatabase handle = db();
+    // LED changes are few (a handful a day per device): read them all, in the order they were
+    // written among equal times (rowid), then apply the retention here and in the file.
+    QSqlQuery query(handle);
+    query.setForwardOnly(true);
+    if (!query.exec(
+            QStringLiteral("SELECT device, t, led_on FROM led ORDER BY device, t, rowid"))) {
+        *corrupt = meansCorrupt(query.lastError());
+        *error = sqlErrorText(query.lastError());
+        return false;
+    }
+    while (query.next()) {
+        out[query.value(0).toString()].push_back(
+            {query.value(1).toLongLong(), query.value(2).toLongLong() != 0});
+    }
+    if (query.lastError().isValid()) {
+        *corrupt = meansCorrupt(query.lastError());
+        *error = sqlErrorText(query.lastError());
+        return false;
+    }
+    query.finish();
+    if (cutoff == std::numeric_limits<qint64>::min())
+        return true;
+    for (auto &[id, changes] : out) {
+        bool carried = false;
+        if (!clipLedBefore(changes, cutoff, &carried))
+            continue;
+        const QString why = clipLedRows(handle, id, cutoff, carried);
+        if (!why.isEmpty()) {
+            *error = why;
+            return false;
+        }
+    }
+    return true;
+}
+
+QString Writer::clipLedRows(QSqlDatabase handle, const QString &id, qint64 cutoff, bool carryOn)
+{
+    if (!handle.transaction())
+        return sqlErrorText(handle.lastError());
+    QString why;
+    {
+        QSqlQuery query(handle);
+        query.prepare(QStringLiteral("DELETE FROM led WHERE device = ? AND t < ?"));
+        query.addBindValue(id);
+        query.addBindValue(cutoff);
+        if (!query.exec())
+            why = sqlErrorText(query.lastError());
+        if (why.isEmpty() && carryOn) {
+            query.prepare(QStringLiteral("INSERT INTO led(device, t, led_on) VALUES (?, ?, 1)"));
+            query.addBindValue(id);
+            query.addBindValue(cutoff);
+            if (!query.exec())
+                why = sqlErrorText(query.lastError());
+        }
+    }
+    if (why.isEmpty() && !handle.commit())
+        why = sqlErrorText(handle.lastError());
+    if (!why.isEmpty())
+        handle.rollback();
+    return why;
+}
+
 } // namespace
 
 bool TelemetryStore::Private::moveAside(QString *error)
@@ -662,13 +916,15 @@ bool TelemetryStore::open(const QString &path, QString *error)
     close();
     d->path = path;
     QString why;
-    std::map<QString, std::vector<Sample>> loaded;
+    Loaded file;
+    std::map<QString, std::vector<Sample>> &loaded = file.samples;
     const qint64 cutoff = d->retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - d->retentionMs
                                              : std::numeric_limits<qint64>::min();
     bool corrupt = false;
     // Loading runs on the writer thread (the connection lives there); open() waits for it.
-    if (!d->openDatabase(&loaded, cutoff, &why, &corrupt)) {
+    if (!d->openDatabase(&file, cutoff, &why, &corrupt)) {
         loaded.clear();
+        file.led.clear();
         if (!QFileInfo::exists(path) || !corrupt) {
             // Nothing to move aside, or a problem that is not the file's fault (a lock held by
             // another program, a full disk): keep the file and work in memory.
@@ -739,7 +995,8 @@ bool TelemetryStore::open(const QString &path, QString *error)
         emit samplesAppended(id);
         d->enforceCap(id, s);
     }
-    if (!d->pending.empty())
+    d->mergeLoadedLed(file.led, cutoff);
+    if (d->queued() > 0)
         d->flushTimer.start(d->flushIntervalMs);
     return true;
 }
@@ -761,11 +1018,13 @@ bool TelemetryStore::flush(QString *error)
         return true;
     std::vector<PendingRow> batch;
     batch.swap(d->pending);
-    d->writer->unwritten += qsizetype(batch.size());
+    std::vector<PendingLed> ledBatch;
+    ledBatch.swap(d->pendingLed);
+    d->writer->unwritten += qsizetype(batch.size() + ledBatch.size());
     // Queued after every batch and delete handed over before, so when it returns they are done.
     // With nothing new it still retries the rows of a failed write.
     QString message;
-    d->runOnWriter([&] { message = d->writer->insert(std::move(batch)); });
+    d->runOnWriter([&] { message = d->writer->insert(std::move(batch), std::move(ledBatch)); });
     if (!message.isEmpty()) {
         // The writer keeps the rows: the next flush tries again.
         d->setWarning(message);
@@ -786,6 +1045,7 @@ void TelemetryStore::close()
     d->closeDatabase();
     // What could not be written is queued again by the next open() (it compares with the file).
     d->pending.clear();
+    d->pendingLed.clear();
 }
 
 QString TelemetryStore::lastWarning() const
@@ -815,7 +1075,7 @@ int TelemetryStore::flushBatchSize() const
 
 qsizetype TelemetryStore::pendingWrites() const
 {
-    return qsizetype(d->pending.size()) + (d->writer ? d->writer->unwritten.load() : 0);
+    return d->queued() + (d->writer ? d->writer->unwritten.load() : 0);
 }
 
 // --- bounds --------------------------------------------------------------------------------
@@ -854,6 +1114,7 @@ void TelemetryStore::removeBefore(qint64 cutoffMs)
     d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(),
                                     [&](const PendingRow &r) { return r.t < cutoffMs; }),
                      d->pending.end());
+    d->clipLed(cutoffMs);
 }
 
 // --- writing -------------------------------------------------------------------------------
@@ -905,7 +1166,61 @@ void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples
     d->enforceCap(deviceId, s);
 }
 
+void TelemetryStore::appendLedState(const QString &deviceId, qint64 tMs, bool on)
+{
+    std::vector<LedChange> &changes = d->led[deviceId];
+    // After any change with the same time: equal times keep their arrival order.
+    const auto it = std::upper_bound(changes.begin(), changes.end(), tMs,
+                                     [](qint64 t, const LedChange &c) { return t < c.t; });
+    const bool before = it != changes.begin() && std::prev(it)->on;
+    // Not a change (a state published for another reason, a redelivery, the retained state
+    // again after a restart). Before the first change the LED counts as off.
+    if (on == before)
+        return;
+    changes.insert(it, LedChange{tMs, on});
+    d->queueLed(deviceId, tMs, on);
+    emit ledPeriodsChanged(deviceId);
+}
+
 // --- reading -------------------------------------------------------------------------------
+
+QList<QPair<qint64, qint64>> TelemetryStore::ledPeriods(const QString &deviceId, qint64 t0Ms,
+                                                        qint64 t1Ms) const
+{
+    QList<QPair<qint64, qint64>> out;
+    const auto found = d->led.find(deviceId);
+    if (found == d->led.end() || t1Ms <= t0Ms)
+        return out;
+    const std::vector<LedChange> &changes = found->second;
+    // From the change in effect at t0 (the last one at or before it) on.
+    auto it = std::upper_bound(changes.begin(), changes.end(), t0Ms,
+                               [](qint64 t, const LedChange &c) { return t < c.t; });
+    if (it != changes.begin())
+        --it;
+    bool on = false;
+    qint64 start = 0;
+    for (; it != changes.end(); ++it) {
+        if (it->on == on)
+            continue; // a repeat left by an out-of-order insert
+        if (it->on) {
+            if (it->t >= t1Ms)
+                break;
+            start = it->t;
+            on = true;
+            continue;
+        }
+        on = false;
+        // At least 1 ms long, so it never reads as "still on".
+        const qint64 end = std::max(it->t, start + 1);
+        if (end > t0Ms)
+            out.append({std::max(start, t0Ms), std::min(end, t1Ms)});
+    }
+    if (on) {
+        const qint64 from = std::max(start, t0Ms);
+        out.append({from, from});
+    }
+    return out;
+}
 
 QStringList TelemetryStore::devices() const
 {

@@ -1,15 +1,18 @@
 #pragma once
 
 // TelemetryStore: every device's light samples, in memory as two sorted columns (time, value)
-// with per-block min/max summaries for fast decimation, bounded by a retention period, and
-// persisted to a SQLite file in batched transactions. Knows nothing of widgets or MQTT.
+// with per-block min/max summaries for fast decimation, and its LED on/off changes, bounded by a
+// retention period, and persisted to a SQLite file in batched transactions. Knows nothing of
+// widgets or MQTT.
 //
 // Thread: create and use on the GUI thread only. The SQLite writes (inserts, retention deletes)
 // run on a worker QThread the store owns, with its own QSqlDatabase connection made, used and
 // removed on that thread; the GUI thread only hands it whole batches of rows and never waits on
 // SQLite, except in open() (loading), flush() and close() (and so the destructor).
 
+#include <QList>
 #include <QObject>
+#include <QPair>
 #include <QString>
 #include <QStringList>
 
@@ -69,9 +72,10 @@ public:
     // --- persistence ---------------------------------------------------------------------
     // Opens (or creates) the SQLite database at `path`, loads the retained history into memory
     // (merged with anything appended before) and from then on writes new samples in batched
-    // transactions. Samples appended while no database is open live in memory only; open()
-    // queues those the file lacks. A file that is not a readable SQLite database is moved aside to
-    // "<path>.corrupt-<yyyyMMdd-HHmmss>", a new one is started, and lastWarning() says so.
+    // transactions. Samples (and LED changes) appended while no database is open live in memory
+    // only; open() queues those the file lacks. A file that is not a readable SQLite database is
+    // moved aside to "<path>.corrupt-<yyyyMMdd-HHmmss>", a new one is started, and lastWarning()
+    // says so.
     // Returns false (and sets *error) when no usable database could be opened at `path`: the
     // directory is not writable, or the file is fine but busy (another program holds a lock for
     // over 2 s) or the disk failed -- such files are left alone. The store then works in memory.
@@ -80,9 +84,10 @@ public:
     bool open(const QString &path, QString *error = nullptr);
     bool isOpen() const;
     QString path() const;
-    // Hands every queued sample to the writer thread and waits until it has written them (one
-    // transaction) and done every delete handed over before. Call on shutdown; the destructor
-    // does too. False (and *error) when the write failed: the rows stay queued for the next try.
+    // Hands every queued sample (and LED change) to the writer thread and waits until it has
+    // written them (one transaction) and done every delete handed over before. Call on shutdown;
+    // the destructor does too. False (and *error) when the write failed: the rows stay queued for
+    // the next try.
     bool flush(QString *error = nullptr);
     // Flushes and closes the database (on the writer thread); the in-memory data stays.
     void close();
@@ -96,7 +101,8 @@ public:
     int flushInterval() const;
     void setFlushBatchSize(int samples);
     int flushBatchSize() const;
-    // Number of samples not yet committed to the file: queued here plus handed to the writer.
+    // Number of rows (samples and LED changes) not yet committed to the file: queued here plus
+    // handed to the writer.
     qsizetype pendingWrites() const;
 
     // --- bounds --------------------------------------------------------------------------
@@ -111,6 +117,8 @@ public:
     // Drops every sample with t < cutoffMs, in memory at once and in the file on the writer
     // thread (after the rows handed over before; flush() waits for it). Called by the retention
     // timer with now - retention(); public for tests and for a "clear old data" action.
+    // LED changes before the cutoff go too, but a device whose LED was on at the cutoff keeps a
+    // change to on at cutoffMs: its period still shades from there.
     void removeBefore(qint64 cutoffMs);
 
     // --- writing -------------------------------------------------------------------------
@@ -121,6 +129,11 @@ public:
     void append(const QString &deviceId, qint64 tMs, double value);
     // Many samples of one device in one go (any order): one sort + merge, one signal.
     void append(const QString &deviceId, std::vector<Sample> samples);
+    // Records that the device's LED is `on` from tMs (ms since the epoch, UTC) on. A repeat of
+    // the value in effect at tMs is ignored (before the first change the LED counts as off); an
+    // older tMs is inserted at its place (after changes with the same time). Written to the file
+    // with the samples' batches; does not add a device to devices(). Emits ledPeriodsChanged.
+    void appendLedState(const QString &deviceId, qint64 tMs, bool on);
 
     // --- reading -------------------------------------------------------------------------
     QStringList devices() const; // sorted
@@ -146,6 +159,12 @@ public:
     // The sample nearest in time to tMs (the earlier one on a tie), nullopt for no samples.
     std::optional<Sample> nearest(const QString &deviceId, qint64 tMs) const;
 
+    // The periods the device's LED was on that overlap [t0Ms, t1Ms), in time order, as (start,
+    // end) in ms, clipped to the window, in LightChart::setLedPeriods's format: a period still on
+    // at the last change has end == start. A period is at least 1 ms long.
+    QList<QPair<qint64, qint64>> ledPeriods(const QString &deviceId, qint64 t0Ms,
+                                            qint64 t1Ms) const;
+
     // Writes "time_utc,device,light\n" then one line per sample with t0Ms <= t <= t1Ms, e.g.
     // "2026-11-26T11:14:11.123Z,kitchen,412\n" (ISO 8601 UTC with ms; the shortest exact value, no
     // exponent). `out` must be open for writing. False and *error on a write error.
@@ -162,6 +181,9 @@ signals:
     void samplesAppended(const QString &deviceId);
     // Samples were dropped (retention or cap); generation() changed.
     void samplesRemoved(const QString &deviceId);
+    // The device's LED changes changed (appendLedState, open(), retention): ledPeriods() may
+    // give something else now.
+    void ledPeriodsChanged(const QString &deviceId);
     // lastWarning() changed.
     void warningOccurred(const QString &message);
 

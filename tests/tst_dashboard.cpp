@@ -40,6 +40,7 @@
 #include <QXmlStreamReader>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 using namespace nightlight;
@@ -68,6 +69,7 @@ private slots:
     void historyWarning_data();
     void historyWarning();
     void switchingDevicesKeepsState();
+    void ledShadingSurvivesRestart();
     void caFileLabelHasBuddy();
     void presetFollowsTheChartWindow();
 
@@ -503,6 +505,53 @@ void TestDashboard::switchingDevicesKeepsState()
     // Clean up the retained messages.
     QVERIFY(other->publish(stateTopic(alpha), QByteArray(), 1, true));
     QVERIFY(other->publish(stateTopic(beta), QByteArray(), 1, true));
+}
+
+void TestDashboard::ledShadingSurvivesRestart()
+{
+    // LED-on periods are history: a window started again on the same database shades them at
+    // once, with no broker to send a state.
+    const QString id = QStringLiteral("restart-led");
+    MqttClient other;
+    other.setHost(m_broker.host());
+    other.setPort(m_broker.port());
+    QSignalSpy up(&other, &MqttClient::connected);
+    other.connectToHost();
+    QVERIFY(up.wait(5000));
+    const qint64 ts = QDateTime::currentMSecsSinceEpoch() - 60000;
+    DeviceState state;
+    state.ledOn = true;
+    state.ts = ts;
+    QVERIFY(other.publish(stateTopic(id), encodeState(state), 1, true));
+    auto cleanup = qScopeGuard([&] { other.publish(stateTopic(id), QByteArray(), 1, true); });
+
+    using Periods = QList<QPair<qint64, qint64>>;
+    const Periods expected{{ts, ts + 5000}, {ts + 10000, ts + 10000}};
+    DashboardOptions o = optionsFor(id);
+    o.databasePath = m_dir.filePath(QStringLiteral("restart-led.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("restart-led.ini"));
+    {
+        MainWindow window(o);
+        QTRY_COMPARE_WITH_TIMEOUT(window.chart()->ledPeriods(), (Periods{{ts, ts}}), 10000);
+        // Later changes, not retained: the store closes the period and opens the next.
+        state.ledOn = false;
+        state.ts = ts + 5000;
+        QVERIFY(other.publish(stateTopic(id), encodeState(state), 1));
+        QTRY_COMPARE_WITH_TIMEOUT(window.chart()->ledPeriods(), (Periods{{ts, ts + 5000}}), 5000);
+        state.ledOn = true;
+        state.ts = ts + 10000;
+        QVERIFY(other.publish(stateTopic(id), encodeState(state), 1));
+        QTRY_COMPARE_WITH_TIMEOUT(window.chart()->ledPeriods(), expected, 5000);
+        QCOMPARE(window.store()->ledPeriods(id, std::numeric_limits<qint64>::min(),
+                                            std::numeric_limits<qint64>::max()),
+                 expected);
+    }
+
+    DashboardOptions offline = o;
+    offline.port = 1; // nothing listens there: only the file can supply the periods
+    MainWindow again(offline);
+    QCOMPARE(again.currentDevice(), id);
+    QCOMPARE(again.chart()->ledPeriods(), expected);
 }
 
 void TestDashboard::caFileLabelHasBuddy()

@@ -21,6 +21,8 @@
 using nightlight::TelemetryStore;
 using Column = TelemetryStore::Column;
 using Sample = TelemetryStore::Sample;
+using Periods = QList<QPair<qint64, qint64>>;
+using LedChanges = QList<QPair<qint64, bool>>; // (t, on) in arrival order
 
 Q_DECLARE_METATYPE(std::vector<Sample>)
 
@@ -120,6 +122,29 @@ qint64 rowCount(const QString &path, const QString &where = QString())
     return count;
 }
 
+qint64 ledRowCount(const QString &path)
+{
+    const QString name = QStringLiteral("tst_telemetrystore.checkled");
+    qint64 count = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        if (db.open()) {
+            QSqlQuery q(db);
+            if (q.exec(QStringLiteral("SELECT COUNT(*) FROM led")) && q.next())
+                count = q.value(0).toLongLong();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return count;
+}
+
+Periods allLedPeriods(const TelemetryStore &store, const QString &id)
+{
+    return store.ledPeriods(id, std::numeric_limits<qint64>::min(),
+                            std::numeric_limits<qint64>::max());
+}
+
 } // namespace
 
 class TestTelemetryStore : public QObject
@@ -147,6 +172,12 @@ private slots:
     void maxSamplesPerDevice();
     void csvExport();
     void memoryPerSample();
+    void ledPeriods_data();
+    void ledPeriods();
+    void ledSqliteRoundTrip();
+    void ledOldSchemaFile();
+    void ledRetention();
+    void ledRetentionOnOpen();
 };
 
 void TestTelemetryStore::appendAndQuery()
@@ -551,12 +582,14 @@ void TestTelemetryStore::corruptFile()
 
         // The new database works.
         store.append(QStringLiteral("d"), now, 1.5);
+        store.appendLedState(QStringLiteral("d"), now, true);
         QVERIFY(store.flush(&error));
     }
     TelemetryStore again;
     QVERIFY(again.open(path));
     QVERIFY(again.lastWarning().isEmpty());
     QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1.5}}));
+    QCOMPARE(allLedPeriods(again, QStringLiteral("d")), (Periods{{now, now}}));
 }
 
 void TestTelemetryStore::unwritableLocation()
@@ -737,3 +770,260 @@ void TestTelemetryStore::memoryPerSample()
 
 QTEST_GUILESS_MAIN(TestTelemetryStore)
 #include "tst_telemetrystore.moc"
+
+void TestTelemetryStore::ledPeriods_data()
+{
+    QTest::addColumn<LedChanges>("changes");
+    QTest::addColumn<qint64>("t0");
+    QTest::addColumn<qint64>("t1");
+    QTest::addColumn<Periods>("expected");
+    QTest::addColumn<int>("stored"); // changes not ignored (ledPeriodsChanged emissions)
+
+    const LedChanges three = {{100, true},  {200, false}, {300, true},
+                              {400, false}, {500, true},  {600, false}};
+    QTest::newRow("no changes") << LedChanges{} << qint64(0) << qint64(1000) << Periods{} << 0;
+    QTest::newRow("one period") << LedChanges{{100, true}, {200, false}} << qint64(0)
+                                << qint64(1000) << Periods{{100, 200}} << 2;
+    QTest::newRow("repeat ignored")
+        << LedChanges{{100, true}, {150, true}, {200, false}, {250, false}} << qint64(0)
+        << qint64(1000) << Periods{{100, 200}} << 2;
+    QTest::newRow("off first ignored") << LedChanges{{50, false}, {100, true}, {200, false}}
+                                       << qint64(0) << qint64(1000) << Periods{{100, 200}} << 2;
+    QTest::newRow("redelivery ignored")
+        << LedChanges{{100, true}, {200, false}, {100, true}, {200, false}} << qint64(0)
+        << qint64(1000) << Periods{{100, 200}} << 2;
+    QTest::newRow("out of order")
+        << LedChanges{{100, true}, {300, false}, {400, true}, {200, false}, {250, true}}
+        << qint64(0) << qint64(1000) << Periods{{100, 200}, {250, 300}, {400, 400}} << 5;
+    QTest::newRow("late changes between known ones")
+        << LedChanges{{10, true}, {20, false}, {30, true}, {15, false}, {17, true}} << qint64(0)
+        << qint64(1000) << Periods{{10, 15}, {17, 20}, {30, 30}} << 5;
+    QTest::newRow("out of order repeat ignored")
+        << LedChanges{{100, true}, {300, false}, {200, true}} << qint64(0) << qint64(1000)
+        << Periods{{100, 300}} << 2;
+    QTest::newRow("open period") << LedChanges{{100, true}} << qint64(0) << qint64(1000)
+                                 << Periods{{100, 100}} << 1;
+    QTest::newRow("open period clipped")
+        << LedChanges{{100, true}} << qint64(500) << qint64(1000) << Periods{{500, 500}} << 1;
+    QTest::newRow("open period after the window")
+        << LedChanges{{100, true}} << qint64(0) << qint64(100) << Periods{} << 1;
+    QTest::newRow("window clipping")
+        << three << qint64(150) << qint64(550) << Periods{{150, 200}, {300, 400}, {500, 550}} << 6;
+    QTest::newRow("window inside a period")
+        << three << qint64(320) << qint64(380) << Periods{{320, 380}} << 6;
+    QTest::newRow("window between periods")
+        << three << qint64(200) << qint64(300) << Periods{} << 6;
+    QTest::newRow("window after every period")
+        << three << qint64(600) << qint64(1000) << Periods{} << 6;
+    QTest::newRow("empty window") << three << qint64(350) << qint64(350) << Periods{} << 6;
+    QTest::newRow("off at the same ms") << LedChanges{{100, true}, {100, false}} << qint64(0)
+                                        << qint64(1000) << Periods{{100, 101}} << 2;
+}
+
+void TestTelemetryStore::ledPeriods()
+{
+    QFETCH(LedChanges, changes);
+    QFETCH(qint64, t0);
+    QFETCH(qint64, t1);
+    QFETCH(Periods, expected);
+    QFETCH(int, stored);
+    const QString id = QStringLiteral("d");
+    TelemetryStore store;
+    QSignalSpy changed(&store, &TelemetryStore::ledPeriodsChanged);
+    for (const auto &c : changes)
+        store.appendLedState(id, T0 + c.first, c.second);
+    QCOMPARE(changed.count(), stored);
+
+    Periods shifted;
+    for (const auto &p : expected)
+        shifted.append({T0 + p.first, T0 + p.second});
+    QCOMPARE(store.ledPeriods(id, T0 + t0, T0 + t1), shifted);
+    // LED changes alone do not make a device with samples.
+    QVERIFY(!store.contains(id));
+    QVERIFY(store.ledPeriods(QStringLiteral("other"), T0, T0 + 1000).isEmpty());
+}
+
+void TestTelemetryStore::ledSqliteRoundTrip()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QString kitchen = QStringLiteral("kitchen");
+    const QString attic = QStringLiteral("attic");
+    Periods before;
+    {
+        TelemetryStore store;
+        // Appended before open(): memory only, queued by open() as the file lacks it.
+        store.appendLedState(kitchen, now - 100000, true);
+        QCOMPARE(store.pendingWrites(), 0);
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QCOMPARE(store.pendingWrites(), 1);
+        store.appendLedState(kitchen, now - 90000, false);
+        store.appendLedState(kitchen, now - 50000, true);
+        store.appendLedState(kitchen, now - 50000, true); // repeat: not written
+        store.appendLedState(kitchen, now - 70000, false); // out of order: a repeat too
+        store.appendLedState(kitchen, now - 95000, false); // out of order
+        store.appendLedState(kitchen, now - 92000, true); // out of order
+        store.appendLedState(attic, now - 10000, true);
+        store.append(kitchen, now, 1.5);
+        QCOMPARE(store.pendingWrites(), 7);
+        QVERIFY2(store.flush(&error), qPrintable(error));
+        QCOMPARE(store.pendingWrites(), 0);
+        before = allLedPeriods(store, kitchen);
+        QCOMPARE(before,
+                 (Periods{{now - 100000, now - 95000},
+                          {now - 92000, now - 90000},
+                          {now - 50000, now - 50000}}));
+    }
+    QCOMPARE(ledRowCount(path), qint64(6));
+    QCOMPARE(rowCount(path), qint64(1));
+
+    TelemetryStore reopened;
+    QSignalSpy changed(&reopened, &TelemetryStore::ledPeriodsChanged);
+    QString error;
+    QVERIFY2(reopened.open(path, &error), qPrintable(error));
+    QVERIFY(reopened.lastWarning().isEmpty());
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(allLedPeriods(reopened, kitchen), before);
+    QCOMPARE(allLedPeriods(reopened, attic), (Periods{{now - 10000, now - 10000}}));
+    QCOMPARE(reopened.devices(), QStringList{kitchen}); // LED changes add no device
+    // Loading does not write the loaded rows back; the stored value still counts for repeats.
+    QCOMPARE(reopened.pendingWrites(), 0);
+    reopened.appendLedState(kitchen, now - 1000, true);
+    QCOMPARE(reopened.pendingWrites(), 0);
+    reopened.appendLedState(kitchen, now - 1000, false);
+    QCOMPARE(reopened.pendingWrites(), 1);
+    QVERIFY(reopened.flush());
+    QCOMPARE(ledRowCount(path), qint64(7));
+}
+
+void TestTelemetryStore::ledOldSchemaFile()
+{
+    // A file written before LED changes were stored: only the samples table.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("old.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QString name = QStringLiteral("tst_telemetrystore.oldschema");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        QVERIFY2(q.exec(QStringLiteral("CREATE TABLE samples(device TEXT NOT NULL, "
+                                       "t INTEGER NOT NULL, v REAL NOT NULL)")),
+                 qPrintable(q.lastError().text()));
+        QVERIFY2(q.exec(QStringLiteral("CREATE INDEX samples_device_t ON samples(device, t)")),
+                 qPrintable(q.lastError().text()));
+        q.prepare(QStringLiteral("INSERT INTO samples(device, t, v) VALUES (?, ?, ?)"));
+        q.addBindValue(QStringLiteral("d"));
+        q.addBindValue(now);
+        q.addBindValue(7.5);
+        QVERIFY2(q.exec(), qPrintable(q.lastError().text()));
+    }
+    QSqlDatabase::removeDatabase(name);
+    QCOMPARE(ledRowCount(path), qint64(-1)); // no such table
+
+    {
+        TelemetryStore store;
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QVERIFY2(store.lastWarning().isEmpty(), qPrintable(store.lastWarning()));
+        QCOMPARE(contents(store, QStringLiteral("d")), (std::vector<Sample>{{now, 7.5}}));
+        QVERIFY(allLedPeriods(store, QStringLiteral("d")).isEmpty());
+        store.appendLedState(QStringLiteral("d"), now, true);
+        QVERIFY2(store.flush(&error), qPrintable(error));
+    }
+    // Not moved aside: the same file, now with the table.
+    QVERIFY(QDir(dir.path()).entryList({QStringLiteral("old.sqlite.corrupt-*")}).isEmpty());
+    QCOMPARE(ledRowCount(path), qint64(1));
+    TelemetryStore again;
+    QVERIFY(again.open(path));
+    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 7.5}}));
+    QCOMPARE(allLedPeriods(again, QStringLiteral("d")), (Periods{{now, now}}));
+}
+
+void TestTelemetryStore::ledRetention()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QString id = QStringLiteral("d");
+    const QString off = QStringLiteral("off at the cutoff");
+    const qint64 cutoff = now - 30 * DayMs;
+    {
+        TelemetryStore store;
+        store.setRetention(0);
+        QVERIFY(store.open(path));
+        store.appendLedState(id, now - 40 * DayMs, true);
+        store.appendLedState(id, now - 35 * DayMs, false);
+        store.appendLedState(id, now - 31 * DayMs, true); // on at the cutoff
+        store.appendLedState(id, now - 10 * DayMs, false);
+        store.appendLedState(id, now - 5 * DayMs, true);
+        store.appendLedState(off, now - 40 * DayMs, true);
+        store.appendLedState(off, now - 35 * DayMs, false); // off at the cutoff
+        store.appendLedState(off, now - 5 * DayMs, true);
+        QVERIFY(store.flush());
+        QCOMPARE(ledRowCount(path), qint64(8));
+
+        QSignalSpy changed(&store, &TelemetryStore::ledPeriodsChanged);
+        store.removeBefore(cutoff);
+        QCOMPARE(changed.count(), 2);
+        // The period that started before the cutoff shades from the cutoff.
+        const Periods expected{{cutoff, now - 10 * DayMs}, {now - 5 * DayMs, now - 5 * DayMs}};
+        QCOMPARE(allLedPeriods(store, id), expected);
+        QCOMPARE(allLedPeriods(store, off), (Periods{{now - 5 * DayMs, now - 5 * DayMs}}));
+        QVERIFY(store.flush());
+        QCOMPARE(ledRowCount(path), qint64(4)); // on at the cutoff, off, on; and on
+
+        // Again later: the carried change moves up, nothing else changes.
+        store.removeBefore(cutoff + 1000);
+        QCOMPARE(allLedPeriods(store, id),
+                 (Periods{{cutoff + 1000, now - 10 * DayMs}, {now - 5 * DayMs, now - 5 * DayMs}}));
+        QVERIFY(store.flush());
+        QCOMPARE(ledRowCount(path), qint64(4));
+    }
+    TelemetryStore again;
+    again.setRetention(0);
+    QVERIFY(again.open(path));
+    QCOMPARE(allLedPeriods(again, id),
+             (Periods{{cutoff + 1000, now - 10 * DayMs}, {now - 5 * DayMs, now - 5 * DayMs}}));
+    QCOMPARE(allLedPeriods(again, off), (Periods{{now - 5 * DayMs, now - 5 * DayMs}}));
+}
+
+void TestTelemetryStore::ledRetentionOnOpen()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QString id = QStringLiteral("d");
+    {
+        TelemetryStore keepAll;
+        keepAll.setRetention(0);
+        QVERIFY(keepAll.open(path));
+        keepAll.appendLedState(id, now - 10 * DayMs, true);
+        keepAll.appendLedState(id, now - 2 * DayMs, false);
+        keepAll.appendLedState(id, now - DayMs, true);
+    }
+    QCOMPARE(ledRowCount(path), qint64(3));
+    TelemetryStore store;
+    store.setRetention(5 * DayMs);
+    QVERIFY(store.open(path));
+    const qint64 after = QDateTime::currentMSecsSinceEpoch();
+    const Periods periods = allLedPeriods(store, id);
+    QCOMPARE(periods.size(), 2);
+    // Shaded from open()'s cutoff (now - retention when it ran) to the change off.
+    QVERIFY(periods.at(0).first >= now - 5 * DayMs);
+    QVERIFY(periods.at(0).first <= after - 5 * DayMs);
+    QCOMPARE(periods.at(0).second, now - 2 * DayMs);
+    QCOMPARE(periods.at(1), (QPair<qint64, qint64>(now - DayMs, now - DayMs)));
+    // The file was trimmed the same way (the change on moved to the cutoff), nothing queued.
+    QCOMPARE(ledRowCount(path), qint64(3));
+    QCOMPARE(store.pendingWrites(), 0);
+    store.close();
+    TelemetryStore again;
+    again.setRetention(0);
+    QVERIFY(again.open(path));
+    QCOMPARE(allLedPeriods(again, id), periods);
+}
