@@ -1,6 +1,6 @@
 // nightlight-device: reads a light sensor, switches an LED and talks MQTT (issue #4).
 // Exit codes: 0 after SIGTERM/SIGINT, 2 bad options, 3 a backend cannot start, 4 a permanent MQTT
-// error (bad credentials, not authorised, TLS).
+// error (bad credentials, not authorised, TLS, invalid settings: the client gave up).
 
 #include "backends.h"
 #include "deviceoptions.h"
@@ -50,7 +50,9 @@ void onSignal(int signo)
 
 bool installSignalHandlers()
 {
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, signalFds) != 0)
+    // Non-blocking: a signal storm while the event loop is stalled fills the buffer, and the
+    // handler must then drop bytes rather than block (one pending byte is enough to wake us).
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, signalFds) != 0)
         return false;
     struct sigaction sa = {};
     sa.sa_handler = onSignal;
@@ -63,20 +65,6 @@ void printError(const QString &message)
 {
     std::fprintf(stderr, "nightlight-device: %s\n", qUtf8Printable(message));
     std::fflush(stderr);
-}
-
-bool isPermanent(MqttClient::Error error)
-{
-    switch (error) {
-    case MqttClient::Error::BadCredentials:
-    case MqttClient::Error::NotAuthorized:
-    case MqttClient::Error::TlsHandshakeFailed:
-    case MqttClient::Error::TlsFileError:
-    case MqttClient::Error::ProtocolError:
-        return true;
-    default:
-        return false;
-    }
 }
 
 } // namespace
@@ -198,7 +186,9 @@ int main(int argc, char *argv[])
                      [&](MqttClient::Error e, const QString &message) {
                          if (shuttingDown)
                              return;
-                         if (isPermanent(e)) {
+                         // Permanent is what the client treats as permanent: it has stopped
+                         // trying (Disconnected), so we would run offline forever.
+                         if (client.state() == MqttClient::State::Disconnected) {
                              printError(QStringLiteral("cannot connect to %1:%2: %3")
                                             .arg(options.host)
                                             .arg(options.port)
@@ -221,6 +211,10 @@ int main(int argc, char *argv[])
     graceTimer.setSingleShot(true);
     graceTimer.setInterval(ShutdownGraceMs);
     bool finished = false;
+    // Set when the shutdown did not see the client confirm the DISCONNECT: its worker thread
+    // may be stuck in a blocking connect (DNS, TCP SYNs dropped by a firewall), and
+    // ~MqttClient would wait for it for minutes.
+    bool unconfirmed = false;
     const auto finish = [&] {
         if (finished)
             return;
@@ -233,9 +227,12 @@ int main(int argc, char *argv[])
     };
     // An LED behind HTTP (CounterFit) sends "off" asynchronously: give it the grace period.
     const bool asyncLed = led->backendName() == QLatin1String("counterfit");
+    bool confirmed = false;
     QObject::connect(&graceTimer, &QTimer::timeout, &app, [&] {
-        if (!asyncLed && !client.isConnected())
+        if (!confirmed) {
             qCInfo(lcDevice, "no DISCONNECT confirmation within %d ms", ShutdownGraceMs);
+            unconfirmed = true;
+        }
         finish();
     });
     QObject::connect(&signalNotifier, &QSocketNotifier::activated, &app, [&] {
@@ -257,12 +254,17 @@ int main(int argc, char *argv[])
             // #2627, #3253).
             client.publish(stateTopicName, encodeState(nightlight->state()), 0, true); // LED off
             client.publish(statusTopicName, encodeAvailability(Availability::Offline), 0, true);
-            if (!asyncLed)
-                QObject::connect(&client, &MqttClient::disconnected, &app, finish);
+            QObject::connect(&client, &MqttClient::disconnected, &app, [&] {
+                confirmed = true;
+                if (!asyncLed)
+                    finish();
+            });
             // Queued after the publishes; MqttClient sends DISCONNECT and waits for it to be
             // written before its worker thread ends (also when we exit right away).
             client.disconnectFromHost();
         } else {
+            // Not connected: nothing to confirm, and the worker may be inside connect().
+            unconfirmed = true;
             client.disconnectFromHost(); // stop reconnecting
             if (!asyncLed)
                 finish();
@@ -271,5 +273,12 @@ int main(int argc, char *argv[])
 
     client.connectToHost();
     nightlight->start(); // the first reading now, not one interval later
-    return app.exec();
+    const int code = app.exec();
+    if (unconfirmed) {
+        // The LED is off and the backends are released (finish()); "offline" is covered by the
+        // Last Will, and nothing else needs a destructor. Do not wait for the MQTT worker.
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+    return code;
 }

@@ -7,6 +7,8 @@
 #include <QLoggingCategory>
 #include <QTimer>
 
+#include <cmath>
+
 namespace nightlight {
 
 namespace {
@@ -162,6 +164,13 @@ void Nightlight::applyCommand(const Command &command)
 
 void Nightlight::onReadingReady(double light)
 {
+    // Outside the contract (PROTOCOL.md: finite, 0..MaxLevel) every receiver would reject the
+    // telemetry and the state: a failed reading, not a sample.
+    if (!std::isfinite(light) || light < 0 || light > MaxLevel) {
+        onReadingFailed(
+            QStringLiteral("%1 is not a light level in 0..%2").arg(light).arg(MaxLevel));
+        return;
+    }
     if (m_failureStreak > 0) {
         qCInfo(lcDevice, "readings work again after %d failed", m_failureStreak);
         m_failureStreak = 0;

@@ -11,6 +11,7 @@
 #include <QTest>
 
 #include <initializer_list>
+#include <limits>
 
 using namespace nightlight;
 
@@ -112,6 +113,8 @@ private slots:
     void bufferDropsOldest();
     void busySensorSkipsTick();
     void readingFailureIsCounted();
+    void readingOutsideContract_data();
+    void readingOutsideContract();
     void readingFailuresLogOncePerRun_data();
     void readingFailuresLogOncePerRun();
     void startTicksAtOnce();
@@ -464,6 +467,54 @@ private:
     static inline LogCapture *s_current = nullptr;
     QtMessageHandler m_previous;
 };
+
+void TestNightlight::readingOutsideContract_data()
+{
+    QTest::addColumn<double>("light");
+    QTest::addColumn<bool>("valid"); // finite and 0..MaxLevel (PROTOCOL.md)
+    QTest::addColumn<bool>("ledOn"); // after the reading, with the LED on before it
+
+    QTest::newRow("NaN") << std::numeric_limits<double>::quiet_NaN() << false << true;
+    QTest::newRow("inf") << std::numeric_limits<double>::infinity() << false << true;
+    QTest::newRow("-inf") << -std::numeric_limits<double>::infinity() << false << true;
+    QTest::newRow("-1") << -1.0 << false << true;
+    QTest::newRow("1e7") << 1e7 << false << true;
+    QTest::newRow("CounterFit 5e9") << 5e9 << false << true;
+    QTest::newRow("0") << 0.0 << true << true;
+    QTest::newRow("MaxLevel 1e6") << MaxLevel << true << false;
+}
+
+// A reading outside the contract is a failed reading: counted, logged, no telemetry, no state,
+// LED unchanged.
+void TestNightlight::readingOutsideContract()
+{
+    QFETCH(double, light);
+    QFETCH(bool, valid);
+    QFETCH(bool, ledOn);
+    Rig rig;
+    rig.read(100);
+    QVERIFY(rig.led.isOn());
+    const qsizetype states = rig.states.size();
+    LogCapture log;
+    rig.read(light);
+    QCOMPARE(rig.nightlight.readingFailureCount(), valid ? 0 : 1);
+    QCOMPARE(rig.telemetry.size(), valid ? 2 : 1);
+    QCOMPARE(rig.states.size(), valid ? states + 1 : states);
+    QCOMPARE(rig.led.isOn(), ledOn);
+    QCOMPARE(log.warnings.size(), valid ? 0 : 1);
+    if (valid) {
+        QCOMPARE(rig.telemetry.last().at(0).value<Telemetry>().light, light);
+        QCOMPARE(*lastState(rig.states).light, light);
+    } else {
+        QVERIFY2(log.warnings.first().startsWith(QLatin1String("reading failed: ")) &&
+                     log.warnings.first().contains(QLatin1String("is not a light level in 0..")),
+                 qPrintable(log.warnings.first()));
+        QCOMPARE(*lastState(rig.states).light, 100.0); // the last good reading
+        // Everything that was published still decodes.
+        QVERIFY(decodeTelemetry(encodeTelemetry(rig.telemetry.last().at(0).value<Telemetry>())));
+        QVERIFY(decodeState(encodeState(rig.nightlight.state())));
+    }
+}
 
 void TestNightlight::readingFailuresLogOncePerRun_data()
 {

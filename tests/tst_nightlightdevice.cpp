@@ -17,7 +17,10 @@
 #include <algorithm>
 #include <memory>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace nightlight;
 
@@ -174,12 +177,14 @@ private slots:
     void commandGivesRetainedState();
     void sigkillGivesLastWill();
     void sigtermExitsCleanly();
+    void sigtermWhileConnectBlocks();
     void outageBuffersAndCommandsWait();
     void fuzzedCommands();
     void badArguments_data();
     void badArguments();
     void groveWithoutI2c();
     void notAuthorizedExits4();
+    void invalidArgumentExits4();
 
 private:
     QStringList deviceArgs(const QString &id, const QStringList &extra = {}) const;
@@ -309,6 +314,82 @@ void TestNightlightDevice::sigtermExitsCleanly()
     QTRY_VERIFY_WITH_TIMEOUT(!observer.lastState(id)->ledOn, 5000);
     QCOMPARE(observer.statuses(id).count("offline"), offlineBefore + 1);
     QVERIFY(device.log().contains(QLatin1String("LED off")));
+}
+
+// A listening socket whose accept queue is full: Linux drops further SYNs, so a blocking connect()
+// to it hangs (retransmitting SYNs for about two minutes), like a firewall that drops them.
+class BlackHole
+{
+public:
+    ~BlackHole()
+    {
+        for (int fd : m_fds)
+            ::close(fd);
+    }
+    bool open()
+    {
+        const int listener = add(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr = {};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        // Backlog 0: one connection fills the queue, and nobody ever accepts it.
+        if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr *>(&addr), len) != 0 ||
+            ::listen(listener, 0) != 0 ||
+            ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+            return false;
+        m_port = ntohs(addr.sin_port);
+        for (int i = 0; i < 2; ++i) {
+            const int filler =
+                add(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            if (filler < 0)
+                return false;
+            ::connect(filler, reinterpret_cast<sockaddr *>(&addr), len); // EINPROGRESS
+        }
+        return true;
+    }
+    quint16 port() const { return m_port; }
+
+private:
+    int add(int fd)
+    {
+        if (fd >= 0)
+            m_fds.append(fd);
+        return fd;
+    }
+    QList<int> m_fds;
+    quint16 m_port = 0;
+};
+
+// SIGTERM while libmosquitto's blocking connect() hangs in the MQTT worker thread: the device
+// must not wait for that thread on its way out.
+void TestNightlightDevice::sigtermWhileConnectBlocks()
+{
+    BlackHole hole;
+    QVERIFY(hole.open());
+    Device device;
+    QVERIFY(device.start({QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
+                          QStringLiteral("--port"), QString::number(hole.port()),
+                          QStringLiteral("--id"), QStringLiteral("blackhole-1"),
+                          QStringLiteral("-v")}));
+    const QString connecting = QStringLiteral("connecting to \"127.0.0.1:%1\"").arg(hole.port());
+    QTRY_VERIFY_WITH_TIMEOUT(device.log().contains(connecting), 5000);
+    // The rule runs meanwhile: the first sample waits in the buffer.
+    QTRY_VERIFY_WITH_TIMEOUT(device.log().contains(QLatin1String("samples buffered")), 5000);
+
+    QElapsedTimer timer;
+    timer.start();
+    device.process().terminate(); // SIGTERM
+    QVERIFY(device.process().waitForFinished(5000));
+    const qint64 ms = timer.elapsed();
+    QCOMPARE(device.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(device.process().exitCode(), 0);
+    QVERIFY2(ms < 1000, qPrintable(QStringLiteral("took %1 ms").arg(ms)));
+    const QString log = device.log();
+    // The precondition held: connect() never returned (no socket, no error).
+    QVERIFY2(!log.contains(QLatin1String("waiting for CONNACK")), qPrintable(log));
+    QVERIFY2(!log.contains(QLatin1String("cannot connect")), qPrintable(log));
+    QVERIFY2(log.contains(QLatin1String("shutting down")), qPrintable(log));
 }
 
 void TestNightlightDevice::outageBuffersAndCommandsWait()
@@ -550,6 +631,25 @@ void TestNightlightDevice::notAuthorizedExits4()
     const QString err = QString::fromUtf8(p.readAllStandardError());
     QVERIFY2(err.contains(QLatin1String("nightlight-device: cannot connect to 127.0.0.1:")),
              qPrintable(err));
+}
+
+// An invalid setting that only the MQTT client finds (libmosquitto rejects a control character in
+// the user name) is permanent: the client stops trying, so the device must exit 4 rather than run
+// offline forever.
+void TestNightlightDevice::invalidArgumentExits4()
+{
+    QProcess p;
+    p.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+            deviceArgs(QStringLiteral("invalid-1"),
+                       {QStringLiteral("--username"),
+                        QStringLiteral("dev") + QChar(1) + QStringLiteral("ice")}));
+    QVERIFY(p.waitForFinished(10000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 4);
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.contains(QLatin1String("nightlight-device: cannot connect to 127.0.0.1:")),
+             qPrintable(err));
+    QVERIFY2(err.contains(QLatin1String("invalid user name")), qPrintable(err));
 }
 
 QTEST_GUILESS_MAIN(TestNightlightDevice)
