@@ -81,6 +81,16 @@ void DeviceHub::drain()
     m_queueHead = 0;
 }
 
+void DeviceHub::drainQueue()
+{
+    while (m_queueHead < m_queue.size()) {
+        const MqttMessage message = m_queue.at(m_queueHead++);
+        handleMessage(message);
+    }
+    m_queue.clear();
+    m_queueHead = 0;
+}
+
 void DeviceHub::resetMalformedCount()
 {
     m_malformedCount = 0;
@@ -96,6 +106,16 @@ void DeviceHub::reportMalformed(const QString &topic, const QString &reason)
     emit malformedMessage(topic, m_lastError);
 }
 
+void DeviceHub::clampFutureTs(const QString &topic, std::optional<qint64> &ts, qint64 nowMs)
+{
+    if (!ts || *ts <= nowMs + MaxClockAheadMs)
+        return;
+    reportMalformed(topic,
+                    QStringLiteral("ts is %1 s in the future; using the receive time")
+                        .arg((*ts - nowMs) / 1000));
+    ts = nowMs;
+}
+
 void DeviceHub::handleMessage(const MqttMessage &message)
 {
     const auto parsed = parseTopic(message.topic);
@@ -105,14 +125,16 @@ void DeviceHub::handleMessage(const MqttMessage &message)
     switch (parsed->kind) {
     case TopicKind::Telemetry: {
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        const auto t = decodeTelemetry(message.payload);
-        if (!t) {
-            reportMalformed(message.topic, t.errorString());
+        const auto decoded = decodeTelemetry(message.payload);
+        if (!decoded) {
+            reportMalformed(message.topic, decoded.errorString());
             return;
         }
+        Telemetry t = *decoded;
+        clampFutureTs(message.topic, t.ts, now);
         if (!m_heardTelemetry.contains(id))
             m_heardTelemetry.insert(id);
-        emit telemetryReceived(id, *t, now);
+        emit telemetryReceived(id, t, now);
         return;
     }
     case TopicKind::State: {
@@ -122,13 +144,15 @@ void DeviceHub::handleMessage(const MqttMessage &message)
             emit stateCleared(id);
             return;
         }
-        const auto s = decodeState(message.payload);
-        if (!s) {
-            reportMalformed(message.topic, s.errorString());
+        const auto decoded = decodeState(message.payload);
+        if (!decoded) {
+            reportMalformed(message.topic, decoded.errorString());
             return;
         }
-        m_states.insert(id, *s);
-        emit stateReceived(id, *s);
+        DeviceState s = *decoded;
+        clampFutureTs(message.topic, s.ts, QDateTime::currentMSecsSinceEpoch());
+        m_states.insert(id, s);
+        emit stateReceived(id, s);
         return;
     }
     case TopicKind::Status: {

@@ -26,6 +26,11 @@ class DeviceHub : public QObject
     Q_PROPERTY(int malformedCount READ malformedCount NOTIFY malformedMessage)
 
 public:
+    // A `ts` further ahead of the receive time than this is not trusted (a wrong device clock
+    // would pin the live chart in the future): the receive time is used and the message counts
+    // as malformed.
+    static constexpr qint64 MaxClockAheadMs = 60000;
+
     // `client` is not owned and must outlive the hub.
     explicit DeviceHub(MqttClient *client, QObject *parent = nullptr);
     ~DeviceHub() override;
@@ -58,11 +63,15 @@ public:
     // Queues a batch (from MqttClient::messagesReceived) and decodes it in slices of at most
     // sliceBudgetMs per event-loop turn, in order, so a burst never stalls the GUI.
     void enqueue(const QList<nightlight::MqttMessage> &messages);
+    // Decodes everything still queued, now (on shutdown, before the store's last flush).
+    void drainQueue();
     void setSliceBudget(int ms) { m_sliceBudgetMs = ms; }
     qsizetype queuedMessages() const { return m_queue.size() - m_queueHead; }
 
 signals:
     // `receivedMs`: when the message arrived (ms since the epoch, UTC); `t.ts` may be absent.
+    // A `ts` over MaxClockAheadMs ahead of `receivedMs` is replaced by `receivedMs` (so is a
+    // state's).
     void telemetryReceived(const QString &deviceId, const nightlight::Telemetry &t,
                            qint64 receivedMs);
     void stateReceived(const QString &deviceId, const nightlight::DeviceState &state);
@@ -74,6 +83,8 @@ signals:
 
 private:
     void reportMalformed(const QString &topic, const QString &reason);
+    // Replaces a `ts` too far ahead of `nowMs` by `nowMs` and reports it.
+    void clampFutureTs(const QString &topic, std::optional<qint64> &ts, qint64 nowMs);
     void drain();
 
     MqttClient *m_client;

@@ -23,6 +23,8 @@ LedControl::LedControl(MqttClient *client, DeviceHub *hub, QObject *parent)
     connect(hub, &DeviceHub::statusReceived, this, &LedControl::onStatus);
     connect(hub, &DeviceHub::telemetryReceived, this,
             [this](const QString &id, const Telemetry &, qint64) { onTelemetry(id); });
+    // Enabled only while connected: show the change at once.
+    connect(client, &MqttClient::stateChanged, this, &LedControl::changed);
 }
 
 LedControl::~LedControl() = default;
@@ -67,9 +69,14 @@ LedControl::Choice LedControl::shownChoice() const
     return m_phase == Phase::Pending ? m_requested : realChoice();
 }
 
+bool LedControl::isConnected() const
+{
+    return m_client->isConnected();
+}
+
 bool LedControl::isEnabled(Choice choice) const
 {
-    if (m_deviceId.isEmpty() || choice == Choice::None)
+    if (m_deviceId.isEmpty() || choice == Choice::None || !isConnected())
         return false;
     return choice != Choice::Auto || m_state.has_value();
 }
@@ -201,6 +208,8 @@ QString LedControl::message() const
 {
     if (m_deviceId.isEmpty())
         return tr("No device selected");
+    if (!isConnected())
+        return tr("Not connected to the broker");
     switch (m_phase) {
     case Phase::Pending:
         return tr("Sent “%1”, waiting for the device to confirm…").arg(choiceName(m_requested));

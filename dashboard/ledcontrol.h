@@ -61,6 +61,9 @@ public:
     // Telemetry seen but never a state: a lesson-style device that cannot confirm.
     bool isLessonDevice() const { return !m_state && m_seenTelemetry; }
     bool isOnline() const { return m_online.value_or(false); }
+    // The client is connected to the broker. Without that no choice is enabled: a QoS 1 command
+    // would wait in the client's queue and reach the device long after "did not confirm".
+    bool isConnected() const;
 
     // What the device really does, from its state; None without a state.
     Choice realChoice() const;
@@ -70,7 +73,8 @@ public:
     Phase phase() const { return m_phase; }
     bool isEnabled(Choice choice) const;
 
-    // One line for the user: pending / confirmed / failure / lesson device / waiting.
+    // One line for the user: not connected / pending / confirmed / failure / lesson device /
+    // waiting.
     QString message() const;
     // The real LED and mode, e.g. "LED on · manual"; "LED state unknown" without a state.
     QString stateText() const;
@@ -81,7 +85,7 @@ public:
 
 public slots:
     // Publishes the command. Returns false (nothing sent) for None, for Auto on a device
-    // without a state, without a device id, or when publishing fails.
+    // without a state, without a device id, while not connected, or when publishing fails.
     bool request(nightlight::LedControl::Choice choice);
 
 signals:

@@ -78,9 +78,6 @@ void LedControlWidget::retranslate()
     m_on->setText(tr("O&n"));
     m_off->setText(tr("O&ff"));
     m_auto->setText(tr("&Auto"));
-    m_on->setToolTip(tr("Switch the LED on and keep it on"));
-    m_off->setToolTip(tr("Switch the LED off and keep it off"));
-    m_auto->setToolTip(tr("Let the device switch the LED by its light threshold"));
     sync();
 }
 
@@ -102,8 +99,17 @@ void LedControlWidget::sync()
     m_on->setEnabled(m_control->isEnabled(LedControl::Choice::On));
     m_off->setEnabled(m_control->isEnabled(LedControl::Choice::Off));
     m_auto->setEnabled(m_control->isEnabled(LedControl::Choice::Auto));
-    if (!m_control->hasState())
-        m_auto->setToolTip(tr("This device does not confirm commands (lesson device)"));
+    if (!m_control->isConnected()) {
+        // Why all three are disabled: "Not connected to the broker".
+        for (QAbstractButton *b : {m_on, m_off, m_auto})
+            b->setToolTip(m_control->message());
+    } else {
+        m_on->setToolTip(tr("Switch the LED on and keep it on"));
+        m_off->setToolTip(tr("Switch the LED off and keep it off"));
+        m_auto->setToolTip(m_control->hasState()
+                               ? tr("Let the device switch the LED by its light threshold")
+                               : tr("This device does not confirm commands (lesson device)"));
+    }
 
     m_state->setText(m_control->stateText());
     const QString message = m_control->message();

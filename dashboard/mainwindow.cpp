@@ -92,6 +92,9 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
         qCWarning(lcWindow).noquote() << "history not saved:" << dbError;
 
     m_devices->attach(m_hub);
+    // PROTOCOL.md "Any standard broker": the exact <id>/state and <id>/status of every device
+    // known (from the wildcards or the history), not only the selected one.
+    connect(m_devices, &DeviceListModel::deviceAdded, m_hub, &DeviceHub::watchDevice);
     for (const QString &id : m_store->devices())
         m_devices->addDevice(id);
 
@@ -161,6 +164,7 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
 
 MainWindow::~MainWindow()
 {
+    m_hub->drainQueue(); // messages received but not yet decoded belong in the file too
     m_store->flush();
 }
 
@@ -568,6 +572,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     m_settings->setValue(QStringLiteral("window/geometry"), saveGeometry());
     m_settings->setValue(QStringLiteral("window/state"), saveState());
     m_settings->sync();
+    m_hub->drainQueue();
     m_store->flush();
     QMainWindow::closeEvent(event);
 }

@@ -72,6 +72,10 @@ private slots:
     void ledShadingSurvivesRestart();
     void caFileLabelHasBuddy();
     void presetFollowsTheChartWindow();
+    void everyKnownDeviceIsWatched();
+    void futureTimestamp_data();
+    void futureTimestamp();
+    void shutdownDrainsTheQueue();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -593,6 +597,199 @@ void TestDashboard::presetFollowsTheChartWindow()
     QCOMPARE(
         std::count_if(presets.begin(), presets.end(), [](QAction *a) { return a->isChecked(); }),
         1);
+}
+
+void TestDashboard::everyKnownDeviceIsWatched()
+{
+    // PROTOCOL.md "Any standard broker": a device heard of only through +/telemetry, or only in
+    // the history, gets its exact <id>/state subscribed without being selected, so its retained
+    // state (and LED changes) are recorded. Discovery has no +/state wildcard, so nothing else
+    // could deliver it.
+    const QString selected = QStringLiteral("watch-selected");
+    const QString other = QStringLiteral("watch-other");
+    MqttClient publisher;
+    publisher.setHost(m_broker.host());
+    publisher.setPort(m_broker.port());
+    QSignalSpy up(&publisher, &MqttClient::connected);
+    publisher.connectToHost();
+    QVERIFY(up.wait(5000));
+    const qint64 ts = QDateTime::currentMSecsSinceEpoch() - 30000;
+    DeviceState state;
+    state.ledOn = true;
+    state.mode = Mode::Manual;
+    state.ts = ts;
+    QVERIFY(publisher.publish(stateTopic(other), encodeState(state), 1, true));
+    auto cleanup =
+        qScopeGuard([&] { publisher.publish(stateTopic(other), QByteArray(), 1, true); });
+
+    using Periods = QList<QPair<qint64, qint64>>;
+    DashboardOptions o = optionsFor(selected);
+    o.databasePath = m_dir.filePath(QStringLiteral("watch.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("watch.ini"));
+    {
+        MainWindow window(o);
+        QVERIFY(!window.hub()->isWatching(other));
+        // Telemetry only (until the window's wildcard subscription is in place).
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (publisher.publish(telemetryTopic(other), QByteArray(R"({"light": 42})"), 0),
+             window.deviceModel()->rowOf(other) >= 0),
+            10000);
+        QVERIFY(window.hub()->isWatching(other));
+        QTRY_VERIFY_WITH_TIMEOUT(window.hub()->lastState(other).has_value(), 10000);
+        QCOMPARE(*window.hub()->lastState(other), state);
+        QCOMPARE(window.currentDevice(), selected);
+        QCOMPARE(window.store()->ledPeriods(other, std::numeric_limits<qint64>::min(),
+                                            std::numeric_limits<qint64>::max()),
+                 (Periods{{ts, ts}}));
+    }
+
+    // Known from the history only: watched at start, its retained state arrives.
+    MainWindow again(o);
+    QVERIFY(again.store()->contains(other));
+    QVERIFY(again.hub()->isWatching(other));
+    QTRY_VERIFY_WITH_TIMEOUT(again.hub()->lastState(other).has_value(), 10000);
+    QCOMPARE(*again.hub()->lastState(other), state);
+    QCOMPARE(again.currentDevice(), selected);
+}
+
+void TestDashboard::futureTimestamp_data()
+{
+    QTest::addColumn<bool>("isState"); // <id>/state (retained), else <id>/telemetry
+    QTest::addColumn<qint64>("ts");
+    QTest::addColumn<bool>("relative"); // ts is ms after now
+    QTest::addColumn<bool>("replaced");
+    const qint64 far = Q_INT64_C(9007199254740992);
+    QTest::newRow("telemetry far in the future") << false << far << false << true;
+    QTest::newRow("telemetry 30 s ahead is kept") << false << qint64(30000) << true << false;
+    QTest::newRow("telemetry in the past is kept") << false << qint64(-60000) << true << false;
+    QTest::newRow("state far in the future") << true << far << false << true;
+    QTest::newRow("state 30 s ahead is kept") << true << qint64(30000) << true << false;
+}
+
+void TestDashboard::futureTimestamp()
+{
+    // A ts more than 60 s ahead of the receive time (a wrong device clock) would be stored and
+    // pin the live chart in the future: the receive time is used and the message is counted as
+    // malformed, with a readable reason.
+    QFETCH(bool, isState);
+    QFETCH(qint64, ts);
+    QFETCH(bool, relative);
+    QFETCH(bool, replaced);
+    static int row = 0;
+    const QString id = QStringLiteral("future-%1").arg(++row);
+    const QString topic = isState ? stateTopic(id) : telemetryTopic(id);
+
+    MqttClient publisher;
+    publisher.setHost(m_broker.host());
+    publisher.setPort(m_broker.port());
+    QSignalSpy up(&publisher, &MqttClient::connected);
+    publisher.connectToHost();
+    QVERIFY(up.wait(5000));
+    auto cleanup = qScopeGuard([&] {
+        if (isState)
+            publisher.publish(stateTopic(id), QByteArray(), 1, true);
+    });
+
+    DashboardOptions o = optionsFor(id);
+    o.databasePath = m_dir.filePath(QStringLiteral("%1.sqlite").arg(id));
+    o.settingsPath = m_dir.filePath(QStringLiteral("%1.ini").arg(id));
+    MainWindow window(o);
+    std::optional<qint64> heardTs;
+    qint64 heardAt = 0;
+    connect(window.hub(), &DeviceHub::telemetryReceived, this,
+            [&](const QString &device, const Telemetry &t, qint64 receivedMs) {
+                if (device == id && t.light == 1) {
+                    heardTs = t.ts;
+                    heardAt = receivedMs;
+                }
+            });
+    const qint64 before = QDateTime::currentMSecsSinceEpoch();
+    const qint64 sentTs = relative ? before + ts : ts;
+    if (isState) {
+        DeviceState state;
+        state.ledOn = true;
+        state.ts = sentTs;
+        QVERIFY(publisher.publish(stateTopic(id), encodeState(state), 1, true));
+        QTRY_VERIFY_WITH_TIMEOUT(window.hub()->lastState(id).has_value(), 10000);
+    } else {
+        // Readings without ts until the window's wildcard subscription is in place.
+        QTRY_VERIFY_WITH_TIMEOUT((publisher.publish(topic, QByteArray(R"({"light": 7})"), 0),
+                                  window.store()->contains(id)),
+                                 10000);
+        QVERIFY(publisher.publish(
+            topic, QStringLiteral(R"({"light":1,"ts":%1})").arg(sentTs).toUtf8(), 0));
+        QTRY_VERIFY_WITH_TIMEOUT(heardTs.has_value(), 10000);
+    }
+    const qint64 after = QDateTime::currentMSecsSinceEpoch();
+
+    using Periods = QList<QPair<qint64, qint64>>;
+    const Periods periods = window.store()->ledPeriods(id, std::numeric_limits<qint64>::min(),
+                                                       std::numeric_limits<qint64>::max());
+    if (replaced) {
+        QCOMPARE(window.hub()->malformedCount(), 1);
+        QVERIFY2(window.hub()->lastError().startsWith(topic + QStringLiteral(": ts is ")),
+                 qPrintable(window.hub()->lastError()));
+        QVERIFY2(window.hub()->lastError().endsWith(
+                     QStringLiteral(" s in the future; using the receive time")),
+                 qPrintable(window.hub()->lastError()));
+        QCOMPARE(window.malformedText(), QStringLiteral("Malformed: 1"));
+        if (isState) {
+            const qint64 stored = *window.hub()->lastState(id)->ts;
+            QVERIFY(stored >= before && stored <= after);
+            QCOMPARE(periods, (Periods{{stored, stored}}));
+        } else {
+            QCOMPARE(*heardTs, heardAt); // the receive time
+            // Stored at the receive time (a probe may share the millisecond).
+            bool stored = false;
+            window.store()->forEachInRange(id, heardAt, heardAt,
+                                           [&](qint64, double v) { stored = stored || v == 1; });
+            QVERIFY(stored);
+            // Nothing stored in the future: the live chart's end stays at now.
+            QVERIFY(window.store()->timeRange(id)->last <= after);
+            QVERIFY(window.chart()->latestSample()->t <= after);
+        }
+    } else {
+        QCOMPARE(window.hub()->malformedCount(), 0);
+        if (isState) {
+            QCOMPARE(window.hub()->lastState(id)->ts, std::optional<qint64>(sentTs));
+            QCOMPARE(periods, (Periods{{sentTs, sentTs}}));
+        } else {
+            QCOMPARE(heardTs, std::optional<qint64>(sentTs));
+            QCOMPARE(window.store()->countInRange(id, sentTs, sentTs), 1);
+        }
+    }
+}
+
+void TestDashboard::shutdownDrainsTheQueue()
+{
+    // Messages received but still waiting in the hub's queue (decoded in slices per event-loop
+    // turn) are stored when the window closes, not lost.
+    const QString id = QStringLiteral("drain-on-exit");
+    DashboardOptions o = optionsFor(id);
+    o.databasePath = m_dir.filePath(QStringLiteral("drain.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("drain.ini"));
+    constexpr int Count = 100;
+    const qint64 t0 = QDateTime::currentMSecsSinceEpoch() - 60000;
+    {
+        MainWindow window(o);
+        window.hub()->setSliceBudget(0); // one message per event-loop turn
+        QList<MqttMessage> batch;
+        for (int i = 0; i < Count; ++i) {
+            MqttMessage m;
+            m.topic = telemetryTopic(id);
+            m.payload = QStringLiteral(R"({"light":%1,"ts":%2})").arg(i).arg(t0 + i).toUtf8();
+            batch << m;
+        }
+        // As the client hands over a burst.
+        emit window.client()->messagesReceived(batch);
+        QVERIFY(window.hub()->queuedMessages() > 0);
+        QVERIFY(window.store()->size(id) < Count);
+    }
+    TelemetryStore store;
+    QVERIFY(store.open(o.databasePath));
+    QCOMPARE(store.size(id), qsizetype(Count));
+    QCOMPARE(store.timeRange(id)->first, t0);
+    QCOMPARE(store.timeRange(id)->last, t0 + Count - 1);
 }
 
 QTEST_MAIN(TestDashboard)

@@ -4,10 +4,12 @@
 
 #include "devicehub.h"
 #include "ledcontrol.h"
+#include "ledcontrolwidget.h"
 #include "mqttclient.h"
 #include "protocol.h"
 #include "testbroker.h"
 
+#include <QAbstractButton>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QJsonDocument>
@@ -39,6 +41,7 @@ private slots:
     void lessonDevice_data();
     void lessonDevice();
     void switchingBackKeepsWhatWasHeard();
+    void disabledWhileNotConnected();
 
 private:
     std::unique_ptr<QProcess> startDevice(const QString &id);
@@ -333,6 +336,60 @@ void TestLedControl::switchingBackKeepsWhatWasHeard()
 
     device->terminate();
     QVERIFY(device->waitForFinished(5000));
+}
+
+void TestLedControl::disabledWhileNotConnected()
+{
+    // A click while the broker is down would queue a QoS 1 command that reaches the device
+    // long after the control said "did not confirm": no choice is enabled while not connected.
+    const QString id = QStringLiteral("offline-broker");
+    auto other = m_broker.connectedClient();
+    QVERIFY(other);
+    DeviceState s;
+    s.mode = Mode::Manual;
+    QVERIFY(other->publish(stateTopic(id), encodeState(s), 1, true));
+
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    LedControl control(client.get(), &hub);
+    LedControlWidget widget(&control);
+    control.setDeviceId(id);
+    QTRY_VERIFY_WITH_TIMEOUT(control.hasState(), 5000);
+    const QList<QAbstractButton *> buttons{widget.onButton(), widget.offButton(),
+                                           widget.autoButton()};
+    for (QAbstractButton *b : buttons) {
+        QVERIFY(b->isEnabled());
+        QVERIFY(b->toolTip() != QStringLiteral("Not connected to the broker"));
+    }
+
+    m_broker.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!client->isConnected(), 10000);
+    QVERIFY(!control.isConnected());
+    for (LedControl::Choice c :
+         {LedControl::Choice::On, LedControl::Choice::Off, LedControl::Choice::Auto})
+        QVERIFY(!control.isEnabled(c));
+    for (QAbstractButton *b : buttons) {
+        QVERIFY(!b->isEnabled());
+        QCOMPARE(b->toolTip(), QStringLiteral("Not connected to the broker"));
+    }
+    QCOMPARE(control.message(), QStringLiteral("Not connected to the broker"));
+    QCOMPARE(widget.messageText(), control.message());
+    QVERIFY(!control.request(LedControl::Choice::On)); // nothing queued for later
+    QCOMPARE(control.phase(), LedControl::Phase::Idle);
+
+    QVERIFY2(m_broker.start(), qPrintable(m_broker.errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(client->isConnected(), 20000);
+    for (QAbstractButton *b : buttons)
+        QVERIFY(b->isEnabled());
+    QCOMPARE(widget.autoButton()->toolTip(),
+             QStringLiteral("Let the device switch the LED by its light threshold"));
+    QVERIFY(control.message().isEmpty());
+
+    // Clean up the retained message for other tests.
+    QTRY_VERIFY_WITH_TIMEOUT(other->isConnected(), 20000);
+    QVERIFY(other->publish(stateTopic(id), QByteArray(), 1, true));
+    QTRY_VERIFY_WITH_TIMEOUT(!control.hasState(), 5000);
 }
 
 QTEST_MAIN(TestLedControl)

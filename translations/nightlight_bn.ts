@@ -276,6 +276,10 @@
         <source>Waiting for the device&apos;s state…</source>
         <translation>ডিভাইসের অবস্থার অপেক্ষায়…</translation>
     </message>
+    <message>
+        <source>Not connected to the broker</source>
+        <translation>ব্রোকারের সাথে সংযুক্ত নয়</translation>
+    </message>
 </context>
 <context>
     <name>nightlight::LedControlWidget</name>
