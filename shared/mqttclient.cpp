@@ -18,6 +18,7 @@
 #include <mosquitto.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 // How it works (docs/mqtt-client.md has the why):
 // - MqttClient and its Private live on the owner's thread. They never call libmosquitto, except
@@ -26,9 +27,10 @@
 //   The owner forwards calls to it with queued invocations (arguments copied); it reports state,
 //   errors and message batches back with queued invocations whose context object is the
 //   MqttClient, so reports still queued when the client is destroyed are dropped by Qt.
-// - The worker connects with the blocking mosquitto_connect() (DNS, TCP, TLS happen on the
-//   worker thread), then drives the non-blocking socket with QSocketNotifiers and a 1 s timer
-//   for mosquitto_loop_misc() (keepalive).
+// - The worker connects with mosquitto_connect_async(): the name look-up is synchronous, the TCP
+//   connect is not. The write notifier reports the end of the TCP connect (SO_ERROR), then the
+//   read/write notifiers drive the TLS handshake and the MQTT packets, and a 1 s timer runs
+//   mosquitto_loop_misc() (keepalive). A connect timer abandons an attempt without CONNACK.
 
 namespace nightlight {
 
@@ -64,6 +66,7 @@ struct Settings
     bool willRetain = false;
     int minDelayMs = 500;
     int maxDelayMs = 30000;
+    int connectTimeoutMs = 0; // 0: max(keepAlive, 10 s)
 };
 
 // Implemented by MqttClient::Private; called on the owner's thread only.
@@ -113,8 +116,10 @@ public:
     {
         m_miscTimer.setInterval(MiscIntervalMs);
         m_reconnectTimer.setSingleShot(true);
+        m_connectTimer.setSingleShot(true);
         connect(&m_miscTimer, &QTimer::timeout, this, &Worker::onMisc);
         connect(&m_reconnectTimer, &QTimer::timeout, this, &Worker::attempt);
+        connect(&m_connectTimer, &QTimer::timeout, this, &Worker::onConnectTimeout);
     }
 
     void start(const Settings &settings, quint64 epoch);
@@ -135,6 +140,9 @@ private:
     void onConnack(int rc);
     void onReadable();
     void onWritable();
+    void onTcpConnected();
+    void onConnectTimeout();
+    void abortSocket();
     void onMisc();
     void flushWrites();
     bool checkLink(int rc, int err);
@@ -161,9 +169,11 @@ private:
     QSocketNotifier *m_writeNotifier = nullptr;
     QTimer m_miscTimer{this};
     QTimer m_reconnectTimer{this};
+    QTimer m_connectTimer{this}; // from mosquitto_connect_async() to CONNACK
     State m_state = State::Disconnected;
     bool m_wanted = false; // connectToHost() and no disconnectFromHost() or permanent error since
-    bool m_socketUp = false; // mosquitto_connect() succeeded and the socket is being driven
+    bool m_socketUp = false; // mosquitto_connect_async() succeeded and the socket is being driven
+    bool m_tcpPending = false; // the non-blocking TCP connect has not completed yet
     bool m_sessionUp = false; // CONNACK 0 received on this socket
     Error m_connackError = Error::NoError; // a refusing CONNACK on this socket
     QString m_connackMessage;
@@ -362,14 +372,20 @@ void Worker::attempt()
     const QByteArray host = m_settings.host.toUtf8();
     qCDebug(lcMqtt) << "connecting to" << where();
     errno = 0;
-    // Blocking: resolves the name, connects and (with TLS) shakes hands, on this worker thread.
-    const int rc =
-        mosquitto_connect(m_mosq.get(), host.constData(), m_settings.port, m_settings.keepAlive);
+    // Resolves the name (blocking) and starts a non-blocking TCP connect; the CONNECT packet is
+    // queued. The write notifier tells when the TCP connect has completed or failed.
+    const int rc = mosquitto_connect_async(m_mosq.get(), host.constData(), m_settings.port,
+                                           m_settings.keepAlive);
     const int err = errno;
-    if (rc == MOSQ_ERR_SUCCESS) {
-        qCDebug(lcMqtt) << "socket to" << where() << "open, waiting for CONNACK";
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m_mosq.get()) >= 0) {
         startNotifiers();
-        flushWrites(); // the CONNECT packet, if it did not fit at once
+        m_tcpPending = true;
+        m_readNotifier->setEnabled(false);
+        m_writeNotifier->setEnabled(true);
+        const int timeoutMs = m_settings.connectTimeoutMs > 0
+            ? m_settings.connectTimeoutMs
+            : std::max(m_settings.keepAlive, 10) * 1000;
+        m_connectTimer.start(timeoutMs);
         return;
     }
     switch (rc) {
@@ -419,6 +435,7 @@ void Worker::onConnack(int rc)
 {
     // Called from inside mosquitto_loop_read(): packets queued here are written by flushWrites()
     // once the read returns.
+    m_connectTimer.stop();
     if (rc != 0) {
         // MQTT-3.2.2-5: a refusing CONNACK is followed by the broker closing the connection;
         // mosquitto_loop_read() then returns MOSQ_ERR_CONN_REFUSED and linkLost() reports this.
@@ -536,7 +553,9 @@ void Worker::startNotifiers()
 void Worker::stopNotifiers()
 {
     m_socketUp = false;
+    m_tcpPending = false;
     m_miscTimer.stop();
+    m_connectTimer.stop();
     // We may be inside one of their activated() signals: delete them later.
     for (QSocketNotifier **n : {&m_readNotifier, &m_writeNotifier}) {
         if (*n) {
@@ -562,7 +581,7 @@ bool Worker::checkLink(int rc, int err)
 
 void Worker::flushWrites()
 {
-    if (!m_socketUp)
+    if (!m_socketUp || m_tcpPending)
         return;
     if (mosquitto_want_write(m_mosq.get())) {
         errno = 0;
@@ -575,7 +594,7 @@ void Worker::flushWrites()
 
 void Worker::onReadable()
 {
-    if (!m_socketUp)
+    if (!m_socketUp || m_tcpPending)
         return;
     const int fd = mosquitto_socket(m_mosq.get());
     // One notification may carry many packets: read them all (up to a bound), then hand the
@@ -598,12 +617,65 @@ void Worker::onReadable()
 
 void Worker::onWritable()
 {
-    flushWrites();
+    if (m_tcpPending)
+        onTcpConnected();
+    else
+        flushWrites();
+}
+
+void Worker::onTcpConnected()
+{
+    const int fd = mosquitto_socket(m_mosq.get());
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (fd < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno != 0 ? errno : ENOTCONN;
+    if (err != 0) {
+        // The asynchronous result of connect(): mapped as mosquitto_connect()'s MOSQ_ERR_ERRNO.
+        abortSocket();
+        stopNotifiers();
+        fail(err == ECONNREFUSED ? Error::ConnectionRefused : Error::NetworkError,
+             QStringLiteral("cannot connect to %1: %2").arg(where(), errnoText(err)), false);
+        scheduleReconnect();
+        return;
+    }
+    qCDebug(lcMqtt) << "socket to" << where() << "open, waiting for CONNACK";
+    m_tcpPending = false;
+    m_readNotifier->setEnabled(true);
+    // With TLS, the first read starts the handshake (ClientHello); without, it finds nothing.
+    // Then the queued CONNECT packet is written.
+    onReadable();
+}
+
+void Worker::onConnectTimeout()
+{
+    if (!m_socketUp || m_sessionUp)
+        return;
+    const bool tcp = m_tcpPending;
+    abortSocket();
+    stopNotifiers();
+    m_sessionUp = false;
+    fail(Error::NetworkError,
+         (tcp ? QStringLiteral("cannot connect to %1: no answer within %2 ms")
+              : QStringLiteral("connection to %1 failed: no CONNACK within %2 ms"))
+             .arg(where())
+             .arg(m_connectTimer.interval()),
+         false);
+    scheduleReconnect();
+}
+
+void Worker::abortSocket()
+{
+    // libmosquitto has no call that just closes its socket: shut it down, so a pending connect
+    // is abandoned at once; libmosquitto closes it at the next connect or when destroyed.
+    const int fd = m_mosq ? mosquitto_socket(m_mosq.get()) : -1;
+    if (fd >= 0)
+        ::shutdown(fd, SHUT_RDWR);
 }
 
 void Worker::onMisc()
 {
-    if (!m_socketUp)
+    if (!m_socketUp || m_tcpPending)
         return;
     errno = 0;
     const int rc = mosquitto_loop_misc(m_mosq.get()); // PINGREQ, keepalive timeout
@@ -652,6 +724,12 @@ void Worker::closeCleanly()
 {
     if (!m_socketUp)
         return;
+    if (m_tcpPending) {
+        // No CONNECT has left yet, so there is no session to close: never wait for the socket.
+        abortSocket();
+        stopNotifiers();
+        return;
+    }
     // DISCONNECT: the broker discards the Last Will (MQTT-3.14.4-3).
     mosquitto *m = m_mosq.get();
     mosquitto_disconnect(m);
@@ -867,6 +945,17 @@ void MqttClient::clearWill()
     d->settings.hasWill = false;
     d->settings.willTopic.clear();
     d->settings.willPayload.clear();
+}
+
+void MqttClient::setConnectTimeout(int ms)
+{
+    d->settings.connectTimeoutMs = std::max(0, ms);
+}
+
+int MqttClient::connectTimeout() const
+{
+    return d->settings.connectTimeoutMs > 0 ? d->settings.connectTimeoutMs
+                                            : std::max(d->settings.keepAlive, 10) * 1000;
 }
 
 void MqttClient::setReconnectDelay(int minMs, int maxMs)

@@ -5,7 +5,9 @@
 // Threading: the object lives on the thread that created it (usually the GUI or main thread)
 // and all of its methods are called there; every signal is delivered there. libmosquitto runs
 // on a private worker QThread owned by the object (QSocketNotifier-driven), so DNS look-ups,
-// TCP connects and TLS handshakes never block the owner's thread. See docs/mqtt-client.md.
+// TCP connects and TLS handshakes never block the owner's thread. The TCP connect and the TLS
+// handshake do not block the worker either (only the DNS look-up does), so destroying the object
+// or disconnectFromHost() is prompt even while a broker does not answer. See docs/mqtt-client.md.
 
 #include <QByteArray>
 #include <QList>
@@ -76,6 +78,10 @@ public:
     void clearWill();
     // Reconnect delay: starts at minMs, doubles after each failed attempt, capped at maxMs.
     void setReconnectDelay(int minMs, int maxMs); // default 500 ms .. 30 s
+    // An attempt without CONNACK after this long is abandoned (NetworkError) and retried.
+    // 0 (default): max(keepAlive, 10 s).
+    void setConnectTimeout(int ms);
+    int connectTimeout() const; // the effective value in ms
 
     State state() const;
     bool isConnected() const { return state() == State::Connected; }

@@ -1,6 +1,7 @@
 // MqttClient against a real mosquitto (TestBroker): connect, round trips, QoS, retained
 // messages, Last Will, reconnect after a broker restart, connect errors with retries, argument
-// checks, a high message rate, and destruction while messages are in flight.
+// checks, a high message rate, destruction while messages are in flight, and a broker that
+// never answers the TCP connect (connect timeout, prompt destruction and disconnect).
 
 #include "mqttclient.h"
 #include "testbroker.h"
@@ -16,6 +17,10 @@
 
 #include <memory>
 #include <optional>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using nightlight::MqttClient;
 using nightlight::MqttMessage;
@@ -41,6 +46,54 @@ qsizetype indexOf(const QSignalSpy &spy, const QString &topic,
     }
     return -1;
 }
+
+// A loopback "black hole": a listening socket with backlog 0 whose accept queue is filled by two
+// non-blocking connects; Linux then drops further SYNs, so a connect() to it neither succeeds
+// nor fails for about two minutes.
+class BlackHole
+{
+public:
+    BlackHole() = default;
+    BlackHole(const BlackHole &) = delete;
+    BlackHole &operator=(const BlackHole &) = delete;
+    ~BlackHole()
+    {
+        for (int fd : m_fds)
+            ::close(fd);
+    }
+    bool open()
+    {
+        const int listener = add(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr = {};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr *>(&addr), len) != 0 ||
+            ::listen(listener, 0) != 0 ||
+            ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+            return false;
+        m_port = ntohs(addr.sin_port);
+        for (int i = 0; i < 2; ++i) {
+            const int filler =
+                add(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            if (filler < 0)
+                return false;
+            ::connect(filler, reinterpret_cast<sockaddr *>(&addr), len); // EINPROGRESS
+        }
+        return true;
+    }
+    quint16 port() const { return m_port; }
+
+private:
+    int add(int fd)
+    {
+        if (fd >= 0)
+            m_fds.append(fd);
+        return fd;
+    }
+    QList<int> m_fds;
+    quint16 m_port = 0;
+};
 
 quint16 closedPort()
 {
@@ -94,6 +147,9 @@ private slots:
     void connectErrorsAreRetried_data();
     void connectErrorsAreRetried();
     void silentServerTimesOutAfterKeepAlive();
+    void blackHoleConnectTimesOut();
+    void stopWhileConnectingToBlackHole_data();
+    void stopWhileConnectingToBlackHole();
     void invalidArguments_data();
     void invalidArguments();
     void highRateArrivesInOrder();
@@ -419,6 +475,77 @@ void TestMqttClient::silentServerTimesOutAfterKeepAlive()
              qPrintable(QString::number(clock.elapsed())));
     QCOMPARE(client.state(), MqttClient::State::Connecting);
     qInfo().noquote() << "error text after" << clock.elapsed() << "ms:" << client.errorString();
+}
+
+void TestMqttClient::blackHoleConnectTimesOut()
+{
+    BlackHole hole;
+    QVERIFY(hole.open());
+    MqttClient client;
+    client.setHost(QStringLiteral("127.0.0.1"));
+    client.setPort(hole.port());
+    QCOMPARE(client.connectTimeout(), 30000); // default: max(keepAlive 30 s, 10 s)
+    client.setConnectTimeout(1000);
+    QCOMPARE(client.connectTimeout(), 1000);
+    client.setReconnectDelay(20, 80);
+    QSignalSpy errors(&client, &MqttClient::errorOccurred);
+    TickMonitor ticks;
+    QElapsedTimer clock;
+    clock.start();
+    client.connectToHost();
+    QVERIFY(errors.wait(5000));
+    const qint64 firstMs = clock.elapsed();
+    QVERIFY2(firstMs >= 900 && firstMs < 3000, qPrintable(QString::number(firstMs)));
+    QCOMPARE(errors.at(0).at(0).value<MqttClient::Error>(), MqttClient::Error::NetworkError);
+    QVERIFY2(client.errorString().contains(QString::number(hole.port())),
+             qPrintable(client.errorString()));
+    QCOMPARE(client.state(), MqttClient::State::Connecting);
+    // Retried with the backoff, and timed out again.
+    QVERIFY(errors.wait(5000));
+    QCOMPARE(errors.at(1).at(0).value<MqttClient::Error>(), MqttClient::Error::NetworkError);
+    QVERIFY2(clock.elapsed() - firstMs >= 900, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(client.state(), MqttClient::State::Connecting);
+    QVERIFY2(ticks.maxGapMs() < 100, qPrintable(QString::number(ticks.maxGapMs())));
+    qInfo().noquote() << "error text:" << client.errorString();
+}
+
+void TestMqttClient::stopWhileConnectingToBlackHole_data()
+{
+    QTest::addColumn<bool>("disconnectFirst");
+    QTest::newRow("destroyed") << false;
+    QTest::newRow("disconnectFromHost then destroyed") << true;
+}
+
+void TestMqttClient::stopWhileConnectingToBlackHole()
+{
+    QFETCH(bool, disconnectFirst);
+    BlackHole hole;
+    QVERIFY(hole.open());
+    auto client = std::make_unique<MqttClient>();
+    client->setHost(QStringLiteral("127.0.0.1"));
+    client->setPort(hole.port());
+    // One timed-out attempt proves the worker reaches the pending connect; then a fresh attempt
+    // (timeout 10 s) hangs in the TCP connect when the client is stopped.
+    client->setConnectTimeout(500);
+    client->setReconnectDelay(20, 80);
+    QSignalSpy errors(client.get(), &MqttClient::errorOccurred);
+    client->connectToHost();
+    QVERIFY(errors.wait(5000));
+    QCOMPARE(errors.at(0).at(0).value<MqttClient::Error>(), MqttClient::Error::NetworkError);
+    client->setConnectTimeout(10000); // for the retry: settings are copied at connectToHost()
+    client->disconnectFromHost();
+    client->connectToHost();
+    QCOMPARE(client->state(), MqttClient::State::Connecting);
+
+    QElapsedTimer clock;
+    clock.start();
+    if (disconnectFirst) {
+        client->disconnectFromHost();
+        QCOMPARE(client->state(), MqttClient::State::Disconnected);
+    }
+    client.reset(); // waits for the worker thread
+    const qint64 ms = clock.elapsed();
+    QVERIFY2(ms < 1000, qPrintable(QStringLiteral("took %1 ms").arg(ms)));
 }
 
 void TestMqttClient::invalidArguments_data()
