@@ -3,6 +3,7 @@
 // checks, a high message rate, destruction while messages are in flight, and a broker that
 // never answers the TCP connect (connect timeout, prompt destruction and disconnect).
 
+#include "blackhole.h"
 #include "mqttclient.h"
 #include "testbroker.h"
 
@@ -17,10 +18,6 @@
 
 #include <memory>
 #include <optional>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using nightlight::MqttClient;
 using nightlight::MqttMessage;
@@ -46,54 +43,6 @@ qsizetype indexOf(const QSignalSpy &spy, const QString &topic,
     }
     return -1;
 }
-
-// A loopback "black hole": a listening socket with backlog 0 whose accept queue is filled by two
-// non-blocking connects; Linux then drops further SYNs, so a connect() to it neither succeeds
-// nor fails for about two minutes.
-class BlackHole
-{
-public:
-    BlackHole() = default;
-    BlackHole(const BlackHole &) = delete;
-    BlackHole &operator=(const BlackHole &) = delete;
-    ~BlackHole()
-    {
-        for (int fd : m_fds)
-            ::close(fd);
-    }
-    bool open()
-    {
-        const int listener = add(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in addr = {};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr *>(&addr), len) != 0 ||
-            ::listen(listener, 0) != 0 ||
-            ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
-            return false;
-        m_port = ntohs(addr.sin_port);
-        for (int i = 0; i < 2; ++i) {
-            const int filler =
-                add(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-            if (filler < 0)
-                return false;
-            ::connect(filler, reinterpret_cast<sockaddr *>(&addr), len); // EINPROGRESS
-        }
-        return true;
-    }
-    quint16 port() const { return m_port; }
-
-private:
-    int add(int fd)
-    {
-        if (fd >= 0)
-            m_fds.append(fd);
-        return fd;
-    }
-    QList<int> m_fds;
-    quint16 m_port = 0;
-};
 
 quint16 closedPort()
 {

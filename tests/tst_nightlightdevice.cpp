@@ -2,6 +2,7 @@
 // telemetry, commands, retained state, Last Will, SIGTERM, broker outages, fuzzed commands, exit
 // codes. Every wait is on an observed message or log line (QTRY_*), never a sleep.
 
+#include "blackhole.h"
 #include "mqttclient.h"
 #include "protocol.h"
 #include "testbroker.h"
@@ -16,11 +17,6 @@
 
 #include <algorithm>
 #include <memory>
-
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 using namespace nightlight;
 
@@ -315,51 +311,6 @@ void TestNightlightDevice::sigtermExitsCleanly()
     QCOMPARE(observer.statuses(id).count("offline"), offlineBefore + 1);
     QVERIFY(device.log().contains(QLatin1String("LED off")));
 }
-
-// A listening socket whose accept queue is full: Linux drops further SYNs, so a blocking connect()
-// to it hangs (retransmitting SYNs for about two minutes), like a firewall that drops them.
-class BlackHole
-{
-public:
-    ~BlackHole()
-    {
-        for (int fd : m_fds)
-            ::close(fd);
-    }
-    bool open()
-    {
-        const int listener = add(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in addr = {};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        // Backlog 0: one connection fills the queue, and nobody ever accepts it.
-        if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr *>(&addr), len) != 0 ||
-            ::listen(listener, 0) != 0 ||
-            ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
-            return false;
-        m_port = ntohs(addr.sin_port);
-        for (int i = 0; i < 2; ++i) {
-            const int filler =
-                add(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-            if (filler < 0)
-                return false;
-            ::connect(filler, reinterpret_cast<sockaddr *>(&addr), len); // EINPROGRESS
-        }
-        return true;
-    }
-    quint16 port() const { return m_port; }
-
-private:
-    int add(int fd)
-    {
-        if (fd >= 0)
-            m_fds.append(fd);
-        return fd;
-    }
-    QList<int> m_fds;
-    quint16 m_port = 0;
-};
 
 // SIGTERM while libmosquitto's blocking connect() hangs in the MQTT worker thread: the device
 // must not wait for that thread on its way out.
