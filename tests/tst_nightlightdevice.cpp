@@ -77,29 +77,27 @@ public:
     bool isConnected() const { return m_client.isConnected(); }
     MqttClient &client() { return m_client; }
 
-    QList<Telemetry> telemetry(const QString &id) const
+    // Every message on `topic` that `decode` accepts, in arrival order.
+    template<typename T>
+    QList<T> decoded(const QString &topic, Decoded<T> (*decode)(const QByteArray &)) const
     {
-        QList<Telemetry> out;
+        QList<T> out;
         for (const MqttMessage &m : messages) {
-            if (m.topic == telemetryTopic(id)) {
-                const auto t = decodeTelemetry(m.payload);
-                if (t)
-                    out.append(*t);
+            if (m.topic == topic) {
+                const auto d = decode(m.payload);
+                if (d)
+                    out.append(*d);
             }
         }
         return out;
     }
+    QList<Telemetry> telemetry(const QString &id) const
+    {
+        return decoded(telemetryTopic(id), &decodeTelemetry);
+    }
     QList<DeviceState> states(const QString &id) const
     {
-        QList<DeviceState> out;
-        for (const MqttMessage &m : messages) {
-            if (m.topic == stateTopic(id)) {
-                const auto s = decodeState(m.payload);
-                if (s)
-                    out.append(*s);
-            }
-        }
-        return out;
+        return decoded(stateTopic(id), &decodeState);
     }
     QList<QByteArray> statuses(const QString &id) const
     {
