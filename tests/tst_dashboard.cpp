@@ -249,13 +249,9 @@ void TestDashboard::endToEnd()
         // A malformed payload on the device's telemetry topic bumps the counter, nothing else.
         QCOMPARE(window.hub()->malformedCount(), 0);
         QCOMPARE(window.malformedText(), QStringLiteral("Malformed: 0"));
-        MqttClient other;
-        other.setHost(m_broker.host());
-        other.setPort(m_broker.port());
-        QSignalSpy otherUp(&other, &MqttClient::connected);
-        other.connectToHost();
-        QVERIFY(otherUp.wait(5000));
-        QVERIFY(other.publish(telemetryTopic(id), QByteArray("{\"light\": \"dark\"}"), 1));
+        const auto other = m_broker.connectedClient();
+        QVERIFY(other);
+        QVERIFY(other->publish(telemetryTopic(id), QByteArray("{\"light\": \"dark\"}"), 1));
         QTRY_COMPARE_WITH_TIMEOUT(window.hub()->malformedCount(), 1, 5000);
         QCOMPARE(window.malformedText(), QStringLiteral("Malformed: 1"));
         QVERIFY(window.hub()->lastError().contains(QLatin1String("e2e/telemetry")));
@@ -471,12 +467,8 @@ void TestDashboard::switchingDevicesKeepsState()
     // threshold, LED-on shading and LED state at once, without waiting for a new state.
     const QString alpha = QStringLiteral("switch-alpha");
     const QString beta = QStringLiteral("switch-beta");
-    auto other = std::make_unique<MqttClient>();
-    other->setHost(m_broker.host());
-    other->setPort(m_broker.port());
-    QSignalSpy up(other.get(), &MqttClient::connected);
-    other->connectToHost();
-    QVERIFY(up.wait(5000));
+    const auto other = m_broker.connectedClient();
+    QVERIFY(other);
     DeviceState a;
     a.ledOn = true;
     a.mode = Mode::Manual;
@@ -516,18 +508,14 @@ void TestDashboard::ledShadingSurvivesRestart()
     // LED-on periods are history: a window started again on the same database shades them at
     // once, with no broker to send a state.
     const QString id = QStringLiteral("restart-led");
-    MqttClient other;
-    other.setHost(m_broker.host());
-    other.setPort(m_broker.port());
-    QSignalSpy up(&other, &MqttClient::connected);
-    other.connectToHost();
-    QVERIFY(up.wait(5000));
+    const auto other = m_broker.connectedClient();
+    QVERIFY(other);
     const qint64 ts = QDateTime::currentMSecsSinceEpoch() - 60000;
     DeviceState state;
     state.ledOn = true;
     state.ts = ts;
-    QVERIFY(other.publish(stateTopic(id), encodeState(state), 1, true));
-    auto cleanup = qScopeGuard([&] { other.publish(stateTopic(id), QByteArray(), 1, true); });
+    QVERIFY(other->publish(stateTopic(id), encodeState(state), 1, true));
+    auto cleanup = qScopeGuard([&] { other->publish(stateTopic(id), QByteArray(), 1, true); });
 
     using Periods = QList<QPair<qint64, qint64>>;
     const Periods expected{{ts, ts + 5000}, {ts + 10000, ts + 10000}};
@@ -540,11 +528,11 @@ void TestDashboard::ledShadingSurvivesRestart()
         // Later changes, not retained: the store closes the period and opens the next.
         state.ledOn = false;
         state.ts = ts + 5000;
-        QVERIFY(other.publish(stateTopic(id), encodeState(state), 1));
+        QVERIFY(other->publish(stateTopic(id), encodeState(state), 1));
         QTRY_COMPARE_WITH_TIMEOUT(window.chart()->ledPeriods(), (Periods{{ts, ts + 5000}}), 5000);
         state.ledOn = true;
         state.ts = ts + 10000;
-        QVERIFY(other.publish(stateTopic(id), encodeState(state), 1));
+        QVERIFY(other->publish(stateTopic(id), encodeState(state), 1));
         QTRY_COMPARE_WITH_TIMEOUT(window.chart()->ledPeriods(), expected, 5000);
         QCOMPARE(window.store()->ledPeriods(id, std::numeric_limits<qint64>::min(),
                                             std::numeric_limits<qint64>::max()),
@@ -607,20 +595,16 @@ void TestDashboard::everyKnownDeviceIsWatched()
     // could deliver it.
     const QString selected = QStringLiteral("watch-selected");
     const QString other = QStringLiteral("watch-other");
-    MqttClient publisher;
-    publisher.setHost(m_broker.host());
-    publisher.setPort(m_broker.port());
-    QSignalSpy up(&publisher, &MqttClient::connected);
-    publisher.connectToHost();
-    QVERIFY(up.wait(5000));
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
     const qint64 ts = QDateTime::currentMSecsSinceEpoch() - 30000;
     DeviceState state;
     state.ledOn = true;
     state.mode = Mode::Manual;
     state.ts = ts;
-    QVERIFY(publisher.publish(stateTopic(other), encodeState(state), 1, true));
+    QVERIFY(publisher->publish(stateTopic(other), encodeState(state), 1, true));
     auto cleanup =
-        qScopeGuard([&] { publisher.publish(stateTopic(other), QByteArray(), 1, true); });
+        qScopeGuard([&] { publisher->publish(stateTopic(other), QByteArray(), 1, true); });
 
     using Periods = QList<QPair<qint64, qint64>>;
     DashboardOptions o = optionsFor(selected);
@@ -631,7 +615,7 @@ void TestDashboard::everyKnownDeviceIsWatched()
         QVERIFY(!window.hub()->isWatching(other));
         // Telemetry only (until the window's wildcard subscription is in place).
         QTRY_VERIFY_WITH_TIMEOUT(
-            (publisher.publish(telemetryTopic(other), QByteArray(R"({"light": 42})"), 0),
+            (publisher->publish(telemetryTopic(other), QByteArray(R"({"light": 42})"), 0),
              window.deviceModel()->rowOf(other) >= 0),
             10000);
         QVERIFY(window.hub()->isWatching(other));
@@ -679,15 +663,11 @@ void TestDashboard::futureTimestamp()
     const QString id = QStringLiteral("future-%1").arg(++row);
     const QString topic = isState ? stateTopic(id) : telemetryTopic(id);
 
-    MqttClient publisher;
-    publisher.setHost(m_broker.host());
-    publisher.setPort(m_broker.port());
-    QSignalSpy up(&publisher, &MqttClient::connected);
-    publisher.connectToHost();
-    QVERIFY(up.wait(5000));
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
     auto cleanup = qScopeGuard([&] {
         if (isState)
-            publisher.publish(stateTopic(id), QByteArray(), 1, true);
+            publisher->publish(stateTopic(id), QByteArray(), 1, true);
     });
 
     DashboardOptions o = optionsFor(id);
@@ -709,14 +689,14 @@ void TestDashboard::futureTimestamp()
         DeviceState state;
         state.ledOn = true;
         state.ts = sentTs;
-        QVERIFY(publisher.publish(stateTopic(id), encodeState(state), 1, true));
+        QVERIFY(publisher->publish(stateTopic(id), encodeState(state), 1, true));
         QTRY_VERIFY_WITH_TIMEOUT(window.hub()->lastState(id).has_value(), 10000);
     } else {
         // Readings without ts until the window's wildcard subscription is in place.
-        QTRY_VERIFY_WITH_TIMEOUT((publisher.publish(topic, QByteArray(R"({"light": 7})"), 0),
+        QTRY_VERIFY_WITH_TIMEOUT((publisher->publish(topic, QByteArray(R"({"light": 7})"), 0),
                                   window.store()->contains(id)),
                                  10000);
-        QVERIFY(publisher.publish(
+        QVERIFY(publisher->publish(
             topic, QStringLiteral(R"({"light":1,"ts":%1})").arg(sentTs).toUtf8(), 0));
         QTRY_VERIFY_WITH_TIMEOUT(heardTs.has_value(), 10000);
     }
