@@ -29,8 +29,6 @@ using namespace nightlight;
 
 namespace {
 
-Q_LOGGING_CATEGORY(lcDevice, "nightlight.device", QtInfoMsg)
-
 constexpr int ExitBadOptions = 2;
 constexpr int ExitBackend = 3;
 constexpr int ExitMqtt = 4;

@@ -11,9 +11,7 @@
 
 namespace nightlight {
 
-namespace {
 Q_LOGGING_CATEGORY(lcDevice, "nightlight.device", QtInfoMsg)
-} // namespace
 
 Nightlight::Nightlight(LightSensor *sensor, Led *led, QObject *parent)
     : QObject(parent), m_sensor(sensor), m_led(led), m_timer(new QTimer(this)), m_clock([] {

@@ -14,6 +14,7 @@
 
 #include "protocol.h"
 
+#include <QLoggingCategory>
 #include <QObject>
 #include <QString>
 
@@ -24,6 +25,9 @@
 class QTimer;
 
 namespace nightlight {
+
+// "nightlight.device": the rule's lines and main.cpp's, one switch for both.
+Q_DECLARE_LOGGING_CATEGORY(lcDevice)
 
 class LightSensor;
 class Led;
