@@ -132,8 +132,7 @@ void DeviceHub::handleMessage(const MqttMessage &message)
         }
         Telemetry t = *decoded;
         clampFutureTs(message.topic, t.ts, now);
-        if (!m_heardTelemetry.contains(id))
-            m_heardTelemetry.insert(id);
+        m_heardTelemetry.insert(id);
         emit telemetryReceived(id, t, now);
         return;
     }
