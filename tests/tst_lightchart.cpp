@@ -74,6 +74,23 @@ void sendWheel(QWidget *w, QPointF pos, int delta)
     QCoreApplication::sendEvent(w, &event);
 }
 
+// An hour of samples every 5 s, shown live in an 800x300 chart with the 10-minute window.
+struct HourOfData
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch(); // the newest sample's time
+    TelemetryStore store;
+    LightChart chart; // after the store: destroyed first
+    HourOfData()
+    {
+        for (qint64 t = now - HourMs; t <= now; t += 5000)
+            store.append(Device, t, double(t % 1000));
+        chart.resize(800, 300);
+        chart.setStore(&store);
+        chart.setDevice(Device);
+        chart.setWindow(LightChart::WindowTenMinutes);
+    }
+};
+
 } // namespace
 
 class TestLightChart : public QObject
@@ -198,15 +215,8 @@ void TestLightChart::hoverReadsNearestSample()
 
 void TestLightChart::wheelZoomsAroundCursorAndLeavesLive()
 {
-    TelemetryStore store;
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    for (qint64 t = now - HourMs; t <= now; t += 5000)
-        store.append(Device, t, double(t % 1000));
-    LightChart chart;
-    chart.resize(800, 300);
-    chart.setStore(&store);
-    chart.setDevice(Device);
-    chart.setWindow(LightChart::WindowTenMinutes);
+    HourOfData data;
+    LightChart &chart = data.chart;
     QSignalSpy live(&chart, &LightChart::liveChanged);
 
     const QRectF plot = chart.plotRect();
@@ -236,15 +246,10 @@ void TestLightChart::wheelZoomsAroundCursorAndLeavesLive()
 
 void TestLightChart::dragPansAndDoubleClickReturnsToLive()
 {
-    TelemetryStore store;
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    for (qint64 t = now - HourMs; t <= now; t += 5000)
-        store.append(Device, t, double(t % 1000));
-    LightChart chart;
-    chart.resize(800, 300);
-    chart.setStore(&store);
-    chart.setDevice(Device);
-    chart.setWindow(LightChart::WindowTenMinutes);
+    HourOfData data;
+    LightChart &chart = data.chart;
+    TelemetryStore &store = data.store;
+    const qint64 now = data.now;
     QSignalSpy live(&chart, &LightChart::liveChanged);
 
     const QRectF plot = chart.plotRect();
