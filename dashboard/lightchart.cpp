@@ -148,6 +148,60 @@ struct LightChart::Private
         return f;
     }
 
+    // Heights of the rows of text as they are really drawn. A label's glyphs may come from a
+    // fallback font (Bengali digits, day and month names from Lohit Bengali, say) whose lines are
+    // taller than the widget font's, and QFontMetricsF::height() knows only the widget font: a
+    // row measured with it cuts the text off (issue #8: a clipped date on a machine with few
+    // fonts). So each row is the tallest laid-out line of the texts it can show, measured once
+    // per font and locale.
+    struct Rows
+    {
+        double value = 0; // a value label, the hover box
+        double time = 0; // a time (or "d MMM") label under a tick
+        double date = 0; // the "ddd d MMM" row under it
+        double big = 0; // the latest value, large
+    };
+    const Rows &rows() const
+    {
+        const QFont font = q->font();
+        const QLocale locale = q->locale();
+        if (rowsCache && rowsFont == font && rowsLocale == locale)
+            return *rowsCache;
+        auto lineHeight = [](const QFontMetricsF &fm, const QString &text) {
+            return std::max(
+                fm.height(),
+                fm.boundingRect(QRectF(0, 0, 1e6, 1e6), int(Qt::AlignLeft | Qt::AlignTop), text)
+                    .height());
+        };
+        const QFontMetricsF fm(font);
+        const QFontMetricsF bigFm(bigFont());
+        const QString digits = locale.toString(-1234567890.5, 'f', 1);
+        Rows r;
+        r.value = lineHeight(fm, digits);
+        r.big = lineHeight(bigFm, digits + QStringLiteral(" lx"));
+        r.time =
+            lineHeight(fm, locale.toString(QTime(23, 59, 59, 999), QStringLiteral("HH:mm:ss.zzz")));
+        // Every day name (the first week of 2026) and every month name.
+        for (int i = 0; i < 12; ++i) {
+            const QDate day = i < 7 ? QDate(2026, 1, 1 + i) : QDate(2026, 1 + i, 28);
+            const QDate month(2026, 1 + i, 28);
+            r.time =
+                std::max(r.time, lineHeight(fm, locale.toString(month, QStringLiteral("d MMM"))));
+            r.date =
+                std::max(r.date, lineHeight(fm, locale.toString(day, QStringLiteral("ddd d MMM"))));
+            r.date = std::max(r.date,
+                              lineHeight(fm, locale.toString(month, QStringLiteral("ddd d MMM"))));
+        }
+        r.value = std::max(r.value, r.time);
+        rowsFont = font;
+        rowsLocale = locale;
+        rowsCache = r;
+        return *rowsCache;
+    }
+    mutable QFont rowsFont;
+    mutable QLocale rowsLocale;
+    mutable std::optional<Rows> rowsCache;
+
     QColor seriesColor() const { return q->palette().color(QPalette::Highlight); }
 
     QPair<qint64, qint64> range() const
@@ -175,14 +229,14 @@ struct LightChart::Private
         Layout l;
         l.area = area;
         const QFontMetricsF fm(q->font());
-        const QFontMetricsF big(bigFont());
+        const Rows &r = rows();
         const double pad = fm.averageCharWidth();
         const auto [t0, t1] = range();
         l.t0 = t0;
         l.t1 = std::max(t1, t0 + 1);
 
-        const double top = area.top() + big.height() + pad * 0.5;
-        const double bottom = area.bottom() - 2 * fm.height() - pad * 0.5;
+        const double top = area.top() + r.big + pad * 0.5;
+        const double bottom = area.bottom() - fm.descent() - r.time - r.date - pad * 0.25;
         // The value range of the window, from one decimated column (cheap: block summaries).
         double lo = 0;
         double hi = 1;
@@ -203,7 +257,7 @@ struct LightChart::Private
             lo -= margin;
             hi += margin;
         }
-        const int valueTickCount = std::max(2, int((bottom - top) / (fm.height() * 2.5)));
+        const int valueTickCount = std::max(2, int((bottom - top) / (r.value * 2.5)));
         l.valueStep = valueStep(hi - lo, valueTickCount);
         l.lo = std::floor(lo / l.valueStep) * l.valueStep;
         l.hi = std::ceil(hi / l.valueStep) * l.valueStep;
@@ -794,6 +848,7 @@ std::vector<LightChart::Private::Label>
 LightChart::Private::valueLabels(const Layout &l, std::vector<double> *gridY) const
 {
     const QFontMetricsF fm(q->font());
+    const double h = rows().value;
     const int decimals = decimalsFor(l.valueStep);
     const QLocale locale = q->locale();
     std::vector<Label> labels;
@@ -805,8 +860,8 @@ LightChart::Private::valueLabels(const Layout &l, std::vector<double> *gridY) co
         const double y = l.yOf(v);
         if (gridY)
             gridY->push_back(y);
-        const QRectF box(l.area.left(), y - fm.height() / 2,
-                         l.plot.left() - l.area.left() - fm.averageCharWidth() * 0.5, fm.height());
+        const QRectF box(l.area.left(), y - h / 2,
+                         l.plot.left() - l.area.left() - fm.averageCharWidth() * 0.5, h);
         labels.push_back({locale.toString(v, 'f', decimals), box,
                           int(Qt::AlignRight | Qt::AlignVCenter), false});
     }
@@ -837,10 +892,11 @@ LightChart::Private::timeLabels(const Layout &l, std::vector<double> *gridX) con
     // A box of the text's width (plus a little) centred on x, moved inside the area where it
     // would stick out: the first date label sits under a tick near the left edge, and the plot's
     // bottom is rounded to a whole pixel.
-    auto centredBox = [&](const QString &text, double x, double top) {
+    const Rows &r = rows();
+    auto centredBox = [&](const QString &text, double x, double top, double h) {
         const double w = fm.horizontalAdvance(text) + fm.averageCharWidth();
         const double left = std::max(l.area.left(), std::min(x - w / 2, l.area.right() - w));
-        return QRectF(left, std::min(top, l.area.bottom() - fm.height()), w, fm.height());
+        return QRectF(left, std::min(top, l.area.bottom() - h), w, h);
     };
     std::vector<Label> labels;
     QDate lastDate;
@@ -854,12 +910,12 @@ LightChart::Private::timeLabels(const Layout &l, std::vector<double> *gridX) con
         const QString text = format.isEmpty()
             ? locale.toString(local.date(), QStringLiteral("d MMM"))
             : locale.toString(local.time(), format);
-        const QRectF box = centredBox(text, x, l.plot.bottom() + fm.descent());
+        const QRectF box = centredBox(text, x, l.plot.bottom() + fm.descent(), r.time);
         labels.push_back({text, box, int(Qt::AlignHCenter | Qt::AlignTop), false});
         // A date row under the first tick and wherever the date changes.
         if (!format.isEmpty() && local.date() != lastDate) {
             const QString date = locale.toString(local.date(), QStringLiteral("ddd d MMM"));
-            labels.push_back({date, centredBox(date, x, box.bottom()),
+            labels.push_back({date, centredBox(date, x, box.bottom(), r.date),
                               int(Qt::AlignHCenter | Qt::AlignTop), true});
         }
         lastDate = local.date();
@@ -900,7 +956,7 @@ void LightChart::Private::paintHover(QPainter &p, const Layout &l)
     if (!unit.isEmpty())
         text += QLatin1Char(' ') + unit;
     const double pad = fm.averageCharWidth() * 0.6;
-    QRectF box(0, 0, fm.horizontalAdvance(text) + 2 * pad, fm.height() + pad);
+    QRectF box(0, 0, fm.horizontalAdvance(text) + 2 * pad, rows().value + pad);
     box.moveBottomLeft(QPointF(x + r * 2, y - r * 2));
     if (box.right() > l.plot.right())
         box.moveRight(x - r * 2);
@@ -927,7 +983,7 @@ void LightChart::Private::paintLatest(QPainter &p, const Layout &l)
     QString text = formatValue(locale, latest->v);
     if (!unit.isEmpty())
         text += QLatin1Char(' ') + unit;
-    const QRectF strip(l.plot.left(), l.area.top(), l.plot.width(), bigFm.height());
+    const QRectF strip(l.plot.left(), l.area.top(), l.plot.width(), rows().big);
     p.setFont(big);
     p.setPen(seriesColor());
     p.drawText(strip, Qt::AlignRight | Qt::AlignVCenter, text);
