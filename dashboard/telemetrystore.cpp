@@ -9,6 +9,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QThread>
+#include <QTimeZone>
 #include <QTimer>
 
 #include <algorithm>
@@ -1348,10 +1349,17 @@ bool TelemetryStore::exportCsv(QIODevice *out, const QString &deviceId, qint64 t
             ok = false;
         buffer.clear();
     };
+    // The Qt::TimeSpec overloads are deprecated from Qt 6.8 on; QTimeZone::UTC (Qt 6.5) is the
+    // same lightweight UTC ("Z" in ISO dates), where QTimeZone::utc() would write "+00:00".
+#if QT_VERSION >= QT_VERSION_CHECK(6, 5, 0)
+    const QTimeZone utc(QTimeZone::UTC);
+#else
+    const Qt::TimeSpec utc = Qt::UTC;
+#endif
     forEachInRange(deviceId, t0Ms, t1Ms, [&](qint64 t, double v) {
         if (!ok)
             return;
-        buffer += QDateTime::fromMSecsSinceEpoch(t, Qt::UTC).toString(Qt::ISODateWithMs).toLatin1();
+        buffer += QDateTime::fromMSecsSinceEpoch(t, utc).toString(Qt::ISODateWithMs).toLatin1();
         buffer += ',';
         buffer += device;
         buffer += ',';

@@ -8,6 +8,7 @@
 #include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimeZone>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -611,8 +612,10 @@ void TestLightChart::timeTicksAcrossDaylightSaving()
     });
     qputenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3");
     tzset();
-    const qint64 t0 = QDateTime(QDate(2026, 10, 23), QTime(12, 0), Qt::UTC).toMSecsSinceEpoch();
-    const qint64 change = QDateTime(QDate(2026, 10, 25), QTime(1, 0), Qt::UTC).toMSecsSinceEpoch();
+    const qint64 t0 =
+        QDateTime(QDate(2026, 10, 23), QTime(12, 0), QTimeZone::utc()).toMSecsSinceEpoch();
+    const qint64 change =
+        QDateTime(QDate(2026, 10, 25), QTime(1, 0), QTimeZone::utc()).toMSecsSinceEpoch();
     QCOMPARE(QDateTime::fromMSecsSinceEpoch(change - 1).offsetFromUtc(), 7200); // TZ took effect
     QCOMPARE(QDateTime::fromMSecsSinceEpoch(change).offsetFromUtc(), 3600);
     for (const qint64 span : {6 * DayMs, 2 * DayMs}) {
