@@ -2,15 +2,17 @@
 # The README's run command: installs dependencies, builds, then runs the whole system locally:
 # a private mosquitto broker on a free loopback port, nightlight-device with its simulated sensor,
 # and nightlight-dashboard pointed at both. Ctrl+C (or closing the dashboard) stops everything.
-#   scripts/run.sh [--id ID] [--interval-ms MS]
+#   scripts/run.sh [--id ID] [--interval-ms MS] [--lang LANG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 id=nightlight
 interval=1000
+lang=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --id) id=$2; shift 2 ;;
         --interval-ms) interval=$2; shift 2 ;;
+        --lang) lang=(--lang "$2"); shift 2 ;;
         -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -56,7 +58,8 @@ echo "device:    nightlight-device --id $id (simulated sensor, every $interval m
 echo "try:       mosquitto_sub -p $port -v -t '$id/#'"
 echo "           mosquitto_pub -p $port -t $id/commands -q 1 -m '{\"led_on\": true}'"
 
-dashboard=(build/release/dashboard/nightlight-dashboard --host 127.0.0.1 --port "$port" --id "$id")
+dashboard=(build/release/dashboard/nightlight-dashboard --host 127.0.0.1 --port "$port" --id "$id"
+    "${lang[@]}")
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
     echo "dashboard: no display here; running it under xvfb-run (invisible). Ctrl+C stops all."
     xvfb-run -a "${dashboard[@]}"
