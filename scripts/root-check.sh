@@ -223,11 +223,13 @@ if [ "$packages" = 0 ]; then
     if [ "$run" = 1 ] && [ "$status" = PASS ]; then
         log "running scripts/run.sh on Xvfb (log: $out/run.log)"
         cp "$here/scripts/root-run.sh" "$root/tmp/root-run.sh"
+        rm -f "$out"/run-shot-*.png
         if in_root "$root" bash /tmp/root-run.sh /root/nightlight /tmp/run-shot \
             >"$out/run.log" 2>&1; then
             cp "$root"/tmp/run-shot-*.png "$out/"
             log "run command worked; screenshots: $out/run-shot-en.png $out/run-shot-bn.png"
         else
+            cp "$root"/tmp/run-shot-*.png "$out/" 2>/dev/null || true
             log "run command FAILED; the end of $out/run.log:"
             tail -n 30 "$out/run.log" >&2
             status=FAIL

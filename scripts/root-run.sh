@@ -27,6 +27,7 @@ stop() {
     fi
 }
 trap 'stop; kill "$xvfb" 2>/dev/null || true' EXIT
+trap 'exit 143' TERM INT
 
 for lang in en bn; do
     png=$prefix-$lang.png
@@ -34,11 +35,11 @@ for lang in en bn; do
     run=$!
     # The release build comes first (minutes, the first time); then the window appears.
     for _ in $(seq 1800); do
-        xwininfo -root -tree 2>/dev/null | grep -q 'Nightlight' && break
+        xwininfo -root -tree 2>/dev/null | grep -q 'nightlight-dashboard' && break
         kill -0 "$run" 2>/dev/null || break
         sleep 0.5
     done
-    if ! xwininfo -root -tree | grep -q 'Nightlight'; then
+    if ! xwininfo -root -tree | grep -q 'nightlight-dashboard'; then
         cat "/tmp/run-$lang.out"
         echo "root-run: no dashboard window ($lang)" >&2
         exit 1
@@ -54,7 +55,7 @@ for lang in en bn; do
     echo "root-run: screenshot $png"
     # The next run starts with no window left over.
     for _ in $(seq 100); do
-        xwininfo -root -tree 2>/dev/null | grep -q 'Nightlight' || break
+        xwininfo -root -tree 2>/dev/null | grep -q 'nightlight-dashboard' || break
         sleep 0.1
     done
 done
