@@ -280,8 +280,12 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
             result.text = QStringLiteral("cannot parse config file %1").arg(o.configFile);
             return result;
         }
-        // A misspelt key would otherwise be ignored silently.
+        // A misspelt key would otherwise be ignored silently. QSettings' INI reader knows only
+        // ";" comments: a "#" line holding a "=" comes back as a key ("#port", "# on while light
+        // < threshold, off once light >"). Such keys are our comments (resources/device.conf).
         for (const QString &key : settings->allKeys()) {
+            if (key.startsWith(QLatin1Char('#')))
+                continue;
             const bool known =
                 std::any_of(std::begin(optionSpecs), std::end(optionSpecs),
                             [&](const OptionSpec &s) { return key == QLatin1String(s.name); });

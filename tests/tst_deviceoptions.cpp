@@ -218,6 +218,11 @@ void TestDeviceOptions::good_data()
                 {"username", QStringLiteral("dev")},
                 {"password", QStringLiteral("s3cret pass")},
                 {"verbose", true}});
+    QTest::newRow("config file: # lines with = are comments")
+        << strings({"--config", "%DIR%/device.conf"})
+        << QStringLiteral("# on while light < threshold, off once light >= threshold + 20\n"
+                          "#port=1\n# (<id>/telemetry, a=b)\nport=1884\n")
+        << none << map({{"port", 1884}});
     QTest::newRow("config file in [General]")
         << strings({"--config", "%DIR%/device.conf"})
         << QStringLiteral("[General]\ninterval-ms=2000\n") << none << map({{"interval-ms", 2000}});
@@ -338,8 +343,8 @@ void TestDeviceOptions::helpHasNoPasswordOption()
     QVERIFY(result.text.contains(QLatin1String("--password-file <file>")));
 }
 
-// resources/device.conf mentions every option, and with every example line uncommented it is
-// a valid config that means the defaults.
+// resources/device.conf mentions every option; as shipped (all comments) and with every example
+// line uncommented it is a valid config that means the defaults.
 void TestDeviceOptions::shippedConfigExample()
 {
     const QString path = QFINDTESTDATA("../resources/device.conf");
@@ -398,6 +403,12 @@ void TestDeviceOptions::shippedConfigExample()
     expected[QStringLiteral("adc-address")] = 4;
     expected[QStringLiteral("gpio-chip")] = QStringLiteral("gpiochip0");
     QCOMPARE(toMap(result.options), expected);
+
+    // As shipped, all comments (the package's /etc/nightlight/device.conf): the defaults.
+    const auto asShipped =
+        run({QStringLiteral("--config"), QStringLiteral("%DIR%/device.conf")}, text, QString());
+    QVERIFY2(asShipped.action == DeviceOptions::Action::Run, qPrintable(asShipped.text));
+    QCOMPARE(toMap(asShipped.options), toMap(defaults.options));
 }
 
 QTEST_GUILESS_MAIN(TestDeviceOptions)
