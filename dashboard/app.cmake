@@ -45,9 +45,14 @@ qt_add_translations(nightlight-dashboard
         ${CMAKE_CURRENT_SOURCE_DIR}/telemetrystore.h ${CMAKE_CURRENT_SOURCE_DIR}/telemetrystore.cpp
     LUPDATE_OPTIONS -no-obsolete -locations none)
 
-install(TARGETS nightlight-dashboard RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Component "dashboard": the nightlight-dashboard package (cmake/NightlightPackaging.cmake).
+install(TARGETS nightlight-dashboard RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    COMPONENT dashboard)
 install(FILES ${PROJECT_SOURCE_DIR}/resources/nightlight-dashboard.desktop
-    DESTINATION ${CMAKE_INSTALL_DATADIR}/applications)
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/applications COMPONENT dashboard)
 install(FILES ${PROJECT_SOURCE_DIR}/resources/nightlight.svg
     DESTINATION ${CMAKE_INSTALL_DATADIR}/icons/hicolor/scalable/apps
-    RENAME nightlight-dashboard.svg)
+    RENAME nightlight-dashboard.svg COMPONENT dashboard)
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/nightlight-dashboard RENAME copyright
+    COMPONENT dashboard)

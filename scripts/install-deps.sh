@@ -11,6 +11,7 @@ packages=(
     libmosquitto-dev mosquitto mosquitto-clients
     libgpiod-dev
     openssl xvfb xauth
+    dpkg-dev file    # scripts/make-packages.sh: CPack's DEB generator runs dpkg-shlibdeps and file
     fonts-lohit-beng-bengali
 )
 if [ "${NIGHTLIGHT_WITH_CHARTS_BENCH:-0}" = 1 ]; then
