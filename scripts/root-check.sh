@@ -95,19 +95,52 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
+binfmt_ours=""
 if [ "$arch" = arm64 ] && [ "$(dpkg --print-architecture)" != arm64 ]; then
     if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
     fi
-    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 ||
-        true
-    # The F flag: the kernel opens the emulator when the format is registered, so it works
-    # inside the chroot, which has no qemu of its own.
-    if ! grep -qs '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
-        log "binfmt_misc has no qemu-aarch64 entry with the F flag; cannot run arm64 code here"
+    # Qt's QProcess starts children with clone(CLONE_PIDFD), which qemu-user emulates only from
+    # 8.0 on: under bookworm's qemu 7.2 every test that starts mosquitto or our binaries fails
+    # with "fork failure: Invalid argument". Where the host's qemu is older, take the static
+    # qemu-aarch64 of bookworm-backports' qemu-user package (a Debian package, unpacked into the
+    # cache; the host's apt configuration is not changed) and register it for this check.
+    qemu=/usr/bin/qemu-aarch64-static
+    qemu_major=$("$qemu" --version 2>/dev/null | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -n1)
+    if [ "${qemu_major:-0}" -lt 8 ]; then
+        qemu=$cache/qemu/usr/bin/qemu-aarch64
+        if [ ! -x "$qemu" ]; then
+            log "qemu-user ${qemu_major:-?} here is too old for QProcess; fetching bookworm-backports' qemu-user"
+            aptdir=$cache/apt-backports
+            mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial" "$cache/qemu"
+            echo "deb $mirror bookworm-backports main" >"$aptdir/sources.list"
+            apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+                -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache::Archives=$aptdir/archives"
+                -o APT::Sandbox::User=root -q)
+            apt-get "${apt_opts[@]}" update >/dev/null
+            rm -f "$aptdir"/qemu-user_*.deb
+            (cd "$aptdir" && apt-get "${apt_opts[@]}" download qemu-user/bookworm-backports >/dev/null)
+            dpkg-deb -x "$aptdir"/qemu-user_*.deb "$cache/qemu"
+        fi
+        # Entries registered later are matched first; F opens the emulator now, so it works
+        # inside the chroot. Removed again at the end of the check.
+        if [ ! -e /proc/sys/fs/binfmt_misc/nightlight-aarch64 ]; then
+            printf '%s' ':nightlight-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:'"$qemu"':F' \
+                >/proc/sys/fs/binfmt_misc/register
+            binfmt_ours=/proc/sys/fs/binfmt_misc/nightlight-aarch64
+            trap 'echo -1 >"$binfmt_ours" 2>/dev/null || true' EXIT
+        fi
+        entry=/proc/sys/fs/binfmt_misc/nightlight-aarch64
+    else
+        [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 || true
+        entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+    fi
+    if ! grep -qs '^flags: .*F' "$entry"; then
+        log "binfmt_misc has no aarch64 entry with the F flag; cannot run arm64 code here"
         result FAIL
         exit 1
     fi
+    log "arm64 code runs under $("$qemu" --version | head -n1)"
 fi
 
 # --- the pristine root, made once and cached -------------------------------------------------------
@@ -152,6 +185,9 @@ cleanup() {
         m=${mounted[i]}
         umount -l "$m" 2>/dev/null || true
     done
+    if [ -n "$binfmt_ours" ] && [ -e "$binfmt_ours" ]; then
+        echo -1 >"$binfmt_ours" || true
+    fi
     if [ "$keep" = 1 ]; then
         log "work root kept: $work"
     else
