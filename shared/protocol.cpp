@@ -1,9 +1,11 @@
 #include "protocol.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonParseError>
 #include <QJsonValue>
+#include <QSet>
 #include <QStringDecoder>
 
 #include <cmath>
@@ -19,8 +21,132 @@ const QLatin1String kMode("mode");
 const QLatin1String kThreshold("threshold");
 const QLatin1String kUnit("unit");
 
+// `text` fit for a log line or an error message: unprintable characters (controls, lone halves of
+// surrogate pairs) as \uXXXX, so that a peer's text cannot start a line of its own, and at most
+// `max` characters (then "...").
+QString printable(QStringView text, qsizetype max)
+{
+    QString out;
+    qsizetype i = 0;
+    for (qsizetype shown = 0; i < text.size() && shown < max; ++i, ++shown) {
+        const QChar c = text[i];
+        if (c.isHighSurrogate() && i + 1 < text.size() && text[i + 1].isLowSurrogate()) {
+            if (QChar::isPrint(QChar::surrogateToUcs4(c, text[i + 1]))) {
+                out += text.mid(i, 2);
+                ++i;
+                continue;
+            }
+        } else if (c.isPrint()) {
+            out += c;
+            continue;
+        }
+        out += QStringLiteral("\\u%1").arg(uint(c.unicode()), 4, 16, QLatin1Char('0'));
+    }
+    if (i < text.size())
+        out += QStringLiteral("...");
+    return out;
+}
+
+int hexDigit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+// The UTF-16 code unit of the \uXXXX escape at `at` (the backslash), or -1 if there is none.
+int unicodeEscape(QByteArrayView text, qsizetype at)
+{
+    if (at + 6 > text.size() || text[at] != '\\' || text[at + 1] != 'u')
+        return -1;
+    int unit = 0;
+    for (qsizetype i = at + 2; i < at + 6; ++i) {
+        const int digit = hexDigit(text[i]);
+        if (digit < 0)
+            return -1;
+        unit = unit * 16 + digit;
+    }
+    return unit;
+}
+
+// What QJsonDocument keeps quiet about: it keeps the last of two equal keys and hands unpaired
+// surrogate escapes on as they are. A scan of the strings in a text Qt has already parsed as a
+// JSON object, so it can rely on JSON's grammar: strings are the only place where braces, quotes
+// and commas are not structure; a string is a key of the top-level object when it comes first
+// after that object's '{' or a ',' at its level. Linear in the payload (at most 64 KiB).
+struct StringScan
+{
+    QList<QByteArrayView> topLevelKeys; // as written, without the quotes, escapes undecoded
+    qsizetype unpairedAt = -1; // offset of the first unpaired surrogate escape, -1 if none
+};
+
+StringScan scanStrings(QByteArrayView json)
+{
+    StringScan scan;
+    int depth = 0; // of objects and arrays
+    bool keyNext = false; // at depth 1: the next string is a key
+    for (qsizetype i = 0; i < json.size(); ++i) {
+        switch (json[i]) {
+        case '{':
+        case '[':
+            keyNext = ++depth == 1;
+            break;
+        case '}':
+        case ']':
+            --depth;
+            break;
+        case ',':
+            keyNext = depth == 1;
+            break;
+        case '"': {
+            const qsizetype start = ++i;
+            while (i < json.size() && json[i] != '"') {
+                if (json[i] != '\\') {
+                    ++i;
+                    continue;
+                }
+                const int unit = unicodeEscape(json, i);
+                if (unit < 0) {
+                    i += 2; // \" \\ \/ \b \f \n \r \t
+                    continue;
+                }
+                // RFC 8259 section 7: a character outside the BMP is a high surrogate escape
+                // followed at once by a low one; anything else is not a character.
+                const bool high = unit >= 0xd800 && unit <= 0xdbff;
+                const int next = high ? unicodeEscape(json, i + 6) : -1;
+                const bool paired = high && next >= 0xdc00 && next <= 0xdfff;
+                if (!paired && unit >= 0xd800 && unit <= 0xdfff && scan.unpairedAt < 0)
+                    scan.unpairedAt = i;
+                i += paired ? 12 : 6;
+            }
+            if (depth == 1 && keyNext)
+                scan.topLevelKeys.append(json.sliced(start, i - start));
+            keyNext = false;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return scan;
+}
+
+// A key as Qt decodes it (escapes resolved), for comparing and for the error message.
+QString decodedKey(QByteArrayView raw)
+{
+    if (!raw.contains('\\'))
+        return QString::fromUtf8(raw);
+    const QByteArray wrapped = "[\"" + raw.toByteArray() + "\"]";
+    return QJsonDocument::fromJson(wrapped).array().at(0).toString();
+}
+
 // The checks every JSON payload passes before its fields are looked at (PROTOCOL.md: size,
-// UTF-8, a JSON object).
+// UTF-8, a JSON object; and what docs/DESIGN.md adds: no byte-order mark, no unpaired surrogate
+// escape, no duplicate key).
 template<typename T>
 std::optional<Decoded<T>> checkEnvelope(const QByteArray &payload, QJsonObject *object)
 {
@@ -33,6 +159,13 @@ std::optional<Decoded<T>> checkEnvelope(const QByteArray &payload, QJsonObject *
     const QString text = utf8.decode(payload);
     if (utf8.hasError())
         return Decoded<T>(DecodeError::InvalidUtf8, QStringLiteral("payload is not valid UTF-8"));
+    // RFC 8259 section 8.1: implementations "MUST NOT add a byte order mark" and MAY ignore one.
+    // Qt's parser skips it; we refuse it, so that every receiver of the contract (paho-mqtt's
+    // json.loads raises on one) agrees on what is a payload.
+    if (payload.startsWith("\xef\xbb\xbf")) {
+        return Decoded<T>(DecodeError::NotJson,
+                          QStringLiteral("payload is not JSON: it starts with a byte-order mark"));
+    }
     QJsonParseError parseError{};
     const QJsonDocument doc = QJsonDocument::fromJson(payload, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
@@ -52,6 +185,27 @@ std::optional<Decoded<T>> checkEnvelope(const QByteArray &payload, QJsonObject *
     if (!doc.isObject())
         return Decoded<T>(DecodeError::NotObject, QStringLiteral("payload is not a JSON object"));
     *object = doc.object();
+    const StringScan scan = scanStrings(payload);
+    if (scan.unpairedAt >= 0) {
+        return Decoded<T>(DecodeError::UnpairedSurrogate,
+                          QStringLiteral("unpaired UTF-16 surrogate escape %1 at offset %2")
+                              .arg(QString::fromLatin1(payload.mid(scan.unpairedAt, 6)))
+                              .arg(scan.unpairedAt));
+    }
+    // Qt keeps the last of equal keys, so fewer keys in the object than in the text means that
+    // one came twice (RFC 8259 section 4: names SHOULD be unique; receivers differ in which they
+    // keep). Only the top-level object's keys mean anything to us; nested values are ignored.
+    if (scan.topLevelKeys.size() != object->size()) {
+        QSet<QString> seen;
+        for (const QByteArrayView raw : scan.topLevelKeys) {
+            const QString key = decodedKey(raw);
+            if (seen.contains(key)) {
+                return Decoded<T>(DecodeError::DuplicateKey,
+                                  QStringLiteral("duplicate key %1").arg(printable(key, 64)));
+            }
+            seen.insert(key);
+        }
+    }
     return std::nullopt;
 }
 
@@ -151,6 +305,10 @@ QString decodeErrorName(DecodeError error)
         return QStringLiteral("no command");
     case DecodeError::Conflict:
         return QStringLiteral("conflicting keys");
+    case DecodeError::DuplicateKey:
+        return QStringLiteral("duplicate key");
+    case DecodeError::UnpairedSurrogate:
+        return QStringLiteral("unpaired surrogate");
     }
     return QStringLiteral("unknown error");
 }

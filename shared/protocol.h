@@ -28,6 +28,8 @@ enum class DecodeError {
     OutOfRange, // a number outside its range, or a string outside its set
     NoCommand, // a command object with none of led_on, mode, threshold
     Conflict, // keys that contradict each other ({"led_on": true, "mode": "auto"})
+    DuplicateKey, // a key appears twice in the top-level object ({"led_on": 1, "led_on": 0})
+    UnpairedSurrogate, // a string holds a \uD800-\uDFFF escape that is not half of a pair
 };
 
 // Short English name of an error ("wrong type"), for logs and counters.
@@ -150,6 +152,10 @@ QByteArray encodeCommand(const Command &c);
 QByteArray encodeState(const DeviceState &s);
 QByteArray encodeAvailability(Availability a);
 
+// The JSON decoders check, in order: size (over MaxPayloadBytes: TooLarge, unread), UTF-8
+// (InvalidUtf8), a byte-order mark (NotJson: RFC 8259 section 8.1), JSON (NotJson), an object
+// (NotObject), unpaired surrogate escapes in any string (UnpairedSurrogate), a key repeated in the
+// top-level object (DuplicateKey), then each known key's type and range.
 Decoded<Telemetry> decodeTelemetry(const QByteArray &payload);
 Decoded<Command> decodeCommand(const QByteArray &payload);
 Decoded<DeviceState> decodeState(const QByteArray &payload);

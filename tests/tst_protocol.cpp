@@ -2,8 +2,14 @@
 
 #include "protocol.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRandomGenerator>
 #include <QTest>
+
+#include <algorithm>
+#include <functional>
 
 using namespace nightlight;
 
@@ -32,6 +38,7 @@ private slots:
     void roundTrip();
     void lessonPayloads();
     void randomBytesNeverCrash();
+    void edgeCaseScanAgreesWithQt();
 };
 
 void TestProtocol::deviceId_data()
@@ -183,6 +190,61 @@ void TestProtocol::decodeTelemetry_data()
                                           << DecodeError::InvalidUtf8 << 0.0 << qint64(-1);
     QTest::newRow("valid UTF-8 text") << QByteArray("{\"light\": 3, \"room\": \"শোবার ঘর\"}")
                                       << DecodeError::None << 3.0 << qint64(-1);
+    // Edge cases Qt's parser would accept (#9, docs/DESIGN.md).
+    QTest::newRow("byte-order mark")
+        << QByteArray("\xef\xbb\xbf{\"light\": 1}") << DecodeError::NotJson << 0.0 << qint64(-1);
+    QTest::newRow("byte-order mark inside a string is fine")
+        << QByteArray("{\"light\": 1, \"n\": \"\xef\xbb\xbf\"}") << DecodeError::None << 1.0
+        << qint64(-1);
+    QTest::newRow("duplicate light") << QByteArray(R"({"light": 1, "light": 2})")
+                                     << DecodeError::DuplicateKey << 0.0 << qint64(-1);
+    QTest::newRow("duplicate light, one escaped") << QByteArray(R"({"light": 1, "lig\u0068t": 2})")
+                                                  << DecodeError::DuplicateKey << 0.0 << qint64(-1);
+    QTest::newRow("duplicate ts") << QByteArray(R"({"ts": 5, "light": 1, "ts": 6})")
+                                  << DecodeError::DuplicateKey << 0.0 << qint64(-1);
+    QTest::newRow("duplicate unknown key") << QByteArray(R"({"light": 1, "x": [], "x": {}})")
+                                           << DecodeError::DuplicateKey << 0.0 << qint64(-1);
+    QTest::newRow("duplicate key in a nested object is fine")
+        << QByteArray(R"({"light": 1, "extra": {"a": 1, "a": 2}, "list": [{"b": 1, "b": 1}]})")
+        << DecodeError::None << 1.0 << qint64(-1);
+    QTest::newRow("nested key named like a top-level one is fine")
+        << QByteArray(R"({"extra": {"light": 2}, "light": 1})") << DecodeError::None << 1.0
+        << qint64(-1);
+    QTest::newRow("key-like text in a value is fine")
+        << QByteArray(R"({"light": 1, "note": "\"light\": 2, {\"light\"}", "a": ["light"]})")
+        << DecodeError::None << 1.0 << qint64(-1);
+    QTest::newRow("lone high surrogate") << QByteArray(R"({"light": 1, "room": "\ud800"})")
+                                         << DecodeError::UnpairedSurrogate << 0.0 << qint64(-1);
+    QTest::newRow("lone low surrogate") << QByteArray(R"({"light": 1, "room": "\udc00"})")
+                                        << DecodeError::UnpairedSurrogate << 0.0 << qint64(-1);
+    QTest::newRow("high surrogate then a letter")
+        << QByteArray(R"({"light": 1, "room": "\ud83dx"})") << DecodeError::UnpairedSurrogate << 0.0
+        << qint64(-1);
+    QTest::newRow("high surrogate then a BMP escape")
+        << QByteArray(R"({"light": 1, "room": "\ud83d\u0041"})") << DecodeError::UnpairedSurrogate
+        << 0.0 << qint64(-1);
+    QTest::newRow("two high surrogates") << QByteArray(R"({"light": 1, "room": "\ud83d\ud83d"})")
+                                         << DecodeError::UnpairedSurrogate << 0.0 << qint64(-1);
+    QTest::newRow("low surrogate before a high one")
+        << QByteArray(R"({"light": 1, "room": "\udca1\ud83d"})") << DecodeError::UnpairedSurrogate
+        << 0.0 << qint64(-1);
+    QTest::newRow("high surrogate at the end of a string")
+        << QByteArray(R"({"light": 1, "room": "lamp\ud83d"})") << DecodeError::UnpairedSurrogate
+        << 0.0 << qint64(-1);
+    QTest::newRow("lone surrogate in a key") << QByteArray(R"({"\udfff": 1, "light": 1})")
+                                             << DecodeError::UnpairedSurrogate << 0.0 << qint64(-1);
+    QTest::newRow("lone surrogate in a nested string")
+        << QByteArray(R"({"light": 1, "x": [{"y": "\ud800"}]})") << DecodeError::UnpairedSurrogate
+        << 0.0 << qint64(-1);
+    QTest::newRow("valid surrogate pair is fine")
+        << QByteArray(R"({"light": 2, "room": "\ud83d\udca1"})") << DecodeError::None << 2.0
+        << qint64(-1);
+    QTest::newRow("valid surrogate pair in capitals is fine")
+        << QByteArray(R"({"light": 2, "room": "\uD83D\uDCA1"})") << DecodeError::None << 2.0
+        << qint64(-1);
+    QTest::newRow("escaped backslash before u is no escape")
+        << QByteArray(R"({"light": 2, "path": "C:\\ud800"})") << DecodeError::None << 2.0
+        << qint64(-1);
 }
 
 void TestProtocol::decodeTelemetry()
@@ -277,6 +339,48 @@ void TestProtocol::decodeCommand_data()
     QTest::newRow("invalid UTF-8")
         << QByteArray("{\"led_on\": true, \"x\": \"\x80\"}") << DecodeError::InvalidUtf8
         << QStringLiteral("payload is not valid UTF-8") << -1 << -1 << -1.0;
+    // Edge cases Qt's parser would accept (#9, docs/DESIGN.md).
+    QTest::newRow("byte-order mark")
+        << QByteArray("\xef\xbb\xbf{\"led_on\": true}") << DecodeError::NotJson
+        << QStringLiteral("payload is not JSON: it starts with a byte-order mark") << -1 << -1
+        << -1.0;
+    QTest::newRow("duplicate led_on")
+        << QByteArray(R"({"led_on":true,"led_on":false})") << DecodeError::DuplicateKey
+        << QStringLiteral("duplicate key led_on") << -1 << -1 << -1.0;
+    QTest::newRow("duplicate led_on, same value")
+        << QByteArray(R"({"led_on": true, "led_on": true})") << DecodeError::DuplicateKey
+        << QStringLiteral("duplicate key led_on") << -1 << -1 << -1.0;
+    QTest::newRow("duplicate led_on, one escaped")
+        << QByteArray(R"({"led_on": true, "led\u005fon": false})") << DecodeError::DuplicateKey
+        << QStringLiteral("duplicate key led_on") << -1 << -1 << -1.0;
+    QTest::newRow("duplicate mode")
+        << QByteArray(R"({"mode": "auto", "threshold": 5, "mode": "manual"})")
+        << DecodeError::DuplicateKey << QStringLiteral("duplicate key mode") << -1 << -1 << -1.0;
+    QTest::newRow("duplicate threshold")
+        << QByteArray(R"({"threshold": 1, "threshold": "x"})") << DecodeError::DuplicateKey
+        << QStringLiteral("duplicate key threshold") << -1 << -1 << -1.0;
+    QTest::newRow("duplicate key with a newline in it")
+        << QByteArray(R"({"a\nb": 1, "led_on": true, "a\nb": 2})") << DecodeError::DuplicateKey
+        << QStringLiteral("duplicate key a\\u000ab") << -1 << -1 << -1.0;
+    QTest::newRow("same key in two nested objects is fine")
+        << QByteArray(R"({"led_on": true, "a": {"led_on": 1}, "b": {"led_on": 2}})")
+        << DecodeError::None << QString() << 1 << -1 << -1.0;
+    QTest::newRow("lone high surrogate")
+        << QByteArray(R"({"mode": "\ud800"})") << DecodeError::UnpairedSurrogate
+        << QStringLiteral("unpaired UTF-16 surrogate escape \\ud800 at offset 10") << -1 << -1
+        << -1.0;
+    QTest::newRow("lone low surrogate")
+        << QByteArray(R"({"mode": "\udc00"})") << DecodeError::UnpairedSurrogate
+        << QStringLiteral("unpaired UTF-16 surrogate escape \\udc00 at offset 10") << -1 << -1
+        << -1.0;
+    QTest::newRow("high surrogate not followed by a low one")
+        << QByteArray(R"({"led_on": true, "note": "\uD83D\u00e9"})")
+        << DecodeError::UnpairedSurrogate
+        << QStringLiteral("unpaired UTF-16 surrogate escape \\uD83D at offset 26") << -1 << -1
+        << -1.0;
+    QTest::newRow("valid surrogate pair is fine")
+        << QByteArray(R"({"led_on": true, "note": "\ud83d\udca1"})") << DecodeError::None
+        << QString() << 1 << -1 << -1.0;
 }
 
 void TestProtocol::decodeCommand()
@@ -326,6 +430,30 @@ void TestProtocol::decodeState_data()
         << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": 1})")
         << DecodeError::WrongType;
     QTest::newRow("not an object") << QByteArray("online") << DecodeError::NotJson;
+    // Edge cases Qt's parser would accept (#9, docs/DESIGN.md).
+    QTest::newRow("byte-order mark")
+        << QByteArray("\xef\xbb\xbf{\"led_on\": false, \"mode\": \"auto\", \"threshold\": 300}")
+        << DecodeError::NotJson;
+    QTest::newRow("duplicate led_on")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "led_on": true})")
+        << DecodeError::DuplicateKey;
+    QTest::newRow("duplicate unit")
+        << QByteArray(
+               R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": "lux", "unit": "%"})")
+        << DecodeError::DuplicateKey;
+    QTest::newRow("lone high surrogate")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": "\ud800"})")
+        << DecodeError::UnpairedSurrogate;
+    QTest::newRow("lone low surrogate")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": "\udc00"})")
+        << DecodeError::UnpairedSurrogate;
+    QTest::newRow("high surrogate not followed by a low one")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": "\ud800lux"})")
+        << DecodeError::UnpairedSurrogate;
+    QTest::newRow("valid surrogate pair is fine")
+        << QByteArray(
+               R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": "\ud83d\udca1"})")
+        << DecodeError::None;
 }
 
 void TestProtocol::decodeState()
@@ -344,6 +472,8 @@ void TestProtocol::decodeState()
         expected.unit = QStringLiteral("lux");
         QCOMPARE(*decoded, expected);
     }
+    if (QByteArray(QTest::currentDataTag()) == "valid surrogate pair is fine")
+        QCOMPARE(decoded->unit, QStringLiteral("\U0001F4A1"));
 }
 
 void TestProtocol::decodeAvailability_data()
@@ -359,6 +489,8 @@ void TestProtocol::decodeAvailability_data()
     QTest::newRow("trailing newline") << QByteArray("online\n") << DecodeError::OutOfRange << false;
     QTest::newRow("empty (retained cleared)") << QByteArray() << DecodeError::OutOfRange << false;
     QTest::newRow("70 KiB") << QByteArray(70 * 1024, 'o') << DecodeError::TooLarge << false;
+    QTest::newRow("byte-order mark")
+        << QByteArray("\xef\xbb\xbfonline") << DecodeError::OutOfRange << false;
 }
 
 void TestProtocol::decodeAvailability()
@@ -445,6 +577,69 @@ void TestProtocol::randomBytesNeverCrash()
     }
     // Nearly all random input is rejected.
     QVERIFY(valid < 10000 * 4);
+}
+
+void TestProtocol::edgeCaseScanAgreesWithQt()
+{
+    // Random objects written by Qt (keys and strings from an alphabet with both halves of a
+    // surrogate pair, quotes, backslashes and controls, so that Qt's writer escapes them), decoded
+    // by us: an unpaired surrogate anywhere is UnpairedSurrogate, anything else is accepted; and
+    // the same text with one top-level key repeated is DuplicateKey (#9).
+    QRandomGenerator rng(20261209);
+    const QList<QChar> alphabet = {u'a',          u'b',          u'"',          u'\\',
+                                   u'/',          u'\n',         u'{',          u'}',
+                                   u':',          u',',          u'\u00e9',     QChar(0xd83d),
+                                   QChar(0xdca1), QChar(0xdbff), QChar(0xdc00), QChar(0x1f)};
+    const auto randomText = [&] {
+        QString text;
+        for (int n = int(rng.bounded(6)); n > 0; --n)
+            text += alphabet.at(int(rng.bounded(alphabet.size())));
+        return text;
+    };
+    // Whether every key and string in `v` is whole UTF-16 (no half of a pair alone).
+    std::function<bool(const QJsonValue &)> whole = [&](const QJsonValue &v) {
+        if (v.isString())
+            return v.toString().isValidUtf16();
+        if (v.isArray()) {
+            const QJsonArray a = v.toArray();
+            return std::all_of(a.begin(), a.end(), whole);
+        }
+        const QJsonObject o = v.toObject();
+        for (auto it = o.begin(); it != o.end(); ++it) {
+            if (!it.key().isValidUtf16() || !whole(it.value()))
+                return false;
+        }
+        return true;
+    };
+    int unpaired = 0;
+    int duplicates = 0;
+    for (int i = 0; i < 2000; ++i) {
+        QJsonObject object{{QStringLiteral("light"), 1}};
+        for (int n = int(rng.bounded(4)); n > 0; --n) {
+            const QString value = randomText();
+            if (rng.bounded(2))
+                object.insert(randomText(), value);
+            else
+                object.insert(randomText(), QJsonObject{{randomText(), QJsonArray{value}}});
+        }
+        const bool valid = whole(object);
+        const QByteArray json = QJsonDocument(object).toJson(QJsonDocument::Compact);
+        const auto decoded = nightlight::decodeTelemetry(json);
+        QVERIFY2(decoded.error() == (valid ? DecodeError::None : DecodeError::UnpairedSurrogate),
+                 json.constData());
+        unpaired += !valid;
+        if (!valid)
+            continue;
+        // "light" once more, in front.
+        QByteArray repeated = json;
+        repeated.insert(1, R"("light":2,)");
+        QCOMPARE(nightlight::decodeTelemetry(repeated).error(), DecodeError::DuplicateKey);
+        ++duplicates;
+    }
+    // Both kinds of case came up often enough to mean something.
+    QVERIFY2(
+        unpaired > 200 && duplicates > 200,
+        qPrintable(QStringLiteral("%1 unpaired, %2 duplicates").arg(unpaired).arg(duplicates)));
 }
 
 QTEST_GUILESS_MAIN(TestProtocol)
