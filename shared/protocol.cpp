@@ -322,14 +322,18 @@ QString deviceIdError(const QString &id)
             .arg(id.size())
             .arg(MaxDeviceIdLength);
     }
-    for (const QChar c : id) {
-        const char16_t u = c.unicode();
+    for (qsizetype i = 0; i < id.size(); ++i) {
+        const char16_t u = id[i].unicode();
         const bool ok = (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') ||
             (u >= u'0' && u <= u'9') || u == u'-' || u == u'_' || u == u'.';
         if (!ok) {
+            // The whole character, not half of it: '💡' is two UTF-16 code units (#9).
+            const bool pair =
+                id[i].isHighSurrogate() && i + 1 < id.size() && id[i + 1].isLowSurrogate();
             return QStringLiteral("device id \"%1\" contains '%2'; only A-Z a-z 0-9 - _ . are "
                                   "allowed")
-                .arg(id, QString(c));
+                .arg(printable(id, 2 * MaxDeviceIdLength),
+                     printable(QStringView(id).mid(i, pair ? 2 : 1), 2));
         }
     }
     return {};

@@ -60,7 +60,9 @@ private:
 
 // --- device ids and topics -------------------------------------------------------------------
 
-// Empty when `id` is a valid device id, else a sentence saying why not.
+// Empty when `id` is a valid device id, else a sentence saying why not. The sentence shows the
+// offending character as it is ('💡'), or as \uXXXX when it cannot be printed (a control
+// character, half of a surrogate pair).
 QString deviceIdError(const QString &id);
 inline bool isValidDeviceId(const QString &id)
 {

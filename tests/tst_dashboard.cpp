@@ -59,6 +59,8 @@ private slots:
     void commandLine();
     void binaryRejectsBadValues_data();
     void binaryRejectsBadValues();
+    void binaryPrintsEmojiIdAsItIs_data();
+    void binaryPrintsEmojiIdAsItIs();
     void binaryAnswersWithoutDisplay_data();
     void binaryAnswersWithoutDisplay();
     void endToEnd();
@@ -177,6 +179,41 @@ void TestDashboard::binaryRejectsBadValues()
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);
     QCOMPARE(p.exitCode(), 2);
     QVERIFY(QString::fromLocal8Bit(p.readAllStandardError()).contains(expectedText));
+}
+
+void TestDashboard::binaryPrintsEmojiIdAsItIs_data()
+{
+    QTest::addColumn<QStringList>("environment"); // NAME=value, after every locale variable is gone
+
+    QTest::newRow("LANG=C.UTF-8") << QStringList{QStringLiteral("LANG=C.UTF-8")};
+    QTest::newRow("LANG=C, LC_ALL=C")
+        << QStringList{QStringLiteral("LANG=C"), QStringLiteral("LC_ALL=C")};
+    QTest::newRow("no locale variables") << QStringList{};
+}
+
+// An id with an emoji is refused before any display is needed, and the message shows the emoji
+// whatever the locale (#9): stderr is UTF-8, and the offending character is the whole code point.
+void TestDashboard::binaryPrintsEmojiIdAsItIs()
+{
+    QFETCH(QStringList, environment);
+    QProcessEnvironment env = headlessEnvironment();
+    for (const QString &name : env.keys()) {
+        if (name == QLatin1String("LANG") || name == QLatin1String("LANGUAGE") ||
+            name.startsWith(QLatin1String("LC_")))
+            env.remove(name);
+    }
+    for (const QString &assignment : environment)
+        env.insert(assignment.section(u'=', 0, 0), assignment.section(u'=', 1));
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY),
+            {QStringLiteral("--id"), QStringLiteral("lamp\U0001F4A1")});
+    QVERIFY(p.waitForFinished(20000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 2);
+    const QByteArray err = p.readAllStandardError();
+    QVERIFY2(err.contains("\"lamp\xf0\x9f\x92\xa1\" contains '\xf0\x9f\x92\xa1'"), err.constData());
+    QVERIFY2(!err.contains("'?'") && !err.contains("\xef\xbf\xbd"), err.constData()); // no U+FFFD
 }
 
 void TestDashboard::binaryAnswersWithoutDisplay_data()

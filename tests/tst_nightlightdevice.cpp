@@ -176,6 +176,8 @@ private slots:
     void fuzzedCommands();
     void badArguments_data();
     void badArguments();
+    void emojiIdIsPrintedAsItIs_data();
+    void emojiIdIsPrintedAsItIs();
     void groveWithoutI2c();
     void notAuthorizedExits4();
     void invalidArgumentExits4();
@@ -542,6 +544,42 @@ void TestNightlightDevice::badArguments()
     const QString err = QString::fromUtf8(p.readAllStandardError());
     QVERIFY2(err.startsWith(QLatin1String("nightlight-device: ")), qPrintable(err));
     QVERIFY2(err.contains(message), qPrintable(err));
+}
+
+void TestNightlightDevice::emojiIdIsPrintedAsItIs_data()
+{
+    QTest::addColumn<QStringList>("environment"); // NAME=value, after every locale variable is gone
+
+    QTest::newRow("LANG=C.UTF-8") << QStringList{QStringLiteral("LANG=C.UTF-8")};
+    QTest::newRow("LANG=C, LC_ALL=C")
+        << QStringList{QStringLiteral("LANG=C"), QStringLiteral("LC_ALL=C")};
+    QTest::newRow("no locale variables") << QStringList{};
+}
+
+// An id with an emoji is refused (exit 2), and the message shows the emoji whatever the locale:
+// stderr is UTF-8, and the offending character is the whole code point, not half of its surrogate
+// pair printed as '?' (#9).
+void TestNightlightDevice::emojiIdIsPrintedAsItIs()
+{
+    QFETCH(QStringList, environment);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &name : env.keys()) {
+        if (name == QLatin1String("LANG") || name == QLatin1String("LANGUAGE") ||
+            name.startsWith(QLatin1String("LC_")))
+            env.remove(name);
+    }
+    for (const QString &assignment : environment)
+        env.insert(assignment.section(u'=', 0, 0), assignment.section(u'=', 1));
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+            {QStringLiteral("--id"), QStringLiteral("lamp\U0001F4A1")});
+    QVERIFY(p.waitForFinished(5000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 2);
+    const QByteArray err = p.readAllStandardError();
+    QVERIFY2(err.contains("\"lamp\xf0\x9f\x92\xa1\" contains '\xf0\x9f\x92\xa1'"), err.constData());
+    QVERIFY2(!err.contains("'?'") && !err.contains("\xef\xbf\xbd"), err.constData()); // no U+FFFD
 }
 
 void TestNightlightDevice::groveWithoutI2c()

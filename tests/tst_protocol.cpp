@@ -60,6 +60,15 @@ void TestProtocol::deviceId_data()
     QTest::newRow("non-ASCII letter")
         << QStringLiteral("al\u00f6") << false << QStringLiteral("only A-Z");
     QTest::newRow("NUL") << QString(QChar(0)) << false << QStringLiteral("only A-Z");
+    // The message shows the whole character, not half of its surrogate pair (#9).
+    QTest::newRow("emoji") << QStringLiteral("lamp\U0001F4A1") << false
+                           << QStringLiteral("device id \"lamp\U0001F4A1\" contains '\U0001F4A1'");
+    QTest::newRow("NUL shown as an escape")
+        << QStringLiteral("a") + QChar(0) << false << QStringLiteral("contains '\\u0000'");
+    QTest::newRow("newline shown as an escape")
+        << QStringLiteral("a\nb") << false << QStringLiteral("\"a\\u000ab\" contains '\\u000a'");
+    QTest::newRow("lone surrogate shown as an escape")
+        << QStringLiteral("a") + QChar(0xd83d) << false << QStringLiteral("contains '\\ud83d'");
 }
 
 void TestProtocol::deviceId()
