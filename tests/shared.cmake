@@ -1,4 +1,5 @@
 nightlight_add_test(protocol)
+nightlight_add_test(logthrottle)
 
 # MqttClient against a real mosquitto (TestBroker); the Last Will test runs mqttwillclient.
 qt_add_executable(mqttwillclient mqttwillclient.cpp)
