@@ -8,15 +8,19 @@
 #include <QTimer>
 
 #include <cmath>
+#include <limits>
 
 namespace nightlight {
 
 Q_LOGGING_CATEGORY(lcDevice, "nightlight.device", QtInfoMsg)
 
 Nightlight::Nightlight(LightSensor *sensor, Led *led, QObject *parent)
-    : QObject(parent), m_sensor(sensor), m_led(led), m_timer(new QTimer(this)), m_clock([] {
-          return QDateTime::currentMSecsSinceEpoch();
-      })
+    : QObject(parent),
+      m_sensor(sensor),
+      m_led(led),
+      m_timer(new QTimer(this)),
+      m_clock([] { return QDateTime::currentMSecsSinceEpoch(); }),
+      m_logTimer(new QTimer(this))
 {
     Q_ASSERT(sensor && led);
     // Precise: replayed samples are checked for gaps at the interval, and 5 % jitter (coarse)
@@ -26,9 +30,16 @@ Nightlight::Nightlight(LightSensor *sensor, Led *led, QObject *parent)
     connect(m_timer, &QTimer::timeout, this, &Nightlight::tick);
     connect(m_sensor, &LightSensor::readingReady, this, &Nightlight::onReadingReady);
     connect(m_sensor, &LightSensor::readingFailed, this, &Nightlight::onReadingFailed);
+    m_logTimer->setSingleShot(true);
+    connect(m_logTimer, &QTimer::timeout, this, [this] { warn(m_logThrottle.takeDue()); });
 }
 
-Nightlight::~Nightlight() = default;
+Nightlight::~Nightlight()
+{
+    // What the throttle left out is counted in the log before we go (#9).
+    for (const QString &line : m_logThrottle.flush())
+        qCWarning(lcDevice, "%s", qUtf8Printable(line));
+}
 
 void Nightlight::setInterval(int ms)
 {
@@ -132,9 +143,14 @@ bool Nightlight::handleCommand(const QByteArray &payload)
     const Decoded<Command> command = decodeCommand(payload);
     if (!command) {
         ++m_badCommands;
-        qCWarning(lcDevice, "ignored bad command (%s): %s; %d bad commands so far",
-                  qUtf8Printable(decodeErrorName(command.error())),
-                  qUtf8Printable(command.errorString()), m_badCommands);
+        // A peer can send bad commands as fast as the broker forwards them: 5 lines, then a
+        // summary a minute (#9), whose "so far" is this same running count.
+        const QString reason = decodeErrorName(command.error());
+        warn(m_logThrottle.add(
+            QStringLiteral("bad commands"),
+            QStringLiteral("ignored bad command (%1): %2; %3 bad commands so far")
+                .arg(reason, command.errorString(), QString::number(m_badCommands)),
+            reason + QStringLiteral(": ") + command.errorString()));
         emit commandRejected(command.error(), command.errorString());
         return false;
     }
@@ -158,6 +174,16 @@ void Nightlight::applyCommand(const Command &command)
     qCDebug(lcDevice) << "command applied:" << command << "->" << state();
     // Published after every valid command, changed or not: it is the command's confirmation.
     emit stateChanged(state());
+}
+
+void Nightlight::warn(const QStringList &lines)
+{
+    for (const QString &line : lines)
+        qCWarning(lcDevice, "%s", qUtf8Printable(line));
+    if (m_logTimer->isActive())
+        return;
+    if (const auto due = m_logThrottle.nextDueIn())
+        m_logTimer->start(int(qMin<qint64>(*due, std::numeric_limits<int>::max())));
 }
 
 void Nightlight::onReadingReady(double light)

@@ -12,6 +12,7 @@
 //
 // Lives on the main thread. The sensor and LED are not owned and must outlive the object.
 
+#include "logthrottle.h"
 #include "protocol.h"
 
 #include <QLoggingCategory>
@@ -75,6 +76,9 @@ public:
     int bufferedCount() const { return int(m_buffer.size()); }
 
     int badCommandCount() const { return m_badCommands; }
+    // How the bad-command warnings are throttled (LogThrottle's defaults: 5 lines, then one
+    // summary a minute); tests shorten the interval or set a clock.
+    LogThrottle &logThrottle() { return m_logThrottle; }
     // All failed readings. Logged: a warning for the first of a run of failures (a sensor that
     // stays away must not flood the journal every tick), an info line when readings work again.
     int readingFailureCount() const { return m_readingFailures; }
@@ -84,8 +88,10 @@ public:
 public slots:
     // One timer tick: requests a reading unless the sensor is still busy with the last one.
     void tick();
-    // A raw <id>/commands payload: decoded strictly; a bad one changes nothing, logs one line
-    // (category nightlight.device) and is counted. Returns whether it was applied.
+    // A raw <id>/commands payload: decoded strictly; a bad one changes nothing and is counted.
+    // It is logged (category nightlight.device) through logThrottle() under the key
+    // "bad commands": the first ones a line each, then a summary with the count at most once per
+    // interval, and at destruction. Returns whether it was applied.
     bool handleCommand(const QByteArray &payload);
     // A decoded command, applied in this event-loop turn; stateChanged follows at once.
     void applyCommand(const nightlight::Command &command);
@@ -105,6 +111,8 @@ private:
     bool applyRule();
     bool setLed(bool on);
     void emitTelemetry(const Telemetry &telemetry);
+    // Logs what the throttle returned and arms m_logTimer for the next summary.
+    void warn(const QStringList &lines);
 
     LightSensor *m_sensor;
     Led *m_led;
@@ -119,6 +127,8 @@ private:
     int m_bufferSize = DefaultBufferSize;
     std::deque<Telemetry> m_buffer;
     int m_badCommands = 0;
+    LogThrottle m_logThrottle;
+    QTimer *m_logTimer; // single shot: the next due summary
     int m_readingFailures = 0;
     int m_failureStreak = 0; // failed readings since the last good one
     int m_dropped = 0;

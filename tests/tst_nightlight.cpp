@@ -117,6 +117,8 @@ private slots:
     void readingOutsideContract();
     void readingFailuresLogOncePerRun_data();
     void readingFailuresLogOncePerRun();
+    void badCommandFloodIsThrottled();
+    void badCommandSummaryByTimer();
     void startTicksAtOnce();
     void timerTicksAtInterval();
     void intervalIsClamped();
@@ -550,6 +552,59 @@ void TestNightlight::readingFailuresLogOncePerRun()
     QCOMPARE(log.infos.size(), infos);
     for (const QString &i : log.infos)
         QVERIFY2(i.startsWith(QLatin1String("readings work again after ")), qPrintable(i));
+}
+
+void TestNightlight::badCommandFloodIsThrottled()
+{
+    // A peer sending bad commands as fast as it can: 5 lines in full, then one summary per
+    // interval with the device's running count, and what is left at destruction (#9).
+    LogCapture log;
+    {
+        Rig rig;
+        qint64 monotonic = 0;
+        rig.nightlight.logThrottle().setClock([&monotonic] { return monotonic; });
+        for (int i = 0; i < 1000; ++i)
+            QVERIFY(!rig.nightlight.handleCommand("{\"led_on\": 1}"));
+        QCOMPARE(rig.nightlight.badCommandCount(), 1000);
+        QCOMPARE(log.warnings.size(), 5);
+        QCOMPARE(log.warnings.last(),
+                 QStringLiteral("ignored bad command (wrong type): led_on must be a bool; 5 bad "
+                                "commands so far"));
+        // A minute later the next one brings the summary, counting itself.
+        monotonic += 60000;
+        QVERIFY(!rig.nightlight.handleCommand("[]"));
+        QCOMPARE(log.warnings.size(), 6);
+        QCOMPARE(log.warnings.last(),
+                 QStringLiteral("bad commands: 996 more in the last 60 s (1001 so far); last: not "
+                                "a JSON object: payload is not a JSON object"));
+        QVERIFY(!rig.nightlight.handleCommand("{}"));
+        QCOMPARE(log.warnings.size(), 6);
+        // Good commands are not throttled and do not count.
+        QVERIFY(rig.nightlight.handleCommand("{\"led_on\": true}"));
+        QCOMPARE(rig.nightlight.badCommandCount(), 1002);
+    }
+    // Destroyed (the device's shutdown): the last one is not lost.
+    QCOMPARE(log.warnings.size(), 7);
+    QCOMPARE(log.warnings.last(),
+             QStringLiteral("bad commands: 1 more in the last 0.0 s (1002 so far); last: no "
+                            "command: command has none of led_on, mode, threshold"));
+}
+
+void TestNightlight::badCommandSummaryByTimer()
+{
+    // No bad command follows: the summary comes from the rule's timer, an interval after the
+    // last line.
+    LogCapture log;
+    Rig rig;
+    rig.nightlight.logThrottle().setInterval(50);
+    for (int i = 0; i < 8; ++i)
+        QVERIFY(!rig.nightlight.handleCommand("garbage"));
+    QTRY_COMPARE(log.warnings.size(), 6);
+    const QString summary = log.warnings.last();
+    QVERIFY2(summary.startsWith(QLatin1String("bad commands: 3 more in the last ")),
+             qPrintable(summary));
+    QVERIFY2(summary.contains(QLatin1String(" s (8 so far); last: not JSON: payload is not JSON")),
+             qPrintable(summary));
 }
 
 void TestNightlight::startTicksAtOnce()

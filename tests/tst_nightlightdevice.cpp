@@ -143,14 +143,50 @@ QStringList strings(std::initializer_list<const char *> items)
     return l;
 }
 
-// The device's own count, from its last "ignored bad command ...; N bad commands so far" line.
-int badCommandCount(const QString &log)
+// What the device's log says about bad commands: its full lines ("ignored bad command (...): ...;
+// N bad commands so far") and its throttled summaries ("bad commands: N more in the last T s (M so
+// far); last: ...").
+struct BadCommandLog
 {
-    const qsizetype end = log.lastIndexOf(QLatin1String(" bad commands so far"));
-    if (end < 0)
-        return 0;
-    const qsizetype start = log.lastIndexOf(QLatin1Char(' '), end - 1) + 1;
-    return log.mid(start, end - start).toInt();
+    int lines = 0; // lines about bad commands
+    int full = 0; // of which full lines, one command each
+    int summarized = 0; // commands counted by the summaries
+    int soFar = 0; // the device's running count in its last line
+    int accounted() const { return full + summarized; }
+};
+
+BadCommandLog badCommandLog(const QString &log)
+{
+    static const QRegularExpression fullLine(QStringLiteral(
+        "^nightlight\\.device: ignored bad command .*; (\\d+) bad commands so far$"));
+    static const QRegularExpression summaryLine(
+        QStringLiteral("^nightlight\\.device: bad commands: (\\d+) more in the last [0-9.]+ s "
+                       "\\((\\d+) so far\\); last: .+$"));
+    BadCommandLog result;
+    for (const QString &line : log.split(u'\n')) {
+        if (const auto m = fullLine.match(line); m.hasMatch()) {
+            ++result.lines;
+            ++result.full;
+            result.soFar = m.captured(1).toInt();
+        } else if (const auto s = summaryLine.match(line); s.hasMatch()) {
+            ++result.lines;
+            result.summarized += s.captured(1).toInt();
+            result.soFar = s.captured(2).toInt();
+        } else if (line.contains(QLatin1String("bad command"))) {
+            ++result.lines; // counted, so that a line in an unexpected form fails the bound
+        }
+    }
+    return result;
+}
+
+// Publishes {"threshold": t} and waits for the device's state to show it. Commands from one
+// client are delivered in order, so every command published before it has been handled then.
+bool thresholdHandshake(Observer &observer, const QString &id, double t)
+{
+    observer.client().publish(commandsTopic(id),
+                              QStringLiteral("{\"threshold\": %1}").arg(t).toUtf8(), 1);
+    return QTest::qWaitFor(
+        [&] { return observer.lastState(id) && observer.lastState(id)->threshold == t; }, 20000);
 }
 
 bool isOnlineLast(const Observer &o, const QString &id)
@@ -174,6 +210,7 @@ private slots:
     void sigtermWhileConnectBlocks();
     void outageBuffersAndCommandsWait();
     void fuzzedCommands();
+    void badCommandFloodIsThrottled();
     void badArguments_data();
     void badArguments();
     void emojiIdIsPrintedAsItIs_data();
@@ -484,12 +521,12 @@ void TestNightlightDevice::fuzzedCommands()
         QVERIFY(observer.client().publish(commandsTopic(id), p, 1));
         ++sent;
         // Flow control: the broker keeps at most 1000 QoS 1 messages queued per client (and
-        // drops the rest), and the device must not block on a full stderr pipe.
+        // drops the rest). A good command after every 500 (threshold 251, 250, ...) is the
+        // handshake: once its state is seen, every bad one before it has been handled.
         if (sent % 500 == 0)
-            QTRY_VERIFY_WITH_TIMEOUT(badCommandCount(device.log()) >= sent, 20000);
+            QVERIFY(thresholdHandshake(observer, id, 250 + (sent / 500) % 2));
     }
     qDebug("sent %d bad payloads (%d generated)", sent, tries);
-    QTRY_COMPARE_WITH_TIMEOUT(badCommandCount(device.log()), 10000, 20000);
     QCOMPARE(device.process().state(), QProcess::Running);
     const DeviceState s = *observer.lastState(id);
     QVERIFY(s.ledOn);
@@ -499,7 +536,60 @@ void TestNightlightDevice::fuzzedCommands()
     // Still obeys.
     observer.client().publish(commandsTopic(id), "{\"led_on\": false}", 1);
     QTRY_VERIFY_WITH_TIMEOUT(!observer.lastState(id)->ledOn, 5000);
-    QVERIFY(!device.log().contains(QLatin1String("10001 bad commands")));
+
+    // Counted exactly, and logged in a few lines (#9): 5 in full, a summary a minute, the rest
+    // at shutdown.
+    device.process().terminate();
+    QVERIFY(device.process().waitForFinished(5000));
+    const BadCommandLog log = badCommandLog(device.log());
+    qDebug("10000 bad commands: %d log lines (%d in full)", log.lines, log.full);
+    QCOMPARE(log.soFar, 10000);
+    QCOMPARE(log.accounted(), 10000);
+    QCOMPARE(log.full, 5);
+    QVERIFY2(log.lines <= 10, qPrintable(device.log()));
+}
+
+void TestNightlightDevice::badCommandFloodIsThrottled()
+{
+    // 2,000 bad commands, then a good one: the device obeys the good one, its log has the first
+    // 5 bad ones in full and no more until a minute has passed or it stops; at SIGTERM the
+    // summary counts the rest, with the running count (#9).
+    const QString id = QStringLiteral("flood-1");
+    Observer observer(m_broker, {stateTopic(id), statusTopic(id)});
+    QTRY_VERIFY_WITH_TIMEOUT(observer.isConnected(), 5000);
+    Device device;
+    QVERIFY(device.start(deviceArgs(id, strings({"--interval-ms", "1000"}))));
+    QTRY_VERIFY_WITH_TIMEOUT(isOnlineLast(observer, id), 5000);
+    QElapsedTimer flood;
+    flood.start();
+    for (int i = 1; i <= 2000; ++i) {
+        QVERIFY(observer.client().publish(commandsTopic(id), "{\"led_on\": \"yes\"}", 1));
+        if (i % 500 == 0 && i < 2000) // flow control, as in fuzzedCommands
+            QVERIFY(thresholdHandshake(observer, id, 100 + i / 500));
+    }
+    observer.client().publish(commandsTopic(id), "{\"led_on\": true}", 1);
+    QTRY_VERIFY_WITH_TIMEOUT(observer.lastState(id) && observer.lastState(id)->ledOn &&
+                                 observer.lastState(id)->mode == Mode::Manual,
+                             20000);
+
+    const BadCommandLog during = badCommandLog(device.log());
+    if (flood.elapsed() < 60000) { // no summary is due yet
+        QCOMPARE(during.lines, 5);
+        QCOMPARE(during.soFar, 5);
+    }
+    QVERIFY2(during.lines <= 10, qPrintable(device.log()));
+
+    device.process().terminate();
+    QVERIFY(device.process().waitForFinished(5000));
+    QCOMPARE(device.process().exitCode(), 0);
+    const BadCommandLog after = badCommandLog(device.log());
+    qDebug("2000 bad commands: %d log lines (%d in full)", after.lines, after.full);
+    QCOMPARE(after.lines, during.lines + 1); // the summary at shutdown
+    QCOMPARE(after.soFar, 2000);
+    QCOMPARE(after.accounted(), 2000);
+    QVERIFY2(
+        device.log().contains(QLatin1String("so far); last: wrong type: led_on must be a bool\n")),
+        qPrintable(device.log()));
 }
 
 void TestNightlightDevice::badArguments_data()
