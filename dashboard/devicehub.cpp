@@ -3,6 +3,9 @@
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QLoggingCategory>
+#include <QTimer>
+
+#include <limits>
 
 namespace nightlight {
 
@@ -10,13 +13,23 @@ namespace {
 Q_LOGGING_CATEGORY(lcHub, "nightlight.dashboard.hub", QtInfoMsg)
 } // namespace
 
-DeviceHub::DeviceHub(MqttClient *client, QObject *parent) : QObject(parent), m_client(client)
+DeviceHub::DeviceHub(MqttClient *client, QObject *parent)
+    : QObject(parent), m_client(client), m_logTimer(new QTimer(this))
 {
     // Batches, not single messages: at high rates the client hands over thousands at once.
     connect(m_client, &MqttClient::messagesReceived, this, &DeviceHub::enqueue);
+    // Beyond LogThrottle's 256 keys, topics share one (5,000 devices is a real case).
+    m_logThrottle.setOverflowKey(QStringLiteral("malformed messages on other topics"));
+    m_logTimer->setSingleShot(true);
+    connect(m_logTimer, &QTimer::timeout, this, [this] { warn(m_logThrottle.takeDue()); });
 }
 
-DeviceHub::~DeviceHub() = default;
+DeviceHub::~DeviceHub()
+{
+    // What the throttle left out is counted in the log before we go (#9).
+    for (const QString &line : m_logThrottle.flush())
+        qCWarning(lcHub).noquote() << line;
+}
 
 void DeviceHub::startDiscovery()
 {
@@ -102,8 +115,20 @@ void DeviceHub::reportMalformed(const QString &topic, const QString &reason)
 {
     ++m_malformedCount;
     m_lastError = topic + QStringLiteral(": ") + reason;
-    qCWarning(lcHub).noquote() << "ignoring malformed message on" << m_lastError;
+    // Anyone who can publish to the broker can send these as fast as it forwards them (#9).
+    warn(m_logThrottle.add(QStringLiteral("malformed messages on ") + topic,
+                           QStringLiteral("ignoring malformed message on ") + m_lastError, reason));
     emit malformedMessage(topic, m_lastError);
+}
+
+void DeviceHub::warn(const QStringList &lines)
+{
+    for (const QString &line : lines)
+        qCWarning(lcHub).noquote() << line;
+    if (m_logTimer->isActive())
+        return;
+    if (const auto due = m_logThrottle.nextDueIn())
+        m_logTimer->start(int(qMin<qint64>(*due, std::numeric_limits<int>::max())));
 }
 
 void DeviceHub::clampFutureTs(const QString &topic, std::optional<qint64> &ts, qint64 nowMs)

@@ -2,9 +2,12 @@
 
 // DeviceHub: the dashboard's one reader of MQTT messages. It subscribes to the discovery
 // wildcards and to the exact topics of the devices it is asked to watch, decodes every payload
-// through protocol.h and hands typed values on. Malformed payloads are counted, logged once each
-// and never reach a widget. Lives on the thread of its MqttClient (the GUI thread).
+// through protocol.h and hands typed values on. Malformed payloads are counted, logged and never
+// reach a widget; the log is throttled per topic (LogThrottle: the first 5 in full, then a summary
+// a minute, and one at destruction), since any client of the broker can send them. Lives on the
+// thread of its MqttClient (the GUI thread).
 
+#include "logthrottle.h"
 #include "mqttclient.h"
 #include "protocol.h"
 
@@ -15,6 +18,8 @@
 #include <QString>
 
 #include <optional>
+
+class QTimer;
 
 namespace nightlight {
 
@@ -57,6 +62,9 @@ public:
     // "<topic>: <reason>" of the last malformed message; empty if none.
     QString lastError() const { return m_lastError; }
     void resetMalformedCount();
+    // How the malformed-message warnings are throttled (key "malformed messages on <topic>");
+    // tests shorten the interval or set a clock.
+    LogThrottle &logThrottle() { return m_logThrottle; }
 
     // Decodes one message and emits the matching signal, synchronously.
     void handleMessage(const nightlight::MqttMessage &message);
@@ -86,6 +94,8 @@ private:
     // Replaces a `ts` too far ahead of `nowMs` by `nowMs` and reports it.
     void clampFutureTs(const QString &topic, std::optional<qint64> &ts, qint64 nowMs);
     void drain();
+    // Logs what the throttle returned and arms m_logTimer for the next summary.
+    void warn(const QStringList &lines);
 
     MqttClient *m_client;
     QSet<QString> m_watched;
@@ -98,6 +108,8 @@ private:
     int m_sliceBudgetMs = 8;
     int m_malformedCount = 0;
     QString m_lastError;
+    LogThrottle m_logThrottle;
+    QTimer *m_logTimer; // single shot: the next due summary
 };
 
 } // namespace nightlight

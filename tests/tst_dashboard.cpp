@@ -78,6 +78,7 @@ private slots:
     void futureTimestamp_data();
     void futureTimestamp();
     void shutdownDrainsTheQueue();
+    void malformedFloodIsThrottled();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -807,6 +808,98 @@ void TestDashboard::shutdownDrainsTheQueue()
     QCOMPARE(store.size(id), qsizetype(Count));
     QCOMPARE(store.timeRange(id)->first, t0);
     QCOMPARE(store.timeRange(id)->last, t0 + Count - 1);
+}
+
+namespace {
+
+// The lines of category nightlight.dashboard.hub while it is alive.
+class HubLog
+{
+public:
+    HubLog() : m_previous(qInstallMessageHandler(handler)) { s_current = this; }
+    ~HubLog()
+    {
+        qInstallMessageHandler(m_previous);
+        s_current = nullptr;
+    }
+    QStringList lines;
+
+private:
+    static void handler(QtMsgType, const QMessageLogContext &context, const QString &text)
+    {
+        if (s_current && qstrcmp(context.category, "nightlight.dashboard.hub") == 0)
+            s_current->lines.append(text);
+    }
+    static inline HubLog *s_current = nullptr;
+    QtMessageHandler m_previous;
+};
+
+} // namespace
+
+void TestDashboard::malformedFloodIsThrottled()
+{
+    // Any client of the broker can send the dashboard malformed messages as fast as the broker
+    // forwards them: the hub counts every one, logs the first 5 of a topic in full, then
+    // summaries with the count, and the rest when it goes (#9).
+    const QString id = QStringLiteral("flood-1");
+    const QString topic = telemetryTopic(id);
+    constexpr int Batches = 4;
+    constexpr int PerBatch = 500; // below mosquitto's 1000 queued messages per client
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+    HubLog log;
+    QStringList duringFlood;
+    {
+        MqttClient client;
+        client.setHost(m_broker.host());
+        client.setPort(m_broker.port());
+        DeviceHub hub(&client);
+        QList<double> heard;
+        connect(&hub, &DeviceHub::telemetryReceived, this,
+                [&](const QString &device, const Telemetry &t, qint64) {
+                    if (device == id)
+                        heard.append(t.light);
+                });
+        hub.startDiscovery();
+        client.connectToHost();
+        // Good readings until the wildcard subscription is in place.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (publisher->publish(topic, QByteArray(R"({"light": 0})"), 1), !heard.isEmpty()), 10000);
+        // Each batch is closed by a good reading: one publisher, one subscriber, delivered in
+        // order, so once it is heard the batch has been decoded.
+        for (int batch = 1; batch <= Batches; ++batch) {
+            for (int i = 0; i < PerBatch; ++i)
+                QVERIFY(publisher->publish(topic, QByteArray(R"({"light": "dark"})"), 1));
+            QVERIFY(publisher->publish(topic,
+                                       QStringLiteral(R"({"light": %1})").arg(batch).toUtf8(), 1));
+            QTRY_VERIFY_WITH_TIMEOUT(heard.contains(batch), 20000);
+        }
+        QCOMPARE(hub.malformedCount(), Batches * PerBatch);
+        duringFlood = log.lines;
+    }
+    // 5 full lines (and a summary a minute, if this took that long), then the one at
+    // destruction: all 2,000 accounted for.
+    const QString full =
+        QStringLiteral("ignoring malformed message on %1: light must be a number").arg(topic);
+    const QRegularExpression summary(
+        QStringLiteral("^malformed messages on %1: (\\d+) more in the last [0-9.]+ s \\((\\d+) so "
+                       "far\\); last: light must be a number$")
+            .arg(QRegularExpression::escape(topic)));
+    QVERIFY2(log.lines.size() > duringFlood.size(), "no summary at destruction");
+    QVERIFY2(log.lines.size() <= 10, qPrintable(log.lines.join(u'\n')));
+    int counted = 0;
+    for (const QString &line : log.lines) {
+        const auto m = summary.match(line);
+        if (m.hasMatch())
+            counted += m.captured(1).toInt();
+        else if (line == full)
+            ++counted;
+        else
+            QFAIL(qPrintable(QStringLiteral("unexpected line: ") + line));
+    }
+    QCOMPARE(counted, Batches * PerBatch);
+    QCOMPARE(log.lines.mid(0, 5), QStringList(5, full));
+    QCOMPARE(summary.match(log.lines.last()).captured(2), QString::number(Batches * PerBatch));
 }
 
 QTEST_MAIN(TestDashboard)
