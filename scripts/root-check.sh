@@ -96,6 +96,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 binfmt_ours=""
+# release_binfmt: this check no longer needs the registered emulator; unregister it when no
+# other check (a live pid in $cache/binfmt-users) does.
+release_binfmt() {
+    [ -n "$binfmt_ours" ] || return 0
+    rm -f "$cache/binfmt-users/$$"
+    local f
+    for f in "$cache"/binfmt-users/*; do
+        [ -e "$f" ] || continue
+        if kill -0 "$(basename "$f")" 2>/dev/null; then return 0; fi
+        rm -f "$f"
+    done
+    [ -e "$binfmt_ours" ] && echo -1 >"$binfmt_ours" 2>/dev/null
+    return 0
+}
 if [ "$arch" = arm64 ] && [ "$(dpkg --print-architecture)" != arm64 ]; then
     if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
@@ -123,12 +137,15 @@ if [ "$arch" = arm64 ] && [ "$(dpkg --print-architecture)" != arm64 ]; then
             dpkg-deb -x "$aptdir"/qemu-user_*.deb "$cache/qemu"
         fi
         # Entries registered later are matched first; F opens the emulator now, so it works
-        # inside the chroot. Removed again at the end of the check.
-        if [ ! -e /proc/sys/fs/binfmt_misc/nightlight-aarch64 ]; then
+        # inside the chroot. Removed again when the last arm64 check that uses it ends (each
+        # check leaves its pid in $cache/binfmt-users).
+        mkdir -p "$cache/binfmt-users"
+        binfmt_ours=/proc/sys/fs/binfmt_misc/nightlight-aarch64
+        touch "$cache/binfmt-users/$$"
+        trap release_binfmt EXIT
+        if [ ! -e "$binfmt_ours" ]; then
             printf '%s' ':nightlight-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:'"$qemu"':F' \
                 >/proc/sys/fs/binfmt_misc/register
-            binfmt_ours=/proc/sys/fs/binfmt_misc/nightlight-aarch64
-            trap 'echo -1 >"$binfmt_ours" 2>/dev/null || true' EXIT
         fi
         entry=/proc/sys/fs/binfmt_misc/nightlight-aarch64
     else
@@ -185,9 +202,7 @@ cleanup() {
         m=${mounted[i]}
         umount -l "$m" 2>/dev/null || true
     done
-    if [ -n "$binfmt_ours" ] && [ -e "$binfmt_ours" ]; then
-        echo -1 >"$binfmt_ours" || true
-    fi
+    release_binfmt || true
     if [ "$keep" = 1 ]; then
         log "work root kept: $work"
     else
