@@ -9,20 +9,17 @@
 #include "mqttclient.h"
 #include "nightlight.h"
 #include "protocol.h"
+#include "signalwatcher.h"
 
 #include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
-#include <QSocketNotifier>
 #include <QTimer>
 
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace nightlight;
@@ -34,30 +31,6 @@ constexpr int ExitBackend = 3;
 constexpr int ExitMqtt = 4;
 // SIGTERM must end the program within a second: wait this long for a clean DISCONNECT.
 constexpr int ShutdownGraceMs = 500;
-
-int signalFds[2] = {-1, -1};
-
-// Async-signal-safe: only write(2) on the self-pipe; the event loop does the rest.
-void onSignal(int signo)
-{
-    const int savedErrno = errno;
-    const char c = char(signo);
-    [[maybe_unused]] const ssize_t n = ::write(signalFds[0], &c, 1);
-    errno = savedErrno;
-}
-
-bool installSignalHandlers()
-{
-    // Non-blocking: a signal storm while the event loop is stalled fills the buffer, and the
-    // handler must then drop bytes rather than block (one pending byte is enough to wake us).
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, signalFds) != 0)
-        return false;
-    struct sigaction sa = {};
-    sa.sa_handler = onSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    return ::sigaction(SIGTERM, &sa, nullptr) == 0 && ::sigaction(SIGINT, &sa, nullptr) == 0;
-}
 
 void printError(const QString &message)
 {
@@ -103,9 +76,11 @@ int main(int argc, char *argv[])
         QLoggingCategory::setFilterRules(QStringLiteral("nightlight.debug=true\n"
                                                         "nightlight.*.debug=true"));
 
-    if (!installSignalHandlers()) {
-        printError(QStringLiteral("cannot install signal handlers: %1")
-                       .arg(QString::fromLocal8Bit(std::strerror(errno))));
+    // Installed before the backends start: a signal from now on waits for the event loop.
+    SignalWatcher signalWatcher;
+    if (!signalWatcher.watch({SIGTERM, SIGINT})) {
+        printError(
+            QStringLiteral("cannot install signal handlers: %1").arg(signalWatcher.errorString()));
         return 1;
     }
 
@@ -204,7 +179,6 @@ int main(int argc, char *argv[])
 
     // SIGTERM / SIGINT: "offline", LED off, DISCONNECT, release the hardware, exit 0 -- within
     // ShutdownGraceMs whatever the network does.
-    QSocketNotifier signalNotifier(signalFds[1], QSocketNotifier::Read);
     QTimer graceTimer;
     graceTimer.setSingleShot(true);
     graceTimer.setInterval(ShutdownGraceMs);
@@ -233,13 +207,11 @@ int main(int argc, char *argv[])
         }
         finish();
     });
-    QObject::connect(&signalNotifier, &QSocketNotifier::activated, &app, [&] {
-        char signo = 0;
-        [[maybe_unused]] const ssize_t n = ::read(signalFds[1], &signo, 1);
+    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &app, [&](int signo) {
         if (shuttingDown)
             return;
         shuttingDown = true;
-        qCInfo(lcDevice, "signal %d: shutting down", int(signo));
+        qCInfo(lcDevice, "signal %d: shutting down", signo);
         nightlight->stop();
         led->setOn(false);
         graceTimer.start();

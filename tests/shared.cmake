@@ -11,3 +11,6 @@ target_compile_definitions(tst_mqttclient PRIVATE
     MQTTWILLCLIENT_PATH="$<TARGET_FILE:mqttwillclient>")
 add_dependencies(tst_mqttclient mqttwillclient)
 nightlight_add_test(mqttsecurity)
+
+# SignalWatcher with real signals raised in the test process.
+nightlight_add_test(signalwatcher)
