@@ -1,8 +1,10 @@
 // nightlight-dashboard: parses the command line, loads the translation, shows MainWindow.
+// Exit codes: 0 after File > Quit, closing the window, SIGTERM, SIGINT or SIGHUP; 2 bad options.
 
 #include "dashboardoptions.h"
 #include "ledcontrol.h"
 #include "mainwindow.h"
+#include "signalwatcher.h"
 #include "telemetrystore.h"
 
 #include <QApplication>
@@ -16,6 +18,7 @@
 #include <QTimer>
 #include <QTranslator>
 
+#include <csignal>
 #include <cstdio>
 
 using namespace nightlight;
@@ -150,7 +153,22 @@ int main(int argc, char *argv[])
                                      : QApplication::style()->standardPalette());
     }
 
+    // From here a signal waits for the event loop instead of killing the process (it would lose
+    // the samples not yet written and the window's settings). SIGHUP: the terminal it was started
+    // from closed.
+    SignalWatcher signalWatcher;
+    if (!signalWatcher.watch({SIGTERM, SIGINT, SIGHUP})) {
+        std::fprintf(stderr, "nightlight-dashboard: %s (SIGTERM and SIGINT will not save)\n",
+                     qUtf8Printable(signalWatcher.errorString()));
+    }
+
     MainWindow window(options);
+    // As File > Quit: closeEvent saves the settings, decodes what is queued and flushes the
+    // store. exit() also ends a modal dialog's event loop, so nothing waits for the user.
+    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &window, [&window] {
+        window.close();
+        QCoreApplication::exit(0);
+    });
     window.show();
     if (!options.screenshotPath.isEmpty())
         scheduleScreenshot(&window, options.screenshotPath);

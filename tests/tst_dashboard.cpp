@@ -33,6 +33,8 @@
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
@@ -40,6 +42,7 @@
 #include <QXmlStreamReader>
 
 #include <algorithm>
+#include <csignal>
 #include <limits>
 #include <memory>
 
@@ -79,6 +82,8 @@ private slots:
     void futureTimestamp();
     void shutdownDrainsTheQueue();
     void malformedFloodIsThrottled();
+    void signalClosesLikeQuit_data();
+    void signalClosesLikeQuit();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -808,6 +813,106 @@ void TestDashboard::shutdownDrainsTheQueue()
     QCOMPARE(store.size(id), qsizetype(Count));
     QCOMPARE(store.timeRange(id)->first, t0);
     QCOMPARE(store.timeRange(id)->last, t0 + Count - 1);
+}
+
+void TestDashboard::signalClosesLikeQuit_data()
+{
+    QTest::addColumn<int>("signalNumber");
+    QTest::newRow("SIGTERM") << int(SIGTERM);
+    QTest::newRow("SIGINT") << int(SIGINT);
+    QTest::newRow("SIGHUP") << int(SIGHUP);
+}
+
+void TestDashboard::signalClosesLikeQuit()
+{
+    // The real binary, a real broker: samples it has received when the signal comes are in the
+    // file afterwards, the window's settings are saved and it exits 0 (before: killed by the
+    // signal, the last second of samples lost, no settings).
+    QFETCH(int, signalNumber);
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("signal.sqlite"));
+    const QString ini = dir.filePath(QStringLiteral("signal.ini"));
+    const QString id = QStringLiteral("signal-%1").arg(signalNumber);
+    const QString topic = telemetryTopic(id);
+    QProcess dashboard;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    dashboard.setProcessEnvironment(env);
+    dashboard.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY),
+                    {QStringLiteral("--host"), m_broker.host(), QStringLiteral("--port"),
+                     QString::number(m_broker.port()), QStringLiteral("--id"), id,
+                     QStringLiteral("--database"), db, QStringLiteral("--settings"), ini});
+    QVERIFY(dashboard.waitForStarted(10000));
+    auto guard = qScopeGuard([&] {
+        if (dashboard.state() != QProcess::NotRunning) {
+            dashboard.kill();
+            dashboard.waitForFinished(5000);
+        }
+    });
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+
+    // The handshake: the dashboard logs the first malformed payloads of a topic in full
+    // ("ignoring malformed message on <topic>: <reason>"), in order with the samples around them.
+    // A probe that cannot be decoded, on a topic of its own, is published until one is logged:
+    // from then on the dashboard is subscribed to +/telemetry.
+    QString log;
+    const auto logged = [&](const QString &onTopic, const QString &reason) {
+        log += QString::fromLocal8Bit(dashboard.readAllStandardError());
+        return log.contains(
+            QStringLiteral("ignoring malformed message on %1: %2").arg(onTopic, reason));
+    };
+    const QString probeTopic = telemetryTopic(id + QStringLiteral("-probe"));
+    const auto probed = [&] {
+        publisher->publish(probeTopic, QByteArray(R"({"light": "probe"})"));
+        return logged(probeTopic, QStringLiteral("light must be a number"));
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(probed(), 20000);
+
+    constexpr int Count = 300;
+    const qint64 t0 = QDateTime::currentMSecsSinceEpoch() - 60000;
+    for (int i = 0; i < Count; ++i) {
+        QVERIFY(publisher->publish(
+            topic, QStringLiteral(R"({"light": %1, "ts": %2})").arg(i).arg(t0 + i).toUtf8()));
+    }
+    // The first malformed payload on the samples' topic, so logged in full, and only once every
+    // sample before it has been decoded and handed to the store (one topic: delivered in order).
+    QVERIFY(publisher->publish(topic, QByteArray("end of the samples")));
+    QTRY_VERIFY_WITH_TIMEOUT(logged(topic, QStringLiteral("payload is not JSON")), 20000);
+
+    QCOMPARE(::kill(pid_t(dashboard.processId()), signalNumber), 0);
+    QVERIFY(dashboard.waitForFinished(20000));
+    log += QString::fromLocal8Bit(dashboard.readAllStandardError());
+    QCOMPARE(dashboard.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(dashboard.exitCode() == 0, qPrintable(log));
+
+    // Every sample, at its ts.
+    const QString connection = QStringLiteral("tst_dashboard.signal.%1").arg(signalNumber);
+    {
+        QSqlDatabase check = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
+        check.setDatabaseName(db);
+        check.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        QVERIFY(check.open());
+        QSqlQuery q(check);
+        q.prepare(QStringLiteral("SELECT t, v FROM samples WHERE device = ? ORDER BY t"));
+        q.addBindValue(id);
+        QVERIFY(q.exec());
+        QList<qint64> times;
+        while (q.next()) {
+            QCOMPARE(q.value(1).toDouble(), double(q.value(0).toLongLong() - t0));
+            times << q.value(0).toLongLong();
+        }
+        QCOMPARE(times.size(), Count);
+        QCOMPARE(times.first(), t0);
+        QCOMPARE(times.last(), t0 + Count - 1);
+    }
+    QSqlDatabase::removeDatabase(connection);
+
+    // Saved by closeEvent, as File > Quit does.
+    QSettings settings(ini, QSettings::IniFormat);
+    QVERIFY(settings.contains(QStringLiteral("window/geometry")));
+    QVERIFY(settings.contains(QStringLiteral("window/state")));
+    QCOMPARE(settings.value(QStringLiteral("lastDevice")).toString(), id);
 }
 
 namespace {
