@@ -1,5 +1,6 @@
 // nightlight-dashboard: parses the command line, loads the translation, shows MainWindow.
-// Exit codes: 0 after File > Quit, closing the window, SIGTERM, SIGINT or SIGHUP; 2 bad options.
+// Exit codes: 0 after File > Quit, closing the window, SIGTERM, SIGINT or SIGHUP; 2 bad options
+// or a --database that cannot be opened.
 
 #include "dashboardoptions.h"
 #include "ledcontrol.h"
@@ -163,6 +164,15 @@ int main(int argc, char *argv[])
     }
 
     MainWindow window(options);
+    // A history database named on the command line must work: the user asked for that file, and
+    // a dashboard that silently keeps history only in memory would lose it (docs/dashboard.md).
+    // Without --database the window says so and goes on (the default location is ours).
+    if (!options.databasePath.isEmpty() && !window.store()->isOpen()) {
+        std::fprintf(stderr, "nightlight-dashboard: cannot open history database %s: %s\n",
+                     qUtf8Printable(options.databasePath),
+                     qUtf8Printable(window.store()->openError()));
+        return 2;
+    }
     // As File > Quit: closeEvent saves the settings, decodes what is queued and flushes the
     // store. exit() also ends a modal dialog's event loop, so nothing waits for the user.
     QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &window, [&window] {

@@ -1,5 +1,7 @@
 #include "telemetrystore.h"
 
+#include "databasefile.h"
+
 #include <QDateTime>
 #include <QFile>
 #include <QFileInfo>
@@ -178,18 +180,18 @@ qint64 slice(qint64 span, qint64 i, qint64 n)
     return (span / n) * i + ((span % n) * i) / n;
 }
 
-// SQLite result codes (sqlite3.h) that mean "this file is not a usable database": the only
-// errors for which the file is moved aside. Others (SQLITE_BUSY: another program holds a lock,
-// SQLITE_IOERR, SQLITE_FULL) leave it alone.
+// SQLite result codes (sqlite3.h) that mean "this file is damaged or not a database": the only
+// errors for which a file that DatabaseFile found readable is moved aside. Others leave it alone:
+// SQLITE_CANTOPEN (a folder, no permission: nothing says the file is bad), SQLITE_BUSY (another
+// program holds a lock), SQLITE_IOERR, SQLITE_FULL, SQLITE_READONLY.
 constexpr int SqliteCorrupt = 11;
-constexpr int SqliteCantOpen = 14;
 constexpr int SqliteNotADb = 26;
 
 bool meansCorrupt(const QSqlError &e)
 {
     bool ok = false;
     const int code = e.nativeErrorCode().toInt(&ok) & 0xff; // primary code of an extended one
-    return ok && (code == SqliteCorrupt || code == SqliteCantOpen || code == SqliteNotADb);
+    return ok && (code == SqliteCorrupt || code == SqliteNotADb);
 }
 
 QString sqlErrorText(const QSqlError &e)
@@ -395,6 +397,7 @@ struct TelemetryStore::Private
     QString path;
     bool open = false;
     QString lastWarning;
+    QString openError; // why the last open() failed, without the path
 
     QTimer flushTimer;
     QTimer retentionTimer;
@@ -916,45 +919,57 @@ bool TelemetryStore::open(const QString &path, QString *error)
 {
     close();
     d->path = path;
+    d->openError.clear();
+    const auto fail = [&](const QString &reason, const QString &message) {
+        d->openError = reason;
+        qCWarning(lcStore).noquote() << message;
+        if (error)
+            *error = message;
+        return false;
+    };
+    // Only a file positively known not to be a database (no SQLite header), or one SQLite finds
+    // damaged, is moved aside. Anything else wrong with the path (a folder, no permission, a
+    // FIFO, a symbolic link loop, an unwritable folder) is an error that touches nothing (#9).
+    const DatabaseFile inspected = DatabaseFile::inspect(path);
+    if (inspected.kind() == DatabaseFile::Kind::Unusable) {
+        return fail(inspected.errorString(),
+                    QStringLiteral("cannot open %1: %2").arg(path, inspected.errorString()));
+    }
     QString why;
     Loaded file;
     std::map<QString, std::vector<Sample>> &loaded = file.samples;
     const qint64 cutoff = d->retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - d->retentionMs
                                              : std::numeric_limits<qint64>::min();
     bool corrupt = false;
-    // Loading runs on the writer thread (the connection lives there); open() waits for it.
-    if (!d->openDatabase(&file, cutoff, &why, &corrupt)) {
+    bool opened = false;
+    if (inspected.kind() == DatabaseFile::Kind::NotSqlite) {
+        why = QStringLiteral("it does not start with the SQLite header");
+        corrupt = true;
+    } else {
+        // Loading runs on the writer thread (the connection lives there); open() waits for it.
+        opened = d->openDatabase(&file, cutoff, &why, &corrupt);
+    }
+    if (!opened) {
         loaded.clear();
         file.led.clear();
-        if (!QFileInfo::exists(path) || !corrupt) {
-            // Nothing to move aside, or a problem that is not the file's fault (a lock held by
-            // another program, a full disk): keep the file and work in memory.
-            const QString message = QStringLiteral("cannot open %1: %2").arg(path, why);
-            qCWarning(lcStore).noquote() << message;
-            if (error)
-                *error = message;
-            return false;
+        // SQLite's "damaged" only counts for a file that has its header: SQLite read it.
+        if (!corrupt || inspected.kind() == DatabaseFile::Kind::Missing ||
+            inspected.kind() == DatabaseFile::Kind::Empty) {
+            // A problem that is not the file's fault (a lock held by another program, a full
+            // disk, an I/O error): keep the file and work in memory.
+            return fail(why, QStringLiteral("cannot open %1: %2").arg(path, why));
         }
         QString target;
         if (!d->moveAside(&target)) {
-            const QString message =
-                QStringLiteral("cannot read %1 (%2), and %3").arg(path, why, target);
-            qCWarning(lcStore).noquote() << message;
-            if (error)
-                *error = message;
-            return false;
+            return fail(QStringLiteral("%1, and %2").arg(why, target),
+                        QStringLiteral("cannot read %1 (%2), and %3").arg(path, why, target));
         }
         d->setWarning(QStringLiteral("%1 was not a readable telemetry database (%2); moved it to "
                                      "%3 and started a new one")
                           .arg(path, why, target));
         QString again;
-        if (!d->openDatabase(nullptr, cutoff, &again, &corrupt)) {
-            const QString message = QStringLiteral("cannot create %1: %2").arg(path, again);
-            qCWarning(lcStore).noquote() << message;
-            if (error)
-                *error = message;
-            return false;
-        }
+        if (!d->openDatabase(nullptr, cutoff, &again, &corrupt))
+            return fail(again, QStringLiteral("cannot create %1: %2").arg(path, again));
     }
     d->open = true;
     // Samples appended before open() (or while closed) that the file does not hold yet.
@@ -1052,6 +1067,11 @@ void TelemetryStore::close()
 QString TelemetryStore::lastWarning() const
 {
     return d->lastWarning;
+}
+
+QString TelemetryStore::openError() const
+{
+    return d->openError;
 }
 
 void TelemetryStore::setFlushInterval(int ms)

@@ -75,14 +75,21 @@ public:
     // transactions. Samples (and LED changes) appended while no database is open live in memory
     // only; open() queues those the file lacks. A file that is not a readable SQLite database is
     // moved aside to "<path>.corrupt-<yyyyMMdd-HHmmss>", a new one is started, and lastWarning()
-    // says so.
-    // Returns false (and sets *error) when no usable database could be opened at `path`: the
-    // directory is not writable, or the file is fine but busy (another program holds a lock for
-    // over 2 s) or the disk failed -- such files are left alone. The store then works in memory.
+    // says so. Only two kinds of file are moved: a non-empty regular file that does not start
+    // with the SQLite header, and one SQLite reads and finds damaged (SQLITE_CORRUPT,
+    // SQLITE_NOTADB); an empty file becomes a new database.
+    // Returns false (sets *error, "cannot open <path>: <reason>", and openError()) when no usable
+    // database could be opened at `path`, and touches nothing: a directory, a FIFO or device, a
+    // file this process cannot read, a symbolic link loop, a folder that is missing or not
+    // writable, a fine file that is busy (another program holds a lock for over 2 s), a failing
+    // disk. The store then works in memory.
     // warningOccurred fires inside open(): check lastWarning() after it. Starts the writer
     // thread; loading runs on it while open() waits.
     bool open(const QString &path, QString *error = nullptr);
     bool isOpen() const;
+    // Why the last open() failed, without the path ("is a directory", "Permission denied",
+    // "database is locked"); empty after one that succeeded.
+    QString openError() const;
     QString path() const;
     // Hands every queued sample (and LED change) to the writer thread and waits until it has
     // written them (one transaction) and done every delete handed over before. Call on shutdown;

@@ -46,6 +46,8 @@
 #include <limits>
 #include <memory>
 
+#include <sys/stat.h>
+
 using namespace nightlight;
 
 #ifndef NIGHTLIGHT_DEVICE_BINARY
@@ -82,6 +84,8 @@ private slots:
     void futureTimestamp();
     void shutdownDrainsTheQueue();
     void malformedFloodIsThrottled();
+    void binaryRefusesUnusableDatabase_data();
+    void binaryRefusesUnusableDatabase();
     void signalClosesLikeQuit_data();
     void signalClosesLikeQuit();
 
@@ -813,6 +817,64 @@ void TestDashboard::shutdownDrainsTheQueue()
     QCOMPARE(store.size(id), qsizetype(Count));
     QCOMPARE(store.timeRange(id)->first, t0);
     QCOMPARE(store.timeRange(id)->last, t0 + Count - 1);
+}
+
+void TestDashboard::binaryRefusesUnusableDatabase_data()
+{
+    QTest::addColumn<QString>("what");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("a directory with a file in it")
+        << QStringLiteral("directory") << QStringLiteral("is a directory");
+    QTest::newRow("a FIFO") << QStringLiteral("fifo") << QStringLiteral("is a FIFO");
+}
+
+void TestDashboard::binaryRefusesUnusableDatabase()
+{
+    // A --database the user named that cannot be used: one line on stderr, exit 2, and the path
+    // untouched (before, a directory was renamed to .corrupt-<time> with the user's files in it
+    // and the dashboard ran on a new, empty history).
+    QFETCH(QString, what);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("history"));
+    const QString userFile = path + QStringLiteral("/notes.txt");
+    if (what == QLatin1String("directory")) {
+        QVERIFY(QDir().mkpath(path));
+        QFile f(userFile);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QCOMPARE(f.write("the user's own file\n"), qint64(20));
+    } else {
+        QCOMPARE(::mkfifo(QFile::encodeName(path).constData(), 0644), 0);
+    }
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    p.setProcessEnvironment(env);
+    p.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY),
+            {QStringLiteral("--host"), m_broker.host(), QStringLiteral("--port"),
+             QString::number(m_broker.port()), QStringLiteral("--settings"),
+             dir.filePath(QStringLiteral("settings.ini")), QStringLiteral("--database"), path});
+    QVERIFY(p.waitForFinished(30000));
+    QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(p.exitCode(), 2);
+    const QString err = QString::fromLocal8Bit(p.readAllStandardError());
+    QVERIFY2(
+        err.contains(QStringLiteral("nightlight-dashboard: cannot open history database %1: %2")
+                         .arg(path, reason)),
+        qPrintable(err));
+    QVERIFY(QDir(dir.path()).entryList({QStringLiteral("*.corrupt-*")}).isEmpty());
+    if (what == QLatin1String("directory")) {
+        QVERIFY(QFileInfo(path).isDir());
+        QFile f(userFile);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), QByteArray("the user's own file\n"));
+        QCOMPARE(QDir(path).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
+                 QStringList{QStringLiteral("notes.txt")});
+    } else {
+        struct stat st = {};
+        QCOMPARE(::lstat(QFile::encodeName(path).constData(), &st), 0);
+        QVERIFY(S_ISFIFO(st.st_mode));
+    }
 }
 
 void TestDashboard::signalClosesLikeQuit_data()

@@ -3,20 +3,28 @@
 #include <QBuffer>
 #include <QDateTime>
 #include <QDir>
+#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QProcess>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <vector>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 using nightlight::TelemetryStore;
 using Column = TelemetryStore::Column;
@@ -145,6 +153,74 @@ Periods allLedPeriods(const TelemetryStore &store, const QString &id)
                             std::numeric_limits<qint64>::max());
 }
 
+// The bytes of a real database file with `count` samples, made by the store and closed (so its
+// write-ahead log is checkpointed into it).
+QByteArray databaseBytes(int count)
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("made.sqlite"));
+    {
+        TelemetryStore store;
+        if (!store.open(path))
+            return QByteArray();
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        for (int i = 0; i < count; ++i)
+            store.append(QStringLiteral("kitchen"), now - count + i, i);
+    }
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+void writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    QVERIFY2(f.open(QIODevice::WriteOnly), qPrintable(f.errorString()));
+    QCOMPARE(f.write(bytes), bytes.size());
+}
+
+// Everything under `dir` (names, types, sizes, permissions, and the bytes of regular files),
+// without following symbolic links: equal before and after means nothing was touched.
+QStringList snapshot(const QString &dir)
+{
+    QStringList out;
+    QDirIterator it(dir, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        const QFileInfo info = it.fileInfo();
+        struct stat st = {};
+        ::lstat(QFile::encodeName(info.filePath()).constData(), &st);
+        QString line = QStringLiteral("%1 mode=%2 size=%3")
+                           .arg(info.filePath())
+                           .arg(st.st_mode, 0, 8)
+                           .arg(st.st_size);
+        if (S_ISREG(st.st_mode)) {
+            QFile f(info.filePath());
+            if (f.open(QIODevice::ReadOnly))
+                line += QLatin1Char(' ') + QString::fromLatin1(f.readAll().toHex());
+        }
+        out << line;
+    }
+    out.sort();
+    return out;
+}
+
+// The option that makes this executable open a store instead of running the tests: see main().
+constexpr char OpenAsChildOption[] = "--open-store-as-child";
+
+// A command prefix that runs a program as the unprivileged user nobody (uid/gid 65534), or empty
+// when this process is not root or no tool for it is installed.
+QStringList asNobody()
+{
+    if (::geteuid() != 0)
+        return {};
+    const QString setpriv = QStandardPaths::findExecutable(QStringLiteral("setpriv"));
+    if (setpriv.isEmpty())
+        return {};
+    return {setpriv, QStringLiteral("--reuid=65534"), QStringLiteral("--regid=65534"),
+            QStringLiteral("--clear-groups"), QStringLiteral("--")};
+}
+
 } // namespace
 
 class TestTelemetryStore : public QObject
@@ -165,6 +241,11 @@ private slots:
     void guiDoesNotWaitForLockedFile();
     void corruptFile_data();
     void corruptFile();
+    void emptyFileIsANewDatabase();
+    void pathIsLeftAlone_data();
+    void pathIsLeftAlone();
+    void unreadableDatabaseIsLeftAlone_data();
+    void unreadableDatabaseIsLeftAlone();
     void unwritableLocation();
     void lockedDatabaseIsNotMovedAside();
     void retention();
@@ -547,6 +628,17 @@ void TestTelemetryStore::corruptFile_data()
     QTest::newRow("a text file") << QByteArray("time_utc,device,light\nnot a database\n");
     QByteArray header("SQLite format 3", 16);
     QTest::newRow("SQLite header then garbage") << header + garbage;
+    QTest::newRow("the text file hello") << QByteArray("hello");
+    // Damaged databases: SQLite itself says SQLITE_CORRUPT ("database disk image is malformed").
+    const QByteArray database = databaseBytes(20000);
+    QVERIFY(database.size() > 16 * 4096);
+    QCOMPARE(database.left(16), header);
+    QTest::newRow("a truncated database") << database.left(database.size() / 2);
+    QByteArray garbled = database;
+    // The first page (header and schema) intact, every later page overwritten.
+    for (qsizetype i = 4096; i < garbled.size(); ++i)
+        garbled[i] = char(rng.bounded(256));
+    QTest::newRow("a garbled database") << garbled;
 }
 
 void TestTelemetryStore::corruptFile()
@@ -590,6 +682,165 @@ void TestTelemetryStore::corruptFile()
     QVERIFY(again.lastWarning().isEmpty());
     QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1.5}}));
     QCOMPARE(allLedPeriods(again, QStringLiteral("d")), (Periods{{now, now}}));
+}
+
+void TestTelemetryStore::emptyFileIsANewDatabase()
+{
+    // An empty file is what SQLite makes of a new database before its first write: not moved.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    writeFile(path, QByteArray());
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore store;
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QVERIFY2(store.lastWarning().isEmpty(), qPrintable(store.lastWarning()));
+        store.append(QStringLiteral("d"), now, 2.5);
+        QVERIFY(store.flush(&error));
+    }
+    QVERIFY(QDir(dir.path()).entryList({QStringLiteral("*.corrupt-*")}).isEmpty());
+    QCOMPARE(rowCount(path), qint64(1));
+}
+
+void TestTelemetryStore::pathIsLeftAlone_data()
+{
+    // What is made at the path, and what open()'s error must say.
+    QTest::addColumn<QString>("what");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("a directory with a file in it")
+        << QStringLiteral("directory") << QStringLiteral("is a directory");
+    QTest::newRow("a FIFO") << QStringLiteral("fifo") << QStringLiteral("is a FIFO");
+    QTest::newRow("a symbolic link loop")
+        << QStringLiteral("loop") << QStringLiteral("Too many levels of symbolic links");
+    QTest::newRow("a folder that does not exist")
+        << QStringLiteral("no folder") << QStringLiteral("does not exist");
+    QTest::newRow("a character device (/dev/null)")
+        << QStringLiteral("device") << QStringLiteral("is a character device");
+}
+
+void TestTelemetryStore::pathIsLeftAlone()
+{
+    // Nothing says these are broken databases: open() fails with a clear reason and nothing is
+    // moved, created or changed (before, a directory was renamed with the user's files in it).
+    QFETCH(QString, what);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    if (what == QLatin1String("directory")) {
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("telemetry.sqlite")));
+        writeFile(path + QStringLiteral("/notes.txt"), "the user's own file\n");
+    } else if (what == QLatin1String("fifo")) {
+        QCOMPARE(::mkfifo(QFile::encodeName(path).constData(), 0644), 0);
+    } else if (what == QLatin1String("loop")) {
+        QVERIFY(QFile::link(dir.filePath(QStringLiteral("other")), path));
+        QVERIFY(QFile::link(path, dir.filePath(QStringLiteral("other"))));
+    } else if (what == QLatin1String("no folder")) {
+        path = dir.filePath(QStringLiteral("missing/telemetry.sqlite"));
+    } else if (what == QLatin1String("device")) {
+        path = QStringLiteral("/dev/null");
+    }
+    const QStringList before = snapshot(dir.path());
+    struct stat devBefore = {};
+    ::stat("/dev/null", &devBefore);
+
+    TelemetryStore store;
+    QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+    QString error;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
+    QVERIFY(!store.open(path, &error));
+    QVERIFY(!store.isOpen());
+    QVERIFY2(error.contains(path) && error.contains(reason), qPrintable(error));
+    QVERIFY2(store.openError().contains(reason), qPrintable(store.openError()));
+    QVERIFY(warned.isEmpty());
+    QCOMPARE(snapshot(dir.path()), before);
+    struct stat devAfter = {};
+    QCOMPARE(::stat("/dev/null", &devAfter), 0);
+    QCOMPARE(devAfter.st_rdev, devBefore.st_rdev);
+
+    // Still works, in memory.
+    store.append(QStringLiteral("d"), T0, 1);
+    QCOMPARE(store.size(QStringLiteral("d")), 1);
+}
+
+void TestTelemetryStore::unreadableDatabaseIsLeftAlone_data()
+{
+    // The folder's and the file's permissions; what open()'s error must say.
+    QTest::addColumn<int>("folderMode");
+    QTest::addColumn<int>("fileMode");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("a database it cannot read (mode 000)")
+        << 0700 << 0000 << QStringLiteral("Permission denied");
+    QTest::newRow("a database in a folder it cannot write to")
+        << 0555 << 0600 << QStringLiteral("cannot write to its folder");
+}
+
+void TestTelemetryStore::unreadableDatabaseIsLeftAlone()
+{
+    // A valid database the user cannot read is an error, not "corrupt": before, SQLite's
+    // SQLITE_CANTOPEN moved it aside and started an empty one. Root reads any file whatever its
+    // mode, so as root (the CI container) the open runs in a child process of this executable
+    // as the user nobody, the folder and file owned by nobody; otherwise in this process.
+    QFETCH(int, folderMode);
+    QFETCH(int, fileMode);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore maker;
+        QVERIFY(maker.open(path));
+        maker.append(QStringLiteral("d"), now, 7);
+    }
+    const QStringList prefix = asNobody();
+    if (::geteuid() == 0) {
+        if (prefix.isEmpty())
+            QSKIP("running as root without setpriv: cannot test as an unprivileged user");
+        const QByteArray folder = QFile::encodeName(dir.path());
+        const QByteArray file = QFile::encodeName(path);
+        QCOMPARE(::chown(folder.constData(), 65534, 65534), 0);
+        QCOMPARE(::chown(file.constData(), 65534, 65534), 0);
+    }
+    QCOMPARE(::chmod(QFile::encodeName(path).constData(), mode_t(fileMode)), 0);
+    QCOMPARE(::chmod(QFile::encodeName(dir.path()).constData(), mode_t(folderMode)), 0);
+    const QStringList before = snapshot(dir.path());
+
+    QString error;
+    if (prefix.isEmpty()) {
+        TelemetryStore store;
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
+        QVERIFY(!store.open(path, &error));
+        QVERIFY2(store.openError().contains(reason), qPrintable(store.openError()));
+    } else {
+        // nobody must reach this executable (every folder on the way searchable by others).
+        QProcess probe;
+        probe.start(prefix.first(),
+                    prefix.mid(1) +
+                        QStringList{QStringLiteral("test"), QStringLiteral("-x"),
+                                    QCoreApplication::applicationFilePath()});
+        QVERIFY(probe.waitForFinished(10000));
+        if (probe.exitCode() != 0)
+            QSKIP("the user nobody cannot run this test executable");
+        QProcess child;
+        child.start(prefix.first(),
+                    prefix.mid(1) +
+                        QStringList{QCoreApplication::applicationFilePath(),
+                                    QLatin1String(OpenAsChildOption), path});
+        QVERIFY(child.waitForFinished(20000));
+        const QString err = QString::fromLocal8Bit(child.readAllStandardError());
+        error = QString::fromUtf8(child.readAllStandardOutput());
+        QCOMPARE(child.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(child.exitCode() == 1, qPrintable(error + QLatin1Char('\n') + err));
+    }
+    QVERIFY2(error.contains(path) && error.contains(reason), qPrintable(error));
+    // The file is where it was, with its mode and bytes (as root: the sample is still in it).
+    QCOMPARE(::chmod(QFile::encodeName(dir.path()).constData(), 0700), 0);
+    QCOMPARE(snapshot(dir.path()), before);
+    struct stat st = {};
+    QCOMPARE(::stat(QFile::encodeName(path).constData(), &st), 0);
+    QCOMPARE(int(st.st_mode & 07777), fileMode);
+    if (::geteuid() == 0)
+        QCOMPARE(rowCount(path), qint64(1));
 }
 
 void TestTelemetryStore::unwritableLocation()
@@ -768,7 +1019,26 @@ void TestTelemetryStore::memoryPerSample()
     QCOMPARE(store.memoryBytes(), store.memoryBytes(QStringLiteral("d")));
 }
 
-QTEST_GUILESS_MAIN(TestTelemetryStore)
+// As QTEST_GUILESS_MAIN, and "tst_telemetrystore --open-store-as-child <path>": opens a store on
+// <path>, prints open()'s error (or "opened") and exits 1 (or 0). unreadableDatabaseIsLeftAlone
+// runs it as another user.
+int main(int argc, char *argv[])
+{
+    if (argc == 3 && qstrcmp(argv[1], OpenAsChildOption) == 0) {
+        QCoreApplication app(argc, argv);
+        TelemetryStore store;
+        QString error;
+        const bool ok = store.open(QString::fromLocal8Bit(argv[2]), &error);
+        std::fputs(ok ? "opened" : qUtf8Printable(error), stdout);
+        return ok ? 0 : 1;
+    }
+    QCoreApplication app(argc, argv);
+    app.setAttribute(Qt::AA_Use96Dpi, true);
+    TestTelemetryStore tc;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&tc, argc, argv);
+}
+
 #include "tst_telemetrystore.moc"
 
 void TestTelemetryStore::ledPeriods_data()
