@@ -221,6 +221,9 @@ public:
 
     // Rows handed over (or kept after a failed write) and not yet committed or dropped.
     std::atomic<qsizetype> unwritten{0};
+    // Set by the GUI thread while writing is in trouble: then every successful insert is
+    // reported back, so the store can say when it works again.
+    std::atomic<bool> reportSuccess{false};
 
     // Opens (creating if needed) the database at `path`. With `out`, deletes rows older than
     // `cutoff` and loads the rest. On failure closes again, sets *error and whether the failure
@@ -233,7 +236,27 @@ public:
             close();
             return false;
         }
+        QSqlQuery query(db());
+        if (query.exec(QStringLiteral("PRAGMA max_page_count")) && query.next())
+            m_defaultMaxPageCount = query.value(0).toLongLong();
+        if (m_maxPageCount > 0)
+            setMaxPageCount(m_maxPageCount);
         return true;
+    }
+
+    // PRAGMA max_page_count on the connection (it is not stored in the file); 0 puts back what
+    // SQLite had at open(). Kept for the next open(). Returns the limit now in effect.
+    qint64 setMaxPageCount(qint64 pages)
+    {
+        m_maxPageCount = pages;
+        if (!QSqlDatabase::contains(m_connectionName))
+            return 0;
+        const qint64 value = pages > 0 ? pages : m_defaultMaxPageCount;
+        QSqlQuery query(db());
+        if (value <= 0 || !query.exec(QStringLiteral("PRAGMA max_page_count = %1").arg(value)) ||
+            !query.next())
+            return 0;
+        return query.value(0).toLongLong();
     }
 
     void close()
@@ -372,6 +395,8 @@ private:
 
     QString m_connectionName;
     QString m_path;
+    qint64 m_maxPageCount = 0; // setMaxPageCount(); 0: SQLite's own
+    qint64 m_defaultMaxPageCount = 0; // what SQLite said at open()
     // Rows of a failed write, written first by the next insert().
     std::vector<PendingRow> m_retry;
     std::vector<PendingLed> m_retryLed;
@@ -399,6 +424,16 @@ struct TelemetryStore::Private
     QString lastWarning;
     QString openError; // why the last open() failed, without the path
 
+    // The backlog bound (#9): rows waiting to be written, queued here or handed to the writer,
+    // never exceed maxPendingWrites; samples beyond it are dropped (newest first: they are never
+    // queued) and counted. `trouble` is true from the first failed write (or dropped sample) until
+    // a write succeeds with the backlog at most half the bound; each such episode warns once at
+    // its start and once, with `droppedInTrouble`, at its end.
+    qsizetype maxPendingWrites = DefaultMaxPendingWrites;
+    qsizetype dropped = 0;
+    qsizetype droppedInTrouble = 0;
+    bool trouble = false;
+
     QTimer flushTimer;
     QTimer retentionTimer;
     int flushIntervalMs = 1000;
@@ -419,12 +454,59 @@ struct TelemetryStore::Private
         return it == series.end() ? nullptr : &it->second;
     }
 
-    void setWarning(const QString &message)
+    // `problem` false: good news (writing works again), logged as info, not as a warning.
+    void setWarning(const QString &message, bool problem = true)
     {
         lastWarning = message;
-        qCWarning(lcStore).noquote() << message;
+        if (problem)
+            qCWarning(lcStore).noquote() << message;
+        else
+            qCInfo(lcStore).noquote() << message;
         emit q->warningOccurred(message);
     }
+
+    void beginTrouble(const QString &message)
+    {
+        trouble = true;
+        droppedInTrouble = 0;
+        writer->reportSuccess = true;
+        setWarning(message);
+    }
+
+    // A write failed (on the writer thread, or in flush()): warn at the first failure of an
+    // episode only (a full disk fails every retry, once a second), and try again after the
+    // interval; the writer keeps the rows.
+    void writeFailed(const QString &message)
+    {
+        if (!trouble) {
+            beginTrouble(QStringLiteral("%1; retrying, and keeping at most %2 unwritten rows "
+                                        "(newer samples are then not saved)")
+                             .arg(message)
+                             .arg(maxPendingWrites));
+        }
+        if (open && !flushTimer.isActive())
+            flushTimer.start(flushIntervalMs);
+    }
+
+    // An insert succeeded while in trouble: the episode ends once the backlog is down to half the
+    // bound (so a writer that only just keeps up does not warn and recover over and over).
+    void writeSucceeded()
+    {
+        if (!trouble || pendingWrites() > maxPendingWrites / 2)
+            return;
+        trouble = false;
+        writer->reportSuccess = false;
+        setWarning(droppedInTrouble == 0
+                       ? QStringLiteral("writing to %1 works again; no samples were lost").arg(path)
+                       : QStringLiteral("writing to %1 works again; %2 samples that arrived "
+                                        "while it did not could not be kept and are not in the "
+                                        "file")
+                             .arg(path)
+                             .arg(droppedInTrouble),
+                   false);
+    }
+
+    qsizetype pendingWrites() const { return queued() + (writer ? writer->unwritten.load() : 0); }
 
     void startThread()
     {
@@ -455,29 +537,24 @@ struct TelemetryStore::Private
 
     // Runs fn on the writer thread later; the GUI thread goes on at once. Jobs run in the order
     // they were posted (one receiver, one thread), so a delete follows the inserts before it.
-    // A failure comes back as a queued warning.
+    // A failure comes back as a queued warning; the success of an insert too, while in trouble.
     template<typename Fn>
-    void postToWriter(Fn fn)
+    void postToWriter(Fn fn, bool isInsert = false)
     {
         QMetaObject::invokeMethod(
             worker.get(),
-            [this, fn = std::move(fn)]() mutable {
+            [this, isInsert, fn = std::move(fn)]() mutable {
                 const QString why = fn(*writer);
+                // Back on the GUI thread; dropped with q if it is gone by then.
                 if (!why.isEmpty()) {
-                    // Back on the GUI thread; dropped with q if it is gone by then.
                     QMetaObject::invokeMethod(
                         q, [this, why] { writeFailed(why); }, Qt::QueuedConnection);
+                } else if (isInsert && writer->reportSuccess.load()) {
+                    QMetaObject::invokeMethod(
+                        q, [this] { writeSucceeded(); }, Qt::QueuedConnection);
                 }
             },
             Qt::QueuedConnection);
-    }
-
-    void writeFailed(const QString &message)
-    {
-        setWarning(message);
-        // The writer keeps the rows: try again after the interval.
-        if (open && !flushTimer.isActive())
-            flushTimer.start(flushIntervalMs);
     }
 
     // Gives the queued rows to the writer thread without waiting (the flush timer's job). With
@@ -492,9 +569,11 @@ struct TelemetryStore::Private
         std::vector<PendingLed> ledBatch;
         ledBatch.swap(pendingLed);
         writer->unwritten += qsizetype(batch.size() + ledBatch.size());
-        postToWriter([rows = std::move(batch), ledRows = std::move(ledBatch)](Writer &w) mutable {
-            return w.insert(std::move(rows), std::move(ledRows));
-        });
+        postToWriter(
+            [rows = std::move(batch), ledRows = std::move(ledBatch)](Writer &w) mutable {
+                return w.insert(std::move(rows), std::move(ledRows));
+            },
+            true);
     }
 
     qsizetype queued() const { return qsizetype(pending.size() + pendingLed.size()); }
@@ -512,6 +591,20 @@ struct TelemetryStore::Private
         // Memory-only until open(), which queues what was appended before it.
         if (!open)
             return;
+        // Only this thread adds to the backlog, so it never grows past the bound. Refusing the
+        // newest keeps what waits a gapless continuation of the file, and keeps the rows already
+        // handed to the writer out of reach of this thread (docs/dashboard.md "Disk full").
+        if (pendingWrites() >= maxPendingWrites) {
+            if (!trouble) {
+                beginTrouble(QStringLiteral("%1 rows wait to be written to %2; newer samples are "
+                                            "not saved until they are")
+                                 .arg(pendingWrites())
+                                 .arg(path));
+            }
+            ++dropped;
+            ++droppedInTrouble;
+            return;
+        }
         pending.push_back({id, t, v});
         startFlushTimer();
     }
@@ -985,7 +1078,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
             for (size_t k = j; k < inFile.size() && inFile[k].t == s.t[i] && !stored; ++k)
                 stored = inFile[k].v == s.v[i];
             if (!stored)
-                d->pending.push_back({id, s.t[i], s.v[i]});
+                d->queue(id, s.t[i], s.v[i]); // within the backlog bound
         }
     }
 
@@ -1042,13 +1135,13 @@ bool TelemetryStore::flush(QString *error)
     QString message;
     d->runOnWriter([&] { message = d->writer->insert(std::move(batch), std::move(ledBatch)); });
     if (!message.isEmpty()) {
-        // The writer keeps the rows: the next flush tries again.
-        d->setWarning(message);
+        // The writer keeps the rows: the next flush (or the timer) tries again.
+        d->writeFailed(message);
         if (error)
             *error = message;
-        d->flushTimer.start(d->flushIntervalMs);
         return false;
     }
+    d->writeSucceeded();
     return true;
 }
 
@@ -1062,6 +1155,9 @@ void TelemetryStore::close()
     // What could not be written is queued again by the next open() (it compares with the file).
     d->pending.clear();
     d->pendingLed.clear();
+    // A new file, a new start: its first failure warns again.
+    d->trouble = false;
+    d->writer->reportSuccess = false;
 }
 
 QString TelemetryStore::lastWarning() const
@@ -1096,7 +1192,31 @@ int TelemetryStore::flushBatchSize() const
 
 qsizetype TelemetryStore::pendingWrites() const
 {
-    return d->queued() + (d->writer ? d->writer->unwritten.load() : 0);
+    return d->pendingWrites();
+}
+
+void TelemetryStore::setMaxPendingWrites(qsizetype rows)
+{
+    d->maxPendingWrites = std::max<qsizetype>(1, rows);
+}
+
+qsizetype TelemetryStore::maxPendingWrites() const
+{
+    return d->maxPendingWrites;
+}
+
+qsizetype TelemetryStore::droppedWrites() const
+{
+    return d->dropped;
+}
+
+qint64 TelemetryStore::setMaxPageCount(qint64 pages)
+{
+    pages = std::max<qint64>(0, pages);
+    d->startThread();
+    qint64 inEffect = 0;
+    d->runOnWriter([&] { inEffect = d->writer->setMaxPageCount(pages); });
+    return inEffect;
 }
 
 // --- bounds --------------------------------------------------------------------------------

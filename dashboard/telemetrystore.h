@@ -65,6 +65,9 @@ public:
     static constexpr int BlockSize = 64;
     // Default retention: 30 days.
     static constexpr qint64 DefaultRetentionMs = qint64(30) * 24 * 3600 * 1000;
+    // Default bound of the rows waiting to be written: 4 MB (40 bytes a row on x86-64); 5.8 days
+    // of one device at the default 5 s interval, 100 s of 1,000 samples a second.
+    static constexpr qsizetype DefaultMaxPendingWrites = 100000;
 
     explicit TelemetryStore(QObject *parent = nullptr);
     ~TelemetryStore() override; // flushes pending writes
@@ -98,7 +101,9 @@ public:
     bool flush(QString *error = nullptr);
     // Flushes and closes the database (on the writer thread); the in-memory data stays.
     void close();
-    // The last non-fatal problem (corrupt file moved aside, a failed write), empty if none.
+    // The last non-fatal problem (corrupt file moved aside, a failed write, a full backlog) or
+    // its end ("writing to <path> works again; N samples ... are not in the file"), empty if none.
+    // A run of failed writes warns once when it starts and once when writing works again.
     QString lastWarning() const;
 
     // Queued samples are handed to the writer thread every `ms` (default 1000) or as soon as
@@ -111,6 +116,21 @@ public:
     // Number of rows (samples and LED changes) not yet committed to the file: queued here plus
     // handed to the writer.
     qsizetype pendingWrites() const;
+    // While writes fail (disk full, a lock held for long) the rows wait and are retried. At most
+    // `rows` wait (default DefaultMaxPendingWrites, at least 1): a sample that arrives while that
+    // many wait is kept in memory (the chart shows it) but never written to the file, and counted
+    // in droppedWrites(). The rows already waiting are kept (they continue the file without a
+    // gap). LED changes, a few a day, are always queued.
+    void setMaxPendingWrites(qsizetype rows);
+    qsizetype maxPendingWrites() const;
+    // Samples not written to the file because the backlog was full, since the store was made.
+    qsizetype droppedWrites() const;
+    // SQLite's max_page_count for the connection (0, the default: SQLite's own, no practical
+    // limit); kept across open(). Writes that need more pages fail with SQLITE_FULL ("database or
+    // disk is full"), as on a full disk: the tests' way to fill the disk without filling one. It
+    // cannot go below the file's current size. Waits for the writer thread. Returns the limit in
+    // effect (0 when no database is open).
+    qint64 setMaxPageCount(qint64 pages);
 
     // --- bounds --------------------------------------------------------------------------
     // Samples older than now - retention are dropped (memory and file): at once, on open(), and

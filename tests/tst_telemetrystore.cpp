@@ -248,6 +248,7 @@ private slots:
     void unreadableDatabaseIsLeftAlone();
     void unwritableLocation();
     void lockedDatabaseIsNotMovedAside();
+    void diskFullBacklogIsBounded();
     void retention();
     void retentionOnOpen();
     void maxSamplesPerDevice();
@@ -898,6 +899,90 @@ void TestTelemetryStore::lockedDatabaseIsNotMovedAside()
     TelemetryStore again;
     QVERIFY(again.open(path));
     QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1}}));
+}
+
+void TestTelemetryStore::diskFullBacklogIsBounded()
+{
+    // A real "database or disk is full" (SQLITE_FULL): SQLite's max_page_count stops the file
+    // from growing past its size. Before, the rows waiting to be written grew without bound and
+    // every retry warned. Now at most maxPendingWrites() wait, newer samples are counted as
+    // dropped, one warning says writing fails and one says it works again, with the count.
+    constexpr qsizetype Cap = 1000;
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const QString id = QStringLiteral("d");
+    const qint64 start = QDateTime::currentMSecsSinceEpoch() - 100000;
+    TelemetryStore store;
+    store.setFlushInterval(5);
+    store.setFlushBatchSize(100);
+    store.setMaxPendingWrites(Cap);
+    QCOMPARE(store.maxPendingWrites(), Cap);
+    QVERIFY(store.open(path));
+    for (int i = 0; i < 200; ++i)
+        store.append(id, start + i, i);
+    QVERIFY(store.flush());
+    QCOMPARE(rowCount(path), qint64(200));
+
+    QVERIFY(store.setMaxPageCount(1) > 0); // no page beyond those the file has now
+    QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("^cannot write .*disk is full")));
+    // Fill what is left of the last pages, 100 rows a transaction, until a write fails.
+    qint64 t = start + 1000;
+    QString error;
+    for (int round = 0; round < 100 && error.isEmpty(); ++round) {
+        for (int i = 0; i < 100; ++i, ++t)
+            store.append(id, t, 1);
+        store.flush(&error);
+    }
+    QVERIFY2(error.contains(QStringLiteral("database or disk is full")), qPrintable(error));
+    QCOMPARE(warned.count(), 1);
+    QVERIFY2(store.lastWarning().contains(QStringLiteral("disk is full")),
+             qPrintable(store.lastWarning()));
+    const qint64 writtenWhileFilling = rowCount(path) - 200; // what fit before the disk was full
+    QVERIFY(writtenWhileFilling < t - (start + 1000));
+
+    // Five times the bound more, handed to the failing writer batch by batch: the backlog never
+    // passes the bound, and the retries (also synchronous ones) do not warn again.
+    for (int i = 0; i < 5 * Cap; ++i, ++t) {
+        store.append(id, t, 2);
+        QVERIFY2(store.pendingWrites() <= Cap, qPrintable(QString::number(store.pendingWrites())));
+        if (i % 100 == 99)
+            QCoreApplication::processEvents();
+    }
+    QVERIFY(!store.flush());
+    QVERIFY(!store.flush());
+    QCOMPARE(store.pendingWrites(), Cap);
+    const qint64 appended = t - (start + 1000);
+    QCOMPARE(qint64(store.droppedWrites()), appended - writtenWhileFilling - Cap);
+    QCOMPARE(rowCount(path), 200 + writtenWhileFilling);
+    QCOMPARE(warned.count(), 1);
+    // Every sample is still in memory, for the chart.
+    QCOMPARE(qint64(store.size(id)), 200 + appended);
+
+    // Space again: the kept rows are written by the next retry, and it says so once.
+    QVERIFY(store.setMaxPageCount(0) > 1000);
+    QTRY_COMPARE_WITH_TIMEOUT(store.pendingWrites(), 0, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(warned.count(), 2, 10000);
+    const QString recovered = warned.at(1).at(0).toString();
+    QVERIFY2(recovered.contains(QStringLiteral("works again")) &&
+                 recovered.contains(QString::number(store.droppedWrites())),
+             qPrintable(recovered));
+    QCOMPARE(rowCount(path), 200 + writtenWhileFilling + Cap);
+    // The oldest rows were kept: the file goes on without a gap, up to where the bound was hit.
+    QCOMPARE(
+        rowCount(path,
+                 QStringLiteral(" WHERE t >= %1").arg(start + 1000 + writtenWhileFilling + Cap)),
+        qint64(0));
+
+    // New samples are written again, and nothing more is dropped.
+    const qsizetype dropped = store.droppedWrites();
+    for (int i = 0; i < 300; ++i, ++t)
+        store.append(id, t, 0.5);
+    QVERIFY(store.flush(&error));
+    QCOMPARE(store.droppedWrites(), dropped);
+    QCOMPARE(rowCount(path, QStringLiteral(" WHERE v = 0.5")), qint64(300));
+    QCOMPARE(warned.count(), 2);
 }
 
 void TestTelemetryStore::retention()
