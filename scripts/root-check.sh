@@ -198,6 +198,7 @@ work=$(mktemp -d "$cache/work-$suite-$arch.XXXXXX")
 mounted=()
 cleanup() {
     local m
+    trap '' INT TERM # a second signal must not stop the unmounting half-way
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
         m=${mounted[i]}
         umount -l "$m" 2>/dev/null || true
