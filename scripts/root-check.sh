@@ -199,6 +199,13 @@ mounted=()
 cleanup() {
     local m
     trap '' INT TERM # a second signal must not stop the unmounting half-way
+    # Whatever still runs inside the root (a build when the check was stopped) goes first: it
+    # would hold the mounts and write into what is being deleted.
+    local p r
+    for p in /proc/[0-9]*; do
+        r=$(readlink "$p/root" 2>/dev/null) || continue
+        case "$r" in "$work"/*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+    done
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
         m=${mounted[i]}
         umount -l "$m" 2>/dev/null || true
