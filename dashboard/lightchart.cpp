@@ -182,15 +182,16 @@ struct LightChart::Private
         r.time =
             lineHeight(fm, locale.toString(QTime(23, 59, 59, 999), QStringLiteral("HH:mm:ss.zzz")));
         // Every day name (the first week of 2026) and every month name.
-        for (int i = 0; i < 12; ++i) {
-            const QDate day = i < 7 ? QDate(2026, 1, 1 + i) : QDate(2026, 1 + i, 28);
-            const QDate month(2026, 1 + i, 28);
+        for (int day = 1; day <= 7; ++day) {
+            const QString text = locale.toString(QDate(2026, 1, day), QStringLiteral("ddd d MMM"));
+            r.date = std::max(r.date, lineHeight(fm, text));
+        }
+        for (int month = 1; month <= 12; ++month) {
+            const QDate date(2026, month, 28);
             r.time =
-                std::max(r.time, lineHeight(fm, locale.toString(month, QStringLiteral("d MMM"))));
-            r.date =
-                std::max(r.date, lineHeight(fm, locale.toString(day, QStringLiteral("ddd d MMM"))));
+                std::max(r.time, lineHeight(fm, locale.toString(date, QStringLiteral("d MMM"))));
             r.date = std::max(r.date,
-                              lineHeight(fm, locale.toString(month, QStringLiteral("ddd d MMM"))));
+                              lineHeight(fm, locale.toString(date, QStringLiteral("ddd d MMM"))));
         }
         r.value = std::max(r.value, r.time);
         rowsFont = font;
