@@ -177,6 +177,14 @@ QProcessEnvironment headlessEnvironment()
     return env;
 }
 
+// The dashboard drawing offscreen: for the runs that must open a window without a display.
+QProcessEnvironment offscreenEnvironment()
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    return env;
+}
+
 } // namespace
 
 void TestDashboard::binaryRejectsBadValues()
@@ -832,9 +840,7 @@ void TestDashboard::binaryRefusesUnusableDatabase()
         QCOMPARE(::mkfifo(QFile::encodeName(path).constData(), 0644), 0);
     }
     QProcess p;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-    p.setProcessEnvironment(env);
+    p.setProcessEnvironment(offscreenEnvironment());
     p.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY),
             {QStringLiteral("--host"), m_broker.host(), QStringLiteral("--port"),
              QString::number(m_broker.port()), QStringLiteral("--settings"),
@@ -882,9 +888,7 @@ void TestDashboard::signalClosesLikeQuit()
     const QString id = QStringLiteral("signal-%1").arg(signalNumber);
     const QString topic = telemetryTopic(id);
     QProcess dashboard;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-    dashboard.setProcessEnvironment(env);
+    dashboard.setProcessEnvironment(offscreenEnvironment());
     dashboard.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY),
                     {QStringLiteral("--host"), m_broker.host(), QStringLiteral("--port"),
                      QString::number(m_broker.port()), QStringLiteral("--id"), id,
