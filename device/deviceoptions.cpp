@@ -35,6 +35,8 @@ const OptionSpec optionSpecs[] = {
      "Read the MQTT password from this file (else from the environment variable "
      "NIGHTLIGHT_PASSWORD)."},
     {"client-id", "id", "MQTT client id (default <id>-nightlight-device)."},
+    {"mqtt-version", "version",
+     "MQTT protocol: auto (5, falling back to 3.1.1), 5 or 3.1.1 (default auto)."},
     {"interval-ms", "ms", "Sampling interval in milliseconds, >= 50 (default 5000)."},
     {"threshold", "level", "Auto mode: LED on while light < threshold (default 300)."},
     {"hysteresis", "level", "Auto mode: LED off once light >= threshold + this (default 20)."},
@@ -147,6 +149,22 @@ public:
                                        "counterfit)"));
         }
         *out = r->value;
+        return true;
+    }
+
+    bool mqttVersion(const char *name, MqttClient::ProtocolVersion *out)
+    {
+        const auto r = raw(name);
+        if (!r)
+            return true;
+        if (r->value == QLatin1String("auto"))
+            *out = MqttClient::ProtocolVersion::Auto;
+        else if (r->value == QLatin1String("5"))
+            *out = MqttClient::ProtocolVersion::Mqtt5;
+        else if (r->value == QLatin1String("3.1.1"))
+            *out = MqttClient::ProtocolVersion::Mqtt311;
+        else
+            return fail(*r, QStringLiteral("unknown MQTT version (expected auto, 5 or 3.1.1)"));
         return true;
     }
 
@@ -308,7 +326,7 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
     const bool ok = r.string("id", &o.id) && r.string("host", &o.host) &&
         r.integer("port", 1, 65535, &port) && r.string("tls-ca", &o.tlsCaFile) &&
         r.string("username", &o.username) && r.string("password-file", &passwordFile) &&
-        r.string("client-id", &clientId) &&
+        r.string("client-id", &clientId) && r.mqttVersion("mqtt-version", &o.mqttVersion) &&
         r.integer("interval-ms", 50, 24 * 3600 * 1000, &o.intervalMs) &&
         r.number("threshold", 0, MaxLevel, &o.threshold) &&
         r.number("hysteresis", 0, MaxLevel, &o.hysteresis) && r.backend("sensor", &b.sensor) &&

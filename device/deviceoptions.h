@@ -6,6 +6,7 @@
 // password file over the environment. Parsing never exits the process, so it is testable.
 
 #include "backends.h"
+#include "mqttclient.h"
 
 #include <QProcessEnvironment>
 #include <QString>
@@ -22,6 +23,7 @@ struct DeviceOptions
     QString username;
     QString password; // from --password-file or NIGHTLIGHT_PASSWORD; never a command-line option
     QString clientId; // resolved: "<id>-nightlight-device" unless --client-id
+    MqttClient::ProtocolVersion mqttVersion = MqttClient::ProtocolVersion::Auto;
     int intervalMs = 5000; // >= 50
     double threshold = 300;
     double hysteresis = 20;

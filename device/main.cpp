@@ -114,6 +114,7 @@ int main(int argc, char *argv[])
     client.setPassword(options.password);
     client.setTlsCaFile(options.tlsCaFile);
     client.setReconnectDelay(options.reconnectMinMs, options.reconnectMaxMs);
+    client.setProtocolVersion(options.mqttVersion);
     client.setWill(statusTopicName, encodeAvailability(Availability::Offline), 1, true);
     client.subscribe(commandsTopicName, 1);
 
@@ -138,6 +139,11 @@ int main(int argc, char *argv[])
                          if (m.topic == commandsTopicName)
                              nightlight->handleCommand(m.payload);
                      });
+    QObject::connect(&client, &MqttClient::messageTooLarge, nightlight.get(),
+                     [&](const QString &topic, qint64 bytes) {
+                         if (topic == commandsTopicName)
+                             nightlight->rejectOversizedCommand(bytes);
+                     });
     QObject::connect(&client, &MqttClient::connected, nightlight.get(), [&] {
         qCInfo(lcDevice, "connected to %s:%d as %s", qUtf8Printable(options.host),
                int(options.port), qUtf8Printable(options.clientId));
@@ -159,9 +165,9 @@ int main(int argc, char *argv[])
                      [&](MqttClient::Error e, const QString &message) {
                          if (shuttingDown)
                              return;
-                         // Permanent is what the client treats as permanent: it has stopped
-                         // trying (Disconnected), so we would run offline forever.
-                         if (client.state() == MqttClient::State::Disconnected) {
+                         // Permanent is what the client treats as permanent: it has given up,
+                         // so we would run offline forever.
+                         if (client.gaveUp()) {
                              printError(QStringLiteral("cannot connect to %1:%2: %3")
                                             .arg(options.host)
                                             .arg(options.port)

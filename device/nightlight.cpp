@@ -142,20 +142,32 @@ bool Nightlight::handleCommand(const QByteArray &payload)
 {
     const Decoded<Command> command = decodeCommand(payload);
     if (!command) {
-        ++m_badCommands;
-        // A peer can send bad commands as fast as the broker forwards them: 5 lines, then a
-        // summary a minute (#9), whose "so far" is this same running count.
-        const QString reason = decodeErrorName(command.error());
-        warn(m_logThrottle.add(
-            QStringLiteral("bad commands"),
-            QStringLiteral("ignored bad command (%1): %2; %3 bad commands so far")
-                .arg(reason, command.errorString(), QString::number(m_badCommands)),
-            reason + QStringLiteral(": ") + command.errorString()));
-        emit commandRejected(command.error(), command.errorString());
+        rejectCommand(command.error(), command.errorString());
         return false;
     }
     applyCommand(*command);
     return true;
+}
+
+void Nightlight::rejectOversizedCommand(qint64 bytes)
+{
+    // The MQTT client read past it without keeping it (and acknowledged it): it only says how
+    // large the packet was.
+    rejectCommand(DecodeError::TooLarge,
+                  QStringLiteral("a message of %1 bytes is over the 64 KiB limit").arg(bytes));
+}
+
+void Nightlight::rejectCommand(DecodeError error, const QString &detail)
+{
+    ++m_badCommands;
+    // A peer can send bad commands as fast as the broker forwards them: 5 lines, then a
+    // summary a minute (#9), whose "so far" is this same running count.
+    const QString reason = decodeErrorName(error);
+    warn(m_logThrottle.add(QStringLiteral("bad commands"),
+                           QStringLiteral("ignored bad command (%1): %2; %3 bad commands so far")
+                               .arg(reason, detail, QString::number(m_badCommands)),
+                           reason + QStringLiteral(": ") + detail));
+    emit commandRejected(error, detail);
 }
 
 void Nightlight::applyCommand(const Command &command)

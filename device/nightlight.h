@@ -93,6 +93,9 @@ public slots:
     // "bad commands": the first ones a line each, then a summary with the count at most once per
     // interval, and at destruction. Returns whether it was applied.
     bool handleCommand(const QByteArray &payload);
+    // A command the MQTT client dropped unread because it was too large: counted and logged
+    // as a bad command.
+    void rejectOversizedCommand(qint64 bytes);
     // A decoded command, applied in this event-loop turn; stateChanged follows at once.
     void applyCommand(const nightlight::Command &command);
 
@@ -126,6 +129,8 @@ private:
     bool m_connected = false;
     int m_bufferSize = DefaultBufferSize;
     std::deque<Telemetry> m_buffer;
+    void rejectCommand(DecodeError error, const QString &detail);
+
     int m_badCommands = 0;
     LogThrottle m_logThrottle;
     QTimer *m_logTimer; // single shot: the next due summary

@@ -1,6 +1,10 @@
 #include "mqttclient.h"
 
+#include "mqttfailure.h"
+#include "mqttpacketfilter.h"
+
 #include <QDeadlineTimer>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QLoggingCategory>
 #include <QMetaObject>
@@ -11,14 +15,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <mutex>
+#include <optional>
 #include <utility>
 
+#include <fcntl.h>
 #include <mosquitto.h>
-#include <netdb.h>
+#include <mqtt_protocol.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 // How it works (docs/mqtt-client.md has the why):
 // - MqttClient and its Private live on the owner's thread. They never call libmosquitto, except
@@ -31,6 +38,9 @@
 //   connect is not. The write notifier reports the end of the TCP connect (SO_ERROR), then the
 //   read/write notifiers drive the TLS handshake and the MQTT packets, and a 1 s timer runs
 //   mosquitto_loop_misc() (keepalive). A connect timer abandons an attempt without CONNACK.
+// - Oversized packets (#9): MQTT 5 brokers are told our Maximum Packet Size. On MQTT 3.1.1 over
+//   plain TCP, libmosquitto's socket is one end of a socketpair and the worker relays the
+//   broker's bytes through an MqttPacketFilter, which reads past packets over the limit.
 
 namespace nightlight {
 
@@ -40,6 +50,7 @@ Q_LOGGING_CATEGORY(lcMqtt, "nightlight.mqtt", QtInfoMsg)
 
 using State = MqttClient::State;
 using Error = MqttClient::Error;
+using ProtocolVersion = MqttClient::ProtocolVersion;
 
 // MQTT-2.2.3: the remaining length of a packet is at most 268,435,455 bytes.
 constexpr qsizetype MaxPayload = 268435455 - 65535 - 4;
@@ -48,6 +59,10 @@ constexpr qsizetype MaxPayload = 268435455 - 65535 - 4;
 constexpr int MaxPacketsPerWakeup = 2000;
 constexpr int MiscIntervalMs = 1000;
 constexpr int DisconnectFlushMs = 2000;
+// A session that lasted less than this does not reset the reconnect delay: a broker that
+// accepts and then drops us (another client with our id, a message we cannot take) is retried
+// with a growing delay instead of every minDelay.
+constexpr qint64 StableSessionMs = 10000;
 
 struct Settings
 {
@@ -67,6 +82,9 @@ struct Settings
     int minDelayMs = 500;
     int maxDelayMs = 30000;
     int connectTimeoutMs = 0; // 0: max(keepAlive, 10 s)
+    ProtocolVersion protocol = ProtocolVersion::Auto;
+    quint32 maxPacketSize = MqttClient::DefaultMaximumPacketSize;
+    quint32 sessionExpiry = 0xFFFFFFFF;
 };
 
 // Implemented by MqttClient::Private; called on the owner's thread only.
@@ -74,9 +92,10 @@ class ReportSink
 {
 public:
     virtual ~ReportSink() = default;
-    virtual void reportState(quint64 epoch, State state) = 0;
-    virtual void reportError(quint64 epoch, Error error, const QString &message) = 0;
+    virtual void reportState(quint64 epoch, State state, ProtocolVersion version) = 0;
+    virtual void reportFailure(quint64 epoch, State state, const MqttFailure &failure) = 0;
     virtual void reportMessages(const QList<MqttMessage> &batch) = 0;
+    virtual void reportTooLarge(const QString &topic, qint64 bytes) = 0;
 };
 
 struct MosquittoDeleter
@@ -85,21 +104,24 @@ struct MosquittoDeleter
 };
 using MosquittoPtr = std::unique_ptr<mosquitto, MosquittoDeleter>;
 
+struct PropertyDeleter
+{
+    void operator()(mosquitto_property *p) const { mosquitto_property_free_all(&p); }
+};
+using PropertyPtr = std::unique_ptr<mosquitto_property, PropertyDeleter>;
+
 void initLibrary()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        mosquitto_lib_init();
+        const int rc = mosquitto_lib_init();
+        if (rc != MOSQ_ERR_SUCCESS)
+            qCCritical(lcMqtt) << "libmosquitto failed to initialise:" << mosquitto_strerror(rc);
         qRegisterMetaType<MqttMessage>();
         qRegisterMetaType<QList<MqttMessage>>();
         qRegisterMetaType<MqttClient::State>();
         qRegisterMetaType<MqttClient::Error>();
     });
-}
-
-QString errnoText(int err)
-{
-    return QString::fromLocal8Bit(std::strerror(err));
 }
 
 bool socketReadable(int fd)
@@ -135,10 +157,17 @@ private:
     static void onMessageCb(mosquitto *, void *obj, const mosquitto_message *msg);
     static void onLogCb(mosquitto *, void *obj, int level, const char *text);
 
-    bool createHandle();
+    bool createHandle(bool mqtt5);
+    bool setConnectProperties();
     void attempt();
     void onConnack(int rc);
     void onReadable();
+    bool startRelay();
+    void stopRelay();
+    void onRelayReadable();
+    bool relayDeliver();
+    bool relayFlush(int *err);
+    void relayPump();
     void onWritable();
     void onTcpConnected();
     void onConnectTimeout();
@@ -156,58 +185,109 @@ private:
     void sendPublish(const MqttMessage &message);
     void flushBatch();
     void setState(State state);
-    void fail(Error error, const QString &message, bool permanent);
+    void fail(MqttPhase phase, int code, int err, const QString &action = QString());
+    void fail(const MqttFailure &failure);
+    MqttFailureContext failureContext() const;
     QString where() const { return m_settings.host + u':' + QString::number(m_settings.port); }
-    QString tlsDetail(int rc) const;
+    QString tlsDetail() const;
+    // MQTT 3.1.1 on plain TCP: the broker does not know our Maximum Packet Size, so the relay
+    // filters what it sends (see startRelay()).
+    bool wantsRelay() const
+    {
+        return !m_mqtt5 && m_settings.caFile.isEmpty() && m_settings.maxPacketSize > 0;
+    }
 
     QObject *const m_context; // the MqttClient: context of every report
     ReportSink *const m_sink;
     Settings m_settings;
     quint64 m_epoch = 0;
     MosquittoPtr m_mosq;
+    bool m_mqtt5 = false; // the protocol of the handle (and of the current attempt)
+    bool m_fellBack = false; // Auto: the broker refused MQTT 5, 3.1.1 from now on
     QSocketNotifier *m_readNotifier = nullptr;
     QSocketNotifier *m_writeNotifier = nullptr;
     QTimer m_miscTimer{this};
     QTimer m_reconnectTimer{this};
     QTimer m_connectTimer{this}; // from mosquitto_connect_async() to CONNACK
+    QElapsedTimer m_sessionTimer; // since the last accepting CONNACK
     State m_state = State::Disconnected;
     bool m_wanted = false; // connectToHost() and no disconnectFromHost() or permanent error since
     bool m_socketUp = false; // mosquitto_connect_async() succeeded and the socket is being driven
     bool m_tcpPending = false; // the non-blocking TCP connect has not completed yet
     bool m_sessionUp = false; // CONNACK 0 received on this socket
-    Error m_connackError = Error::NoError; // a refusing CONNACK on this socket
-    QString m_connackMessage;
+    int m_connackCode = 0; // a refusing CONNACK on this socket
+    bool m_gotConnack = false;
     int m_disconnectRc = 0;
     int m_delayMs = 500;
     QList<QPair<QString, int>> m_subscriptions;
     QList<MqttMessage> m_offlineQueue; // QoS > 0 messages published while not connected
     QList<MqttMessage> m_batch; // received, not yet handed to the owner
     QByteArray m_lastLogError;
+    // The relay (MQTT 3.1.1 on plain TCP, #9): libmosquitto's socket is one end of a
+    // socketpair; the worker moves bytes between its other end and the TCP socket, and lets
+    // through only packets within the limit.
+    bool m_relayed = false;
+    int m_tcpFd = -1; // the TCP socket (a duplicate of the one libmosquitto opened)
+    int m_pairFd = -1; // our end of the socketpair
+    QSocketNotifier *m_tcpReadNotifier = nullptr;
+    QSocketNotifier *m_tcpWriteNotifier = nullptr;
+    QSocketNotifier *m_pairNotifier = nullptr;
+    QByteArray m_toBroker; // libmosquitto's packets and our acknowledgements, not yet sent
+    QByteArray m_toClient; // checked packets not yet written to the socketpair
+    std::unique_ptr<MqttPacketFilter> m_filter;
+    int m_quickCloses = 0; // sessions in a row the broker closed within StableSessionMs
 };
+
+MqttFailureContext Worker::failureContext() const
+{
+    MqttFailureContext c;
+    c.host = m_settings.host;
+    c.where = where();
+    c.clientId = m_settings.clientId;
+    c.keepAlive = m_settings.keepAlive;
+    c.timeoutMs = m_connectTimer.interval();
+    c.anonymous = m_settings.username.isEmpty();
+    c.mqtt5 = m_mqtt5;
+    c.tlsDetail = tlsDetail();
+    c.quickCloses = m_quickCloses;
+    return c;
+}
 
 void Worker::setState(State state)
 {
     if (state == m_state)
         return;
     m_state = state;
+    const ProtocolVersion version = m_mqtt5 ? ProtocolVersion::Mqtt5 : ProtocolVersion::Mqtt311;
     QMetaObject::invokeMethod(
-        m_context, [sink = m_sink, epoch = m_epoch, state] { sink->reportState(epoch, state); },
+        m_context,
+        [sink = m_sink, epoch = m_epoch, state, version] {
+            sink->reportState(epoch, state, version);
+        },
         Qt::QueuedConnection);
 }
 
-void Worker::fail(Error error, const QString &message, bool permanent)
+void Worker::fail(MqttPhase phase, int code, int err, const QString &action)
 {
-    if (permanent) {
+    MqttFailureContext context = failureContext();
+    context.action = action;
+    fail(describeMqttFailure(phase, code, err, context));
+}
+
+void Worker::fail(const MqttFailure &failure)
+{
+    if (failure.permanent) {
         m_wanted = false;
         m_reconnectTimer.stop();
-        setState(State::Disconnected);
+        m_state = State::Disconnected;
     } else {
-        setState(State::Connecting);
+        m_state = State::Connecting;
     }
+    // State and error in one report: the owner sets both before it emits anything.
     QMetaObject::invokeMethod(
         m_context,
-        [sink = m_sink, epoch = m_epoch, error, message] {
-            sink->reportError(epoch, error, message);
+        [sink = m_sink, epoch = m_epoch, state = m_state, failure] {
+            sink->reportFailure(epoch, state, failure);
         },
         Qt::QueuedConnection);
 }
@@ -229,19 +309,32 @@ void Worker::onConnectCb(mosquitto *, void *obj, int rc)
 
 void Worker::onDisconnectCb(mosquitto *, void *obj, int rc)
 {
-    // Called from inside a libmosquitto call; the caller of that call handles the loss.
+    // Called from inside a libmosquitto call; the caller of that call handles the loss. With
+    // MQTT 5, a DISCONNECT from the broker arrives here with its reason code (>= 0x80).
     static_cast<Worker *>(obj)->m_disconnectRc = rc;
 }
 
 void Worker::onMessageCb(mosquitto *, void *obj, const mosquitto_message *msg)
 {
+    auto *w = static_cast<Worker *>(obj);
+    const quint32 limit = w->m_settings.maxPacketSize;
+    if (limit > 0 && msg->payloadlen > 0 && quint32(msg->payloadlen) > limit) {
+        // Only over TLS (the guard cannot look into the stream): libmosquitto has read it whole,
+        // we do not copy it. libmosquitto acknowledges it when we return.
+        const QString topic = QString::fromUtf8(msg->topic);
+        const qint64 bytes = msg->payloadlen;
+        QMetaObject::invokeMethod(
+            w->m_context, [sink = w->m_sink, topic, bytes] { sink->reportTooLarge(topic, bytes); },
+            Qt::QueuedConnection);
+        return;
+    }
     MqttMessage m;
     m.topic = QString::fromUtf8(msg->topic);
     if (msg->payloadlen > 0)
         m.payload = QByteArray(static_cast<const char *>(msg->payload), msg->payloadlen);
     m.qos = msg->qos;
     m.retained = msg->retain;
-    static_cast<Worker *>(obj)->m_batch.append(std::move(m));
+    w->m_batch.append(std::move(m));
 }
 
 void Worker::onLogCb(mosquitto *, void *obj, int level, const char *text)
@@ -252,27 +345,35 @@ void Worker::onLogCb(mosquitto *, void *obj, int level, const char *text)
     }
 }
 
-bool Worker::createHandle()
+bool Worker::createHandle(bool mqtt5)
 {
     m_mosq.reset();
+    m_mqtt5 = mqtt5;
     const QByteArray id = m_settings.clientId.toUtf8();
     errno = 0;
     m_mosq.reset(
         mosquitto_new(id.isEmpty() ? nullptr : id.constData(), m_settings.cleanSession, this));
     if (!m_mosq) {
-        if (errno == EINVAL) {
-            fail(Error::InvalidArgument, QStringLiteral("an empty client id needs a clean session"),
-                 true);
+        const int err = errno;
+        if (err == EINVAL) {
+            fail(MqttFailure{Error::InvalidArgument,
+                             QStringLiteral("an empty client id needs a clean session"), true});
         } else {
-            fail(Error::NetworkError,
-                 QStringLiteral("cannot create an MQTT client: ") + errnoText(errno), true);
+            fail(MqttPhase::Setup, MOSQ_ERR_ERRNO, err,
+                 QStringLiteral("cannot create an MQTT client"));
         }
         return false;
     }
     mosquitto *m = m_mosq.get();
-    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    int rc = mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION,
+                                  mqtt5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     // Small packets must not wait for Nagle's algorithm (ARCHITECTURE.md, "Latency").
-    mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fail(MqttPhase::Setup, rc, 0, QStringLiteral("cannot set the MQTT options"));
+        return false;
+    }
     mosquitto_connect_callback_set(m, &Worker::onConnectCb);
     mosquitto_disconnect_callback_set(m, &Worker::onDisconnectCb);
     mosquitto_message_callback_set(m, &Worker::onMessageCb);
@@ -280,49 +381,74 @@ bool Worker::createHandle()
 
     if (m_settings.hasWill) {
         const QByteArray topic = m_settings.willTopic.toUtf8();
-        const int rc = mosquitto_will_set(m, topic.constData(), int(m_settings.willPayload.size()),
-                                          m_settings.willPayload.constData(), m_settings.willQos,
-                                          m_settings.willRetain);
+        rc = mosquitto_will_set(m, topic.constData(), int(m_settings.willPayload.size()),
+                                m_settings.willPayload.constData(), m_settings.willQos,
+                                m_settings.willRetain);
         if (rc != MOSQ_ERR_SUCCESS) {
-            fail(Error::InvalidArgument,
-                 QStringLiteral("invalid Last Will on topic \"%1\": %2")
-                     .arg(m_settings.willTopic, QString::fromUtf8(mosquitto_strerror(rc))),
-                 true);
+            fail(MqttPhase::Setup, MOSQ_ERR_INVAL, 0,
+                 QStringLiteral("invalid Last Will on topic \"%1\"").arg(m_settings.willTopic));
             return false;
         }
     }
     if (!m_settings.username.isEmpty()) {
         const QByteArray user = m_settings.username.toUtf8();
         const QByteArray password = m_settings.password.toUtf8();
-        const int rc = mosquitto_username_pw_set(
-            m, user.constData(), password.isEmpty() ? nullptr : password.constData());
+        rc = mosquitto_username_pw_set(m, user.constData(),
+                                       password.isEmpty() ? nullptr : password.constData());
         if (rc != MOSQ_ERR_SUCCESS) {
-            fail(Error::InvalidArgument,
-                 QStringLiteral("invalid user name: ") + QString::fromUtf8(mosquitto_strerror(rc)),
-                 true);
+            fail(MqttPhase::Setup, MOSQ_ERR_INVAL, 0, QStringLiteral("invalid user name"));
             return false;
         }
     }
     if (!m_settings.caFile.isEmpty()) {
         // libmosquitto only says "invalid arguments" for a missing file: check it ourselves.
-        QFile ca(m_settings.caFile);
-        if (!ca.open(QIODevice::ReadOnly)) {
-            fail(Error::TlsFileError,
-                 QStringLiteral("cannot read CA file %1: %2")
-                     .arg(m_settings.caFile, ca.errorString()),
-                 true);
-            return false;
-        }
-        ca.close();
         const QByteArray path = QFile::encodeName(m_settings.caFile);
-        const int rc = mosquitto_tls_set(m, path.constData(), nullptr, nullptr, nullptr, nullptr);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fail(Error::TlsFileError,
-                 QStringLiteral("cannot use CA file %1: %2")
-                     .arg(m_settings.caFile, QString::fromUtf8(mosquitto_strerror(rc))),
-                 true);
+        if (::access(path.constData(), R_OK) != 0) {
+            fail(MqttPhase::Setup, MOSQ_ERR_TLS, errno,
+                 QStringLiteral("cannot read CA file %1").arg(m_settings.caFile));
             return false;
         }
+        rc = mosquitto_tls_set(m, path.constData(), nullptr, nullptr, nullptr, nullptr);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            fail(MqttPhase::Setup, MOSQ_ERR_TLS, 0,
+                 QStringLiteral("cannot use CA file %1").arg(m_settings.caFile));
+            return false;
+        }
+    }
+    return !mqtt5 || setConnectProperties();
+}
+
+bool Worker::setConnectProperties()
+{
+    // MQTT 5 CONNECT properties: Maximum Packet Size (the broker must not send us anything
+    // larger; MQTT-3.1.2-24) and, for a persistent session, the Session Expiry Interval (without
+    // it an MQTT 5 session ends with the connection).
+    mosquitto_property *list = nullptr;
+    int rc = MOSQ_ERR_SUCCESS;
+    if (m_settings.maxPacketSize > 0)
+        rc = mosquitto_property_add_int32(&list, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+                                          m_settings.maxPacketSize);
+    if (rc == MOSQ_ERR_SUCCESS && !m_settings.cleanSession)
+        rc = mosquitto_property_add_int32(&list, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                          m_settings.sessionExpiry);
+    const PropertyPtr properties(list);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fail(MqttPhase::Setup, rc, 0, QStringLiteral("cannot set the MQTT 5 properties"));
+        return false;
+    }
+    if (!list)
+        return true;
+    // libmosquitto 2.0 has no asynchronous connect that takes properties, but it keeps the ones
+    // given to mosquitto_connect_bind_v5() for every later (re)connect, including
+    // mosquitto_connect_async(). With keepalive 1 (below its minimum of 5) that call stores and
+    // checks the properties, then returns MOSQ_ERR_INVAL before it resolves or connects anything.
+    const QByteArray host = m_settings.host.toUtf8();
+    rc = mosquitto_connect_bind_v5(m_mosq.get(), host.constData(), m_settings.port, 1, nullptr,
+                                   properties.get());
+    if (rc != MOSQ_ERR_INVAL) {
+        fail(MqttPhase::Setup, rc == MOSQ_ERR_SUCCESS ? int(MOSQ_ERR_UNKNOWN) : rc, 0,
+             QStringLiteral("cannot set the MQTT 5 properties"));
+        return false;
     }
     return true;
 }
@@ -334,29 +460,31 @@ void Worker::start(const Settings &settings, quint64 epoch)
     m_epoch = epoch;
     m_settings = settings;
     m_wanted = true;
+    m_fellBack = false;
+    m_quickCloses = 0;
     m_delayMs = std::max(1, settings.minDelayMs);
     stopNotifiers();
     setState(State::Connecting);
     if (m_settings.host.isEmpty() || m_settings.port == 0) {
-        fail(Error::InvalidArgument, QStringLiteral("invalid broker address \"%1\"").arg(where()),
-             true);
+        fail(MqttFailure{Error::InvalidArgument,
+                         QStringLiteral("invalid broker address \"%1\"").arg(where()), true});
         return;
     }
-    if (!createHandle())
+    if (!createHandle(m_settings.protocol != ProtocolVersion::Mqtt311))
         return;
     attempt();
 }
 
-QString Worker::tlsDetail(int rc) const
+QString Worker::tlsDetail() const
 {
     // libmosquitto logs OpenSSL's reason, e.g.
     // "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed".
     QByteArray line = m_lastLogError.trimmed();
     const int colon = line.lastIndexOf(':');
-    if (line.contains("OpenSSL") && colon >= 0)
+    if (!line.contains("OpenSSL"))
+        return QString();
+    if (colon >= 0)
         line = line.mid(colon + 1).trimmed();
-    if (line.isEmpty())
-        return QString::fromUtf8(mosquitto_strerror(rc));
     return QString::fromUtf8(line);
 }
 
@@ -366,11 +494,12 @@ void Worker::attempt()
         return;
     setState(State::Connecting);
     m_sessionUp = false;
-    m_connackError = Error::NoError;
+    m_gotConnack = false;
+    m_connackCode = 0;
     m_disconnectRc = 0;
     m_lastLogError.clear();
     const QByteArray host = m_settings.host.toUtf8();
-    qCDebug(lcMqtt) << "connecting to" << where();
+    qCDebug(lcMqtt) << "connecting to" << where() << (m_mqtt5 ? "with MQTT 5" : "with MQTT 3.1.1");
     errno = 0;
     // Resolves the name (blocking) and starts a non-blocking TCP connect; the CONNECT packet is
     // queued. The write notifier tells when the TCP connect has completed or failed.
@@ -388,37 +517,7 @@ void Worker::attempt()
         m_connectTimer.start(timeoutMs);
         return;
     }
-    switch (rc) {
-    case MOSQ_ERR_EAI: {
-        // libmosquitto stores getaddrinfo()'s result code in errno.
-        const QString why = err != 0 ? QString::fromLocal8Bit(gai_strerror(err))
-                                     : QString::fromUtf8(mosquitto_strerror(rc));
-        fail(Error::HostNotFound,
-             QStringLiteral("cannot resolve broker host %1: %2").arg(m_settings.host, why), false);
-        break;
-    }
-    case MOSQ_ERR_ERRNO:
-        fail(err == ECONNREFUSED ? Error::ConnectionRefused : Error::NetworkError,
-             QStringLiteral("cannot connect to %1: %2").arg(where(), errnoText(err)), false);
-        break;
-    case MOSQ_ERR_TLS:
-        fail(Error::TlsHandshakeFailed,
-             QStringLiteral("TLS handshake with %1 failed: %2").arg(where(), tlsDetail(rc)), true);
-        return;
-    case MOSQ_ERR_INVAL:
-        fail(Error::InvalidArgument,
-             QStringLiteral("cannot connect to %1: invalid settings (keepalive %2 s)")
-                 .arg(where())
-                 .arg(m_settings.keepAlive),
-             true);
-        return;
-    default:
-        fail(Error::NetworkError,
-             QStringLiteral("cannot connect to %1: %2")
-                 .arg(where(), QString::fromUtf8(mosquitto_strerror(rc))),
-             false);
-        break;
-    }
+    fail(MqttPhase::Connect, rc == MOSQ_ERR_SUCCESS ? int(MOSQ_ERR_NO_CONN) : rc, err);
     scheduleReconnect();
 }
 
@@ -436,38 +535,16 @@ void Worker::onConnack(int rc)
     // Called from inside mosquitto_loop_read(): packets queued here are written by flushWrites()
     // once the read returns.
     m_connectTimer.stop();
+    m_gotConnack = true;
     if (rc != 0) {
         // MQTT-3.2.2-5: a refusing CONNACK is followed by the broker closing the connection;
         // mosquitto_loop_read() then returns MOSQ_ERR_CONN_REFUSED and linkLost() reports this.
-        const QString reason = QString::fromUtf8(mosquitto_connack_string(rc));
-        switch (rc) {
-        case 4:
-            m_connackError = Error::BadCredentials;
-            break;
-        case 5:
-            // mosquitto 2.0 answers 5 both to a wrong password and to an anonymous client.
-            m_connackError =
-                m_settings.username.isEmpty() ? Error::NotAuthorized : Error::BadCredentials;
-            break;
-        default:
-            m_connackError = Error::ProtocolError;
-            break;
-        }
-        if (m_connackError == Error::BadCredentials) {
-            m_connackMessage = QStringLiteral("broker %1 refused the user name or password (%2)")
-                                   .arg(where(), reason);
-        } else if (m_connackError == Error::NotAuthorized) {
-            m_connackMessage = QStringLiteral("broker %1 refused an anonymous connection (%2)")
-                                   .arg(where(), reason);
-        } else {
-            m_connackMessage =
-                QStringLiteral("broker %1 refused the connection: %2").arg(where(), reason);
-        }
+        m_connackCode = rc;
         return;
     }
     m_sessionUp = true;
-    m_delayMs = std::max(1, m_settings.minDelayMs);
-    qCDebug(lcMqtt) << "connected to" << where();
+    m_sessionTimer.start();
+    qCDebug(lcMqtt) << "connected to" << where() << (m_mqtt5 ? "(MQTT 5)" : "(MQTT 3.1.1)");
     setState(State::Connected);
     sendSubscriptions();
     sendOfflineQueue();
@@ -523,7 +600,9 @@ void Worker::subscribe(const QString &filter, int qos)
         m_subscriptions.append({filter, qos});
     if (m_sessionUp) {
         const QByteArray f = filter.toUtf8();
-        mosquitto_subscribe(m_mosq.get(), nullptr, f.constData(), qos);
+        const int rc = mosquitto_subscribe(m_mosq.get(), nullptr, f.constData(), qos);
+        if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+            qCWarning(lcMqtt) << "cannot subscribe to" << filter << mosquitto_strerror(rc);
         flushWrites();
     }
 }
@@ -533,7 +612,9 @@ void Worker::unsubscribe(const QString &filter)
     m_subscriptions.removeIf([&](const auto &s) { return s.first == filter; });
     if (m_sessionUp) {
         const QByteArray f = filter.toUtf8();
-        mosquitto_unsubscribe(m_mosq.get(), nullptr, f.constData());
+        const int rc = mosquitto_unsubscribe(m_mosq.get(), nullptr, f.constData());
+        if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+            qCWarning(lcMqtt) << "cannot unsubscribe from" << filter << mosquitto_strerror(rc);
         flushWrites();
     }
 }
@@ -554,6 +635,7 @@ void Worker::stopNotifiers()
 {
     m_socketUp = false;
     m_tcpPending = false;
+    stopRelay();
     m_miscTimer.stop();
     m_connectTimer.stop();
     // We may be inside one of their activated() signals: delete them later.
@@ -589,7 +671,208 @@ void Worker::flushWrites()
         if (!checkLink(rc, errno))
             return;
     }
+    if (m_relayed) {
+        relayPump();
+        return;
+    }
     m_writeNotifier->setEnabled(mosquitto_want_write(m_mosq.get()));
+}
+
+bool Worker::startRelay()
+{
+    // libmosquitto 2.0 has no hook between its socket and its packet reader, and reads a packet
+    // whole into one malloc() of its Remaining Length (packet_mosq.c: "FIXME - client case for
+    // incoming message received from broker too large"). So its socket becomes one end of a
+    // socketpair: dup3() puts the pair's end on the descriptor number libmosquitto holds, and
+    // the TCP connection lives on in a duplicate that only the worker reads and writes.
+    const int fd = mosquitto_socket(m_mosq.get());
+    int pair[2] = {-1, -1};
+    const int tcp = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (tcp < 0 ||
+        ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0 ||
+        ::dup3(pair[0], fd, O_CLOEXEC) < 0) {
+        const int err = errno;
+        for (int f : {tcp, pair[0], pair[1]}) {
+            if (f >= 0)
+                ::close(f);
+        }
+        linkLost(MOSQ_ERR_ERRNO, err);
+        return false;
+    }
+    ::close(pair[0]);
+    m_tcpFd = tcp;
+    m_pairFd = pair[1];
+    m_relayed = true;
+    if (!m_filter)
+        m_filter = std::make_unique<MqttPacketFilter>(m_settings.maxPacketSize);
+    m_filter->reset();
+    // The notifiers on libmosquitto's descriptor number now watch the socketpair: replace them.
+    for (QSocketNotifier **n : {&m_readNotifier, &m_writeNotifier}) {
+        (*n)->setEnabled(false);
+        (*n)->deleteLater();
+        *n = nullptr;
+    }
+    m_tcpReadNotifier = new QSocketNotifier(m_tcpFd, QSocketNotifier::Read, this);
+    connect(m_tcpReadNotifier, &QSocketNotifier::activated, this, &Worker::onRelayReadable);
+    m_tcpWriteNotifier = new QSocketNotifier(m_tcpFd, QSocketNotifier::Write, this);
+    m_tcpWriteNotifier->setEnabled(false);
+    connect(m_tcpWriteNotifier, &QSocketNotifier::activated, this, &Worker::relayPump);
+    m_pairNotifier = new QSocketNotifier(m_pairFd, QSocketNotifier::Read, this);
+    connect(m_pairNotifier, &QSocketNotifier::activated, this, &Worker::relayPump);
+    return true;
+}
+
+void Worker::stopRelay()
+{
+    if (!m_relayed)
+        return;
+    m_relayed = false;
+    for (QSocketNotifier **n : {&m_tcpReadNotifier, &m_tcpWriteNotifier, &m_pairNotifier}) {
+        if (*n) {
+            (*n)->setEnabled(false);
+            (*n)->deleteLater();
+            *n = nullptr;
+        }
+    }
+    // libmosquitto still holds the other end of the pair; it closes it at the next connect.
+    ::close(m_tcpFd);
+    ::close(m_pairFd);
+    m_tcpFd = m_pairFd = -1;
+    m_toBroker.clear();
+    m_toBroker.squeeze();
+    m_toClient.clear();
+    m_toClient.squeeze();
+    if (m_filter)
+        m_filter->reset();
+}
+
+// Bytes from the broker: through the filter, then to libmosquitto.
+void Worker::onRelayReadable()
+{
+    if (!m_relayed)
+        return;
+    static constexpr qsizetype Chunk = 64 * 1024;
+    QByteArray buffer(Chunk, Qt::Uninitialized);
+    for (int round = 0; round < 16; ++round) {
+        const ssize_t n = ::recv(m_tcpFd, buffer.data(), size_t(buffer.size()), MSG_DONTWAIT);
+        if (n == 0) {
+            linkLost(MOSQ_ERR_CONN_LOST, 0);
+            return;
+        }
+        if (n < 0) {
+            const int err = errno;
+            if (err == EINTR)
+                continue;
+            if (err == EAGAIN || err == EWOULDBLOCK)
+                break;
+            linkLost(MOSQ_ERR_ERRNO, err);
+            return;
+        }
+        QList<MqttPacketFilter::Dropped> dropped;
+        if (!m_filter->feed(buffer.constData(), n, &m_toClient, &dropped)) {
+            linkLost(MOSQ_ERR_PROTOCOL, 0);
+            return;
+        }
+        for (const MqttPacketFilter::Dropped &d : std::as_const(dropped)) {
+            qCDebug(lcMqtt) << "dropped an oversized message of" << d.bytes << "bytes on"
+                            << d.topic;
+            // Acknowledged, so the broker does not send it again at every reconnect. It goes
+            // out between two of libmosquitto's packets (m_toBroker only ever gets whole ones).
+            m_toBroker += MqttPacketFilter::acknowledgement(d);
+            QMetaObject::invokeMethod(
+                m_context,
+                [sink = m_sink, topic = d.topic, bytes = d.bytes] {
+                    sink->reportTooLarge(topic, bytes);
+                },
+                Qt::QueuedConnection);
+        }
+        if (!relayDeliver())
+            return;
+        if (n < buffer.size())
+            break;
+    }
+    flushBatch();
+    relayPump();
+}
+
+// Writes the checked packets into the socketpair and lets libmosquitto read them.
+bool Worker::relayDeliver()
+{
+    const int fd = mosquitto_socket(m_mosq.get());
+    while (!m_toClient.isEmpty()) {
+        const ssize_t w = ::send(m_pairFd, m_toClient.constData(), size_t(m_toClient.size()),
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0) {
+            m_toClient.remove(0, qsizetype(w));
+        } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            linkLost(MOSQ_ERR_ERRNO, errno);
+            return false;
+        }
+        for (int i = 0; i < MaxPacketsPerWakeup && socketReadable(fd); ++i) {
+            errno = 0;
+            const int rc = mosquitto_loop_read(m_mosq.get(), 1);
+            const int err = errno;
+            if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m_mosq.get()) != fd) {
+                flushBatch();
+                checkLink(rc, err);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+// Sends what is waiting for the broker; false with *err on a socket error.
+bool Worker::relayFlush(int *err)
+{
+    while (!m_toBroker.isEmpty()) {
+        const ssize_t w = ::send(m_tcpFd, m_toBroker.constData(), size_t(m_toBroker.size()),
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w > 0) {
+            m_toBroker.remove(0, qsizetype(w));
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        *err = w < 0 ? errno : EPIPE;
+        return false;
+    }
+    return true;
+}
+
+// libmosquitto's packets from the socketpair to the broker.
+void Worker::relayPump()
+{
+    if (!m_relayed)
+        return;
+    // Backpressure: while the broker does not take what we have, leave libmosquitto's packets
+    // in the pair (its writes then wait, as they would on the TCP socket).
+    static constexpr qsizetype MaxPending = 256 * 1024;
+    char buffer[16384];
+    for (;;) {
+        while (m_toBroker.size() < MaxPending) {
+            const ssize_t n = ::recv(m_pairFd, buffer, sizeof buffer, MSG_DONTWAIT);
+            if (n <= 0)
+                break;
+            m_toBroker.append(buffer, qsizetype(n));
+        }
+        int err = 0;
+        if (!relayFlush(&err)) {
+            linkLost(MOSQ_ERR_ERRNO, err);
+            return;
+        }
+        // libmosquitto's own queue, if the pair was full when it wrote.
+        if (!mosquitto_want_write(m_mosq.get()) || m_toBroker.size() >= MaxPending)
+            break;
+        errno = 0;
+        const int rc = mosquitto_loop_write(m_mosq.get(), 1);
+        if (!checkLink(rc, errno))
+            return;
+    }
+    m_tcpWriteNotifier->setEnabled(!m_toBroker.isEmpty());
+    m_pairNotifier->setEnabled(m_toBroker.size() < MaxPending);
 }
 
 void Worker::onReadable()
@@ -634,8 +917,7 @@ void Worker::onTcpConnected()
         // The asynchronous result of connect(): mapped as mosquitto_connect()'s MOSQ_ERR_ERRNO.
         abortSocket();
         stopNotifiers();
-        fail(err == ECONNREFUSED ? Error::ConnectionRefused : Error::NetworkError,
-             QStringLiteral("cannot connect to %1: %2").arg(where(), errnoText(err)), false);
+        fail(MqttPhase::TcpConnect, MOSQ_ERR_ERRNO, err);
         scheduleReconnect();
         return;
     }
@@ -644,6 +926,11 @@ void Worker::onTcpConnected()
     m_readNotifier->setEnabled(true);
     // With TLS, the first read starts the handshake (ClientHello); without, it finds nothing.
     // Then the queued CONNECT packet is written.
+    if (wantsRelay()) {
+        if (startRelay())
+            flushWrites();
+        return;
+    }
     onReadable();
 }
 
@@ -655,12 +942,7 @@ void Worker::onConnectTimeout()
     abortSocket();
     stopNotifiers();
     m_sessionUp = false;
-    fail(Error::NetworkError,
-         (tcp ? QStringLiteral("cannot connect to %1: no answer within %2 ms")
-              : QStringLiteral("connection to %1 failed: no CONNACK within %2 ms"))
-             .arg(where())
-             .arg(m_connectTimer.interval()),
-         false);
+    fail(tcp ? MqttPhase::TcpConnect : MqttPhase::Handshake, MOSQ_ERR_TIMEOUT, 0);
     scheduleReconnect();
 }
 
@@ -671,6 +953,8 @@ void Worker::abortSocket()
     const int fd = m_mosq ? mosquitto_socket(m_mosq.get()) : -1;
     if (fd >= 0)
         ::shutdown(fd, SHUT_RDWR);
+    if (m_relayed)
+        ::shutdown(m_tcpFd, SHUT_RDWR);
 }
 
 void Worker::onMisc()
@@ -686,38 +970,46 @@ void Worker::onMisc()
 void Worker::linkLost(int rc, int err)
 {
     const bool wasUp = m_sessionUp;
+    abortSocket(); // the relay may find the end before libmosquitto does
     stopNotifiers();
     m_sessionUp = false;
     if (!m_wanted) {
         setState(State::Disconnected);
         return;
     }
-    if (m_connackError != Error::NoError) {
-        fail(m_connackError, m_connackMessage, true);
+    // A session that held for a while earns a quick first retry; one that broke at once (a
+    // broker that drops us right after CONNACK) keeps the growing delay.
+    if (wasUp) {
+        const bool stable = m_sessionTimer.elapsed() >= StableSessionMs;
+        if (stable)
+            m_delayMs = std::max(1, m_settings.minDelayMs);
+        // Closed by the broker moments after it accepted us, again and again: mosquitto before
+        // 2.0.15 and 3.1.1 brokers say nothing when another client takes over our client id.
+        m_quickCloses = !stable && rc == MOSQ_ERR_CONN_LOST ? m_quickCloses + 1 : 0;
+    }
+    const bool refusedV5 = m_mqtt5 && m_settings.protocol == ProtocolVersion::Auto &&
+        ((m_gotConnack && m_connackCode == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION) ||
+         (!m_gotConnack &&
+          (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_PROTOCOL || rc == MOSQ_ERR_CONN_REFUSED)));
+    if (refusedV5) {
+        // A 3.1.1 broker answers a v5 CONNECT with "unacceptable protocol version" (0x01, which
+        // libmosquitto reports as 0x84) or just closes the connection: try 3.1.1 at once.
+        qCInfo(lcMqtt).noquote() << "broker" << where()
+                                 << "does not speak MQTT 5: using MQTT 3.1.1";
+        m_fellBack = true;
+        if (createHandle(false))
+            attempt();
         return;
     }
-    if (rc == MOSQ_ERR_TLS && !wasUp) {
-        fail(Error::TlsHandshakeFailed,
-             QStringLiteral("TLS handshake with %1 failed: %2").arg(where(), tlsDetail(rc)), true);
-        return;
-    }
-    QString why;
-    if (rc == MOSQ_ERR_KEEPALIVE) {
-        // libmosquitto 2.0.11's mosquitto_strerror() does not know this code.
-        why = (wasUp ? QStringLiteral("no answer within the keepalive of %1 s")
-                     : QStringLiteral("no CONNACK within the keepalive of %1 s"))
-                  .arg(m_settings.keepAlive);
-    } else if (rc == MOSQ_ERR_ERRNO && err != 0) {
-        why = errnoText(err);
+    if (m_gotConnack && m_connackCode != 0) {
+        fail(MqttPhase::Connack, m_connackCode, 0);
+    } else if (m_mqtt5 && rc >= 0x80) {
+        fail(MqttPhase::BrokerDisconnect, rc, 0);
     } else {
-        why = QString::fromUtf8(mosquitto_strerror(rc));
+        fail(wasUp ? MqttPhase::Session : MqttPhase::Handshake, rc, err);
     }
-    fail(Error::NetworkError,
-         (wasUp ? QStringLiteral("connection to %1 lost: %2")
-                : QStringLiteral("connection to %1 failed: %2"))
-             .arg(where(), why),
-         false);
-    scheduleReconnect();
+    if (m_state != State::Disconnected)
+        scheduleReconnect();
 }
 
 void Worker::closeCleanly()
@@ -732,9 +1024,26 @@ void Worker::closeCleanly()
     }
     // DISCONNECT: the broker discards the Last Will (MQTT-3.14.4-3).
     mosquitto *m = m_mosq.get();
-    mosquitto_disconnect(m);
+    const int rc = mosquitto_disconnect(m);
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+        qCDebug(lcMqtt) << "DISCONNECT not sent:" << mosquitto_strerror(rc);
     const QDeadlineTimer deadline(DisconnectFlushMs);
-    while (mosquitto_socket(m) >= 0 && mosquitto_want_write(m) && !deadline.hasExpired()) {
+    while (m_relayed && !deadline.hasExpired()) {
+        // libmosquitto wrote DISCONNECT into the pair: carry it (and what is before it) over.
+        char buffer[16384];
+        ssize_t n;
+        while ((n = ::recv(m_pairFd, buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
+            m_toBroker.append(buffer, qsizetype(n));
+        int err = 0;
+        if (!relayFlush(&err) || (m_toBroker.isEmpty() && !mosquitto_want_write(m)))
+            break;
+        if (mosquitto_want_write(m) && mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS)
+            break;
+        pollfd p{m_tcpFd, POLLOUT, 0};
+        ::poll(&p, 1, int(std::max<qint64>(1, std::min<qint64>(50, deadline.remainingTime()))));
+    }
+    while (!m_relayed && mosquitto_socket(m) >= 0 && mosquitto_want_write(m) &&
+           !deadline.hasExpired()) {
         pollfd p{mosquitto_socket(m), POLLOUT, 0};
         ::poll(&p, 1, int(std::max<qint64>(1, deadline.remainingTime())));
         if (mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS)
@@ -797,13 +1106,26 @@ public:
         QMetaObject::invokeMethod(worker.get(), std::forward<F>(function), Qt::QueuedConnection);
     }
 
-    void setState(State s)
+    // As QMqttClientPrivate::setStateAndError(): both values are set before any signal, so a
+    // slot connected to any of them sees the new state and the new error.
+    void setStateAndError(State s, std::optional<MqttFailure> failure = std::nullopt)
     {
-        if (s == state)
-            return;
         const State old = state;
         state = s;
+        if (failure) {
+            error = failure->error;
+            errorString = failure->message;
+            gaveUp = failure->permanent && s == State::Disconnected;
+        }
         QPointer<MqttClient> guard(q);
+        if (failure && failure->error != Error::NoError) {
+            qCWarning(lcMqtt).noquote() << failure->message;
+            emit q->errorOccurred(failure->error, failure->message);
+            if (!guard)
+                return;
+        }
+        if (s == old)
+            return;
         emit q->stateChanged(s);
         if (!guard)
             return;
@@ -820,20 +1142,19 @@ public:
         qCWarning(lcMqtt).noquote() << message;
     }
 
-    void reportState(quint64 e, State s) override
-    {
-        if (e == epoch)
-            setState(s);
-    }
-
-    void reportError(quint64 e, Error err, const QString &message) override
+    void reportState(quint64 e, State s, ProtocolVersion version) override
     {
         if (e != epoch)
             return;
-        error = err;
-        errorString = message;
-        qCWarning(lcMqtt).noquote() << message;
-        emit q->errorOccurred(err, message);
+        if (s == State::Connected)
+            negotiated = version;
+        setStateAndError(s);
+    }
+
+    void reportFailure(quint64 e, State s, const MqttFailure &failure) override
+    {
+        if (e == epoch)
+            setStateAndError(s, failure);
     }
 
     void reportMessages(const QList<MqttMessage> &batch) override
@@ -847,11 +1168,20 @@ public:
         }
     }
 
+    void reportTooLarge(const QString &topic, qint64 bytes) override
+    {
+        ++droppedTooLarge;
+        emit q->messageTooLarge(topic, bytes);
+    }
+
     MqttClient *const q;
     Settings settings;
     State state = State::Disconnected;
     Error error = Error::NoError;
     QString errorString;
+    bool gaveUp = false;
+    ProtocolVersion negotiated = ProtocolVersion::Auto;
+    qint64 droppedTooLarge = 0;
     quint64 epoch = 0; // bumped by connectToHost()/disconnectFromHost(): older reports are stale
     QThread thread;
     std::unique_ptr<Worker> worker;
@@ -985,14 +1315,53 @@ void MqttClient::connectToHost()
         return;
     const quint64 epoch = ++d->epoch;
     d->post([w = d->worker.get(), settings = d->settings, epoch] { w->start(settings, epoch); });
-    d->setState(State::Connecting);
+    // A new attempt starts without the last one's error (QMqttClient does the same).
+    d->error = Error::NoError;
+    d->errorString.clear();
+    d->gaveUp = false;
+    d->setStateAndError(State::Connecting);
 }
 
 void MqttClient::disconnectFromHost()
 {
     const quint64 epoch = ++d->epoch;
     d->post([w = d->worker.get(), epoch] { w->stop(epoch); });
-    d->setState(State::Disconnected);
+    d->setStateAndError(State::Disconnected);
+}
+
+bool MqttClient::gaveUp() const
+{
+    return d->gaveUp;
+}
+
+qint64 MqttClient::droppedTooLarge() const
+{
+    return d->droppedTooLarge;
+}
+
+void MqttClient::setProtocolVersion(ProtocolVersion version)
+{
+    d->settings.protocol = version;
+}
+
+MqttClient::ProtocolVersion MqttClient::protocolVersion() const
+{
+    return d->negotiated;
+}
+
+void MqttClient::setMaximumPacketSize(quint32 bytes)
+{
+    d->settings.maxPacketSize = bytes;
+}
+
+quint32 MqttClient::maximumPacketSize() const
+{
+    return d->settings.maxPacketSize;
+}
+
+void MqttClient::setSessionExpiry(quint32 seconds)
+{
+    d->settings.sessionExpiry = seconds;
 }
 
 bool MqttClient::publish(const QString &topic, const QByteArray &payload, int qos, bool retain)
@@ -1073,6 +1442,8 @@ QString mqttErrorName(MqttClient::Error error)
         return QStringLiteral("not authorized");
     case MqttClient::Error::ProtocolError:
         return QStringLiteral("protocol error");
+    case MqttClient::Error::SessionTakenOver:
+        return QStringLiteral("session taken over");
     }
     return QStringLiteral("unknown error");
 }

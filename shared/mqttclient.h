@@ -1,6 +1,7 @@
 #pragma once
 
-// MqttClient: an MQTT 3.1.1 client for Qt code, over libmosquitto.
+// MqttClient: an MQTT client for Qt code, over libmosquitto. It speaks MQTT 5 where the broker
+// does and falls back to 3.1.1 where it does not (PROTOCOL.md: nothing depends on v5).
 //
 // Threading: the object lives on the thread that created it (usually the GUI or main thread)
 // and all of its methods are called there; every signal is delivered there. libmosquitto runs
@@ -30,6 +31,8 @@ class MqttClient : public QObject
 {
     Q_OBJECT
     Q_PROPERTY(State state READ state NOTIFY stateChanged)
+    Q_PROPERTY(Error error READ error NOTIFY errorOccurred)
+    Q_PROPERTY(bool gaveUp READ gaveUp NOTIFY stateChanged)
 
 public:
     enum class State {
@@ -52,8 +55,21 @@ public:
         NotAuthorized, // CONNACK 5: e.g. anonymous client on a broker that needs a login
                        // (permanent)
         ProtocolError, // CONNACK 1..3 or a malformed packet (permanent)
+        SessionTakenOver, // MQTT 5: another client connected with our client id (retried with
+                          // backoff)
     };
     Q_ENUM(Error)
+
+    enum class ProtocolVersion {
+        Auto, // MQTT 5, falling back to 3.1.1 when the broker refuses 5 (the default)
+        Mqtt311,
+        Mqtt5,
+    };
+    Q_ENUM(ProtocolVersion)
+
+    // The largest packet (fixed header included) this client accepts: 64 KiB of payload (the
+    // contract's limit) plus 1 KiB for the topic and headers.
+    static constexpr quint32 DefaultMaximumPacketSize = 64 * 1024 + 1024;
 
     explicit MqttClient(QObject *parent = nullptr);
     ~MqttClient() override;
@@ -82,11 +98,28 @@ public:
     // 0 (default): max(keepAlive, 10 s).
     void setConnectTimeout(int ms);
     int connectTimeout() const; // the effective value in ms
+    void setProtocolVersion(ProtocolVersion version); // default Auto
+    // The version of the current or last session: Mqtt5 or Mqtt311 (Auto before a CONNACK).
+    ProtocolVersion protocolVersion() const;
+    // Incoming packets larger than this are never held whole: MQTT 5 brokers are told (Maximum
+    // Packet Size) and drop them; on 3.1.1 the client reads past them in small pieces (plain TCP)
+    // or drops them at once (TLS), acknowledges QoS 1 ones and emits messageTooLarge().
+    void setMaximumPacketSize(quint32 bytes); // default DefaultMaximumPacketSize, 0: no limit
+    quint32 maximumPacketSize() const;
+    // MQTT 5 Session Expiry Interval for cleanSession(false); default 0xFFFFFFFF (never), as a
+    // 3.1.1 persistent session.
+    void setSessionExpiry(quint32 seconds);
 
     State state() const;
     bool isConnected() const { return state() == State::Connected; }
+    // The last error; back to NoError at connectToHost(). Set before stateChanged is emitted.
     Error error() const;
     QString errorString() const; // readable, with context; empty when error() is NoError
+    // True when a permanent error (bad credentials, TLS, invalid settings) stopped reconnecting:
+    // the state is Disconnected and stays so until connectToHost().
+    bool gaveUp() const;
+    // How many oversized messages were dropped since the object was made.
+    qint64 droppedTooLarge() const;
 
     // Starts connecting (asynchronously) and keeps the connection up, reconnecting with backoff
     // after retriable errors, until disconnectFromHost() or a permanent error.
@@ -111,6 +144,9 @@ signals:
     // batches; messagesReceived fires once per batch, before the per-message signals.
     void messagesReceived(const QList<nightlight::MqttMessage> &messages);
     void messageReceived(const nightlight::MqttMessage &message);
+    // A message over maximumPacketSize() was dropped unread (and acknowledged, at QoS 1).
+    // `bytes` is the size of its packet; `topic` is empty if even the topic was too long.
+    void messageTooLarge(const QString &topic, qint64 bytes);
 
 private:
     class Private;

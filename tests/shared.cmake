@@ -1,5 +1,7 @@
 nightlight_add_test(protocol)
 nightlight_add_test(logthrottle)
+nightlight_add_test(mqttfailure)
+nightlight_add_test(mqttpacketfilter)
 
 # MqttClient against a real mosquitto (TestBroker); the Last Will test runs mqttwillclient.
 qt_add_executable(mqttwillclient mqttwillclient.cpp)
