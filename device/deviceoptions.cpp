@@ -57,6 +57,8 @@ const OptionSpec optionSpecs[] = {
     {"buffer-size", "samples",
      "Telemetry samples kept while the broker is unreachable (default 10000)."},
     {"reconnect-min-ms", "ms", "Advanced: first MQTT reconnect delay (default 500).", true},
+    {"telemetry-qos1-window-ms", "ms",
+     "Advanced: telemetry goes at QoS 1 for this long after each connect (default 60000).", true},
     {"reconnect-max-ms", "ms", "Advanced: longest MQTT reconnect delay (default 30000).", true},
     {"verbose", nullptr, "Log debug messages (nightlight.* categories)."},
 };
@@ -343,6 +345,7 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
         r.integer("buffer-size", 1, 10000000, &o.bufferSize) &&
         r.integer("reconnect-min-ms", 10, 3600 * 1000, &o.reconnectMinMs) &&
         r.integer("reconnect-max-ms", 10, 3600 * 1000, &o.reconnectMaxMs) &&
+        r.integer("telemetry-qos1-window-ms", 0, 3600 * 1000, &o.telemetryQos1WindowMs) &&
         r.flag("verbose", &o.verbose);
     if (!ok) {
         result.text = r.error();

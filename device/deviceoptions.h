@@ -30,6 +30,7 @@ struct DeviceOptions
     int bufferSize = 10000; // telemetry samples kept while offline
     int reconnectMinMs = 500; // advanced (hidden): MQTT reconnect backoff
     int reconnectMaxMs = 30000;
+    int telemetryQos1WindowMs = 60000; // advanced (hidden): QoS 1 telemetry after each connect
     bool verbose = false; // nightlight.* debug logging
     QString configFile; // as given with --config, empty if none
     BackendOptions backends;

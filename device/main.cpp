@@ -12,6 +12,7 @@
 #include "signalwatcher.h"
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
@@ -124,10 +125,17 @@ int main(int argc, char *argv[])
     nightlight->setHysteresis(options.hysteresis);
     nightlight->setBufferSize(options.bufferSize);
 
-    QObject::connect(nightlight.get(), &Nightlight::telemetryReady, &client,
-                     [&](const Telemetry &t) {
-                         client.publish(telemetryTopicName, encodeTelemetry(t), 0, false);
-                     });
+    // Telemetry is QoS 0 (the lesson's), except right after a (re)connect: the replayed buffer
+    // and whatever is taken in the next TelemetryQos1WindowMs go at QoS 1, so a dashboard with a
+    // persistent session that comes back later than us (both lost the broker) still gets them
+    // from the broker's queue (#9, docs/device.md "No sample lost when both reconnect").
+    QElapsedTimer sinceConnect;
+    QObject::connect(
+        nightlight.get(), &Nightlight::telemetryReady, &client, [&](const Telemetry &t) {
+            const bool fresh =
+                sinceConnect.isValid() && sinceConnect.elapsed() < options.telemetryQos1WindowMs;
+            client.publish(telemetryTopicName, encodeTelemetry(t), fresh ? 1 : 0, false);
+        });
     // While not connected the state is not queued: the current one is published on connect.
     QObject::connect(nightlight.get(), &Nightlight::stateChanged, &client,
                      [&](const DeviceState &s) {
@@ -147,6 +155,7 @@ int main(int argc, char *argv[])
     QObject::connect(&client, &MqttClient::connected, nightlight.get(), [&] {
         qCInfo(lcDevice, "connected to %s:%d as %s", qUtf8Printable(options.host),
                int(options.port), qUtf8Printable(options.clientId));
+        sinceConnect.start();
         client.publish(statusTopicName, encodeAvailability(Availability::Online), 1, true);
         client.publish(stateTopicName, encodeState(nightlight->state()), 1, true);
         nightlight->setConnected(true); // drains the buffer, oldest first
