@@ -255,6 +255,9 @@ bool Nightlight::setLed(bool on)
 
 void Nightlight::emitTelemetry(const Telemetry &telemetry)
 {
+    // One line per sample taken (with --verbose): what scripts/soak.sh checks the dashboard's
+    // database against.
+    qCDebug(lcDevice, "telemetry ts=%lld light=%g", telemetry.ts.value_or(-1), telemetry.light);
     if (m_connected) {
         emit telemetryReady(telemetry);
         return;
