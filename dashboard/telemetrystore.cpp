@@ -142,11 +142,25 @@ struct PendingLed
     bool on;
 };
 
-// What open() reads from the file: samples and LED changes per device, each in time order.
+// A device the file should list (the `devices` table), heard at `seen` (ms since the epoch).
+struct PendingDevice
+{
+    QString device;
+    qint64 seen;
+};
+
+// `seen` is written again once it is this much older than the time a device is heard (at most 24
+// writes a day per device): it only decides, at open(), whether a device with nothing left in the
+// file was heard within the retention period.
+constexpr qint64 SeenResolutionMs = qint64(3600) * 1000;
+
+// What open() reads from the file: samples and LED changes per device, each in time order, and
+// the devices it lists with when they were last heard.
 struct Loaded
 {
     std::map<QString, std::vector<TelemetryStore::Sample>> samples;
     std::map<QString, std::vector<LedChange>> led;
+    std::map<QString, qint64> devices;
 };
 
 // Drops the changes before `cutoff`. When the LED was on at the cutoff (the last dropped change
@@ -219,7 +233,9 @@ class Writer
 public:
     explicit Writer(QString connectionName) : m_connectionName(std::move(connectionName)) { }
 
-    // Rows handed over (or kept after a failed write) and not yet committed or dropped.
+    // Rows handed over (or kept after a failed write) and not yet committed or dropped: samples
+    // and LED changes, the backlog that is bounded. Device rows (one per device an hour at most)
+    // are not counted.
     std::atomic<qsizetype> unwritten{0};
     // Set by the GUI thread while writing is in trouble: then every successful insert is
     // reported back, so the store can say when it works again.
@@ -266,6 +282,7 @@ public:
         unwritten -= qsizetype(m_retry.size() + m_retryLed.size());
         m_retry.clear();
         m_retryLed.clear();
+        m_retryDevices.clear();
         if (QSqlDatabase::contains(m_connectionName)) {
             {
                 QSqlDatabase handle = db();
@@ -275,9 +292,11 @@ public:
         }
     }
 
-    // Writes `rows` and `ledRows`, after those kept from a failed write, in one transaction. On
-    // failure keeps them all for the next call and returns the message; empty on success.
-    QString insert(std::vector<PendingRow> rows, std::vector<PendingLed> ledRows)
+    // Writes `rows`, `ledRows` and `deviceRows`, after those kept from a failed write, in one
+    // transaction. On failure keeps them all for the next call and returns the message; empty on
+    // success.
+    QString insert(std::vector<PendingRow> rows, std::vector<PendingLed> ledRows,
+                   std::vector<PendingDevice> deviceRows)
     {
         if (m_retry.empty()) {
             m_retry = std::move(rows);
@@ -287,7 +306,10 @@ public:
         }
         m_retryLed.insert(m_retryLed.end(), std::make_move_iterator(ledRows.begin()),
                           std::make_move_iterator(ledRows.end()));
-        if ((m_retry.empty() && m_retryLed.empty()) || !QSqlDatabase::contains(m_connectionName))
+        m_retryDevices.insert(m_retryDevices.end(), std::make_move_iterator(deviceRows.begin()),
+                              std::make_move_iterator(deviceRows.end()));
+        if ((m_retry.empty() && m_retryLed.empty() && m_retryDevices.empty()) ||
+            !QSqlDatabase::contains(m_connectionName))
             return QString();
         QSqlDatabase handle = db();
         QString why;
@@ -320,6 +342,21 @@ public:
                 }
                 led.finish();
             }
+            if (why.isEmpty() && !m_retryDevices.empty()) {
+                QSqlQuery device(handle);
+                device.prepare(QStringLiteral(
+                    "INSERT INTO devices(device, seen) VALUES (?, ?) "
+                    "ON CONFLICT(device) DO UPDATE SET seen = max(seen, excluded.seen)"));
+                for (const PendingDevice &row : m_retryDevices) {
+                    device.bindValue(0, row.device);
+                    device.bindValue(1, row.seen);
+                    if (!device.exec()) {
+                        why = sqlErrorText(device.lastError());
+                        break;
+                    }
+                }
+                device.finish();
+            }
             if (why.isEmpty() && !handle.commit())
                 why = sqlErrorText(handle.lastError());
             if (!why.isEmpty())
@@ -339,7 +376,55 @@ public:
         unwritten -= qsizetype(m_retry.size() + m_retryLed.size());
         m_retry.clear();
         m_retryLed.clear();
+        m_retryDevices.clear();
         return QString();
+    }
+
+    // Takes `id` out of the devices table and, with `history`, deletes its samples and LED
+    // changes (one transaction; on this thread, so a long history never holds up the GUI). Rows
+    // of it kept from a failed write go too (its listing always, its history with `history`).
+    QString forget(const QString &id, bool history)
+    {
+        const auto drop = [&](auto &rows) {
+            using Row = typename std::decay_t<decltype(rows)>::value_type;
+            const auto kept = std::remove_if(rows.begin(), rows.end(),
+                                             [&](const Row &r) { return r.device == id; });
+            const qsizetype dropped = qsizetype(rows.end() - kept);
+            rows.erase(kept, rows.end());
+            return dropped;
+        };
+        drop(m_retryDevices);
+        if (history)
+            unwritten -= drop(m_retry) + drop(m_retryLed);
+        if (!QSqlDatabase::contains(m_connectionName))
+            return QString();
+        QSqlDatabase handle = db();
+        QString why;
+        if (!handle.transaction()) {
+            why = sqlErrorText(handle.lastError());
+        } else {
+            QStringList statements{QStringLiteral("DELETE FROM devices WHERE device = ?")};
+            if (history) {
+                statements << QStringLiteral("DELETE FROM samples WHERE device = ?")
+                           << QStringLiteral("DELETE FROM led WHERE device = ?");
+            }
+            for (const QString &sql : std::as_const(statements)) {
+                QSqlQuery query(handle);
+                query.prepare(sql);
+                query.addBindValue(id);
+                if (!query.exec()) {
+                    why = sqlErrorText(query.lastError());
+                    break;
+                }
+            }
+            if (why.isEmpty() && !handle.commit())
+                why = sqlErrorText(handle.lastError());
+            if (!why.isEmpty())
+                handle.rollback();
+        }
+        if (why.isEmpty())
+            return QString();
+        return QStringLiteral("cannot forget device %1 in %2: %3").arg(id, m_path, why);
     }
 
     // Deletes the rows of `id` older than `cutoff`, and drops such rows kept for a retry. Returns
@@ -400,6 +485,7 @@ private:
     // Rows of a failed write, written first by the next insert().
     std::vector<PendingRow> m_retry;
     std::vector<PendingLed> m_retryLed;
+    std::vector<PendingDevice> m_retryDevices;
 };
 
 std::atomic<quint64> s_connectionCounter{0};
@@ -414,9 +500,12 @@ struct TelemetryStore::Private
     // repeats the value in effect before it, but a later one may (after an out-of-order insert):
     // ledPeriods() skips those.
     std::map<QString, std::vector<LedChange>> led;
+    // The devices the store lists (knownDevices()), each with the `seen` last queued for the file.
+    std::map<QString, qint64> known;
     // Rows queued on the GUI thread, handed to the writer as one batch.
     std::vector<PendingRow> pending;
     std::vector<PendingLed> pendingLed;
+    std::vector<PendingDevice> pendingDevices;
 
     QString connectionName;
     QString path;
@@ -562,21 +651,40 @@ struct TelemetryStore::Private
     void handOver()
     {
         flushTimer.stop();
-        if (!open || (pending.empty() && pendingLed.empty() && writer->unwritten.load() == 0))
+        if (!open || (queued() == 0 && pendingDevices.empty() && writer->unwritten.load() == 0))
             return;
         std::vector<PendingRow> batch;
         batch.swap(pending);
         std::vector<PendingLed> ledBatch;
         ledBatch.swap(pendingLed);
+        std::vector<PendingDevice> deviceBatch;
+        deviceBatch.swap(pendingDevices);
         writer->unwritten += qsizetype(batch.size() + ledBatch.size());
         postToWriter(
-            [rows = std::move(batch), ledRows = std::move(ledBatch)](Writer &w) mutable {
-                return w.insert(std::move(rows), std::move(ledRows));
+            [rows = std::move(batch), ledRows = std::move(ledBatch),
+             deviceRows = std::move(deviceBatch)](Writer &w) mutable {
+                return w.insert(std::move(rows), std::move(ledRows), std::move(deviceRows));
             },
             true);
     }
 
+    // The backlog queued here (device rows are not part of it).
     qsizetype queued() const { return qsizetype(pending.size() + pendingLed.size()); }
+
+    // The device is heard of now: listed from now on, and in the file's devices table (again,
+    // when the `seen` written last is SeenResolutionMs old). Like LED changes, always queued.
+    void noteDevice(const QString &id)
+    {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const auto it = known.find(id);
+        if (it != known.end() && now - it->second < SeenResolutionMs)
+            return;
+        known[id] = now;
+        if (!open)
+            return; // open() queues what the file lacks
+        pendingDevices.push_back({id, now});
+        startFlushTimer();
+    }
 
     void startFlushTimer()
     {
@@ -836,8 +944,22 @@ bool Writer::openDatabase(QString *error, bool *corrupt)
     }
     QSqlQuery query(handle);
     // Reading the schema is what fails on a file that is not SQLite ("file is not a database").
-    const QStringList statements = {
-        QStringLiteral("PRAGMA schema_version"),
+    if (!query.exec(QStringLiteral("PRAGMA schema_version"))) {
+        *corrupt = meansCorrupt(query.lastError());
+        *error = sqlErrorText(query.lastError());
+        return false;
+    }
+    // Files from before the devices table: it starts as the devices they hold rows of.
+    bool hasDevices = false;
+    if (!query.exec(QStringLiteral(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'"))) {
+        *corrupt = meansCorrupt(query.lastError());
+        *error = sqlErrorText(query.lastError());
+        return false;
+    }
+    hasDevices = query.next();
+    query.finish();
+    QStringList statements = {
         QStringLiteral("PRAGMA journal_mode=WAL"),
         QStringLiteral("PRAGMA synchronous=NORMAL"),
         QStringLiteral("CREATE TABLE IF NOT EXISTS samples("
@@ -848,6 +970,19 @@ bool Writer::openDatabase(QString *error, bool *corrupt)
                        "device TEXT NOT NULL, t INTEGER NOT NULL, led_on INTEGER NOT NULL)"),
         QStringLiteral("CREATE INDEX IF NOT EXISTS led_device_t ON led(device, t)"),
     };
+    if (!hasDevices) {
+        // Added for #9: the devices the dashboard lists, with when each was last heard (ms since
+        // the epoch, to SeenResolutionMs). A device is here once it sent a reading or a state.
+        // Made and filled in one transaction, so a file never has the table half filled.
+        statements << QStringLiteral("BEGIN IMMEDIATE")
+                   << QStringLiteral("CREATE TABLE IF NOT EXISTS devices("
+                                     "device TEXT PRIMARY KEY NOT NULL, seen INTEGER NOT NULL)")
+                   << QStringLiteral("INSERT OR IGNORE INTO devices(device, seen) "
+                                     "SELECT device, MAX(t) FROM samples GROUP BY device")
+                   << QStringLiteral("INSERT OR IGNORE INTO devices(device, seen) "
+                                     "SELECT device, MAX(t) FROM led GROUP BY device")
+                   << QStringLiteral("COMMIT");
+    }
     for (const QString &sql : statements) {
         if (!query.exec(sql)) {
             *corrupt = meansCorrupt(query.lastError());
@@ -915,6 +1050,26 @@ bool Writer::load(Loaded &loaded, qint64 cutoff, QString *error, bool *corrupt)
         if (query.lastError().isValid())
             return fail(query);
     }
+    // The listed devices. One not heard within the retention period with nothing of it left in
+    // the file goes, as a device whose samples all expired always did.
+    if (cutoff > std::numeric_limits<qint64>::min()) {
+        QSqlQuery expire(handle);
+        expire.prepare(QStringLiteral(
+            "DELETE FROM devices WHERE seen < ? "
+            "AND NOT EXISTS (SELECT 1 FROM samples WHERE samples.device = devices.device) "
+            "AND NOT EXISTS (SELECT 1 FROM led WHERE led.device = devices.device)"));
+        expire.addBindValue(cutoff);
+        if (!expire.exec())
+            return fail(expire);
+    }
+    QSqlQuery devices(handle);
+    devices.setForwardOnly(true);
+    if (!devices.exec(QStringLiteral("SELECT device, seen FROM devices")))
+        return fail(devices);
+    while (devices.next())
+        loaded.devices.emplace(devices.value(0).toString(), devices.value(1).toLongLong());
+    if (devices.lastError().isValid())
+        return fail(devices);
     return true;
 }
 
@@ -1045,6 +1200,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
     if (!opened) {
         loaded.clear();
         file.led.clear();
+        file.devices.clear();
         // SQLite's "damaged" only counts for a file that has its header: SQLite read it.
         if (!corrupt || inspected.kind() == DatabaseFile::Kind::Missing ||
             inspected.kind() == DatabaseFile::Kind::Empty) {
@@ -1105,7 +1261,16 @@ bool TelemetryStore::open(const QString &path, QString *error)
         d->enforceCap(id, s);
     }
     d->mergeLoadedLed(file.led, cutoff);
-    if (d->queued() > 0)
+    // Devices heard of before open() that the file does not list yet, then the file's.
+    for (const auto &[id, seen] : d->known) {
+        if (!file.devices.count(id))
+            d->pendingDevices.push_back({id, seen});
+    }
+    for (const auto &[id, seen] : file.devices) {
+        qint64 &mine = d->known[id];
+        mine = std::max(mine, seen);
+    }
+    if (d->queued() > 0 || !d->pendingDevices.empty())
         d->flushTimer.start(d->flushIntervalMs);
     return true;
 }
@@ -1129,11 +1294,15 @@ bool TelemetryStore::flush(QString *error)
     batch.swap(d->pending);
     std::vector<PendingLed> ledBatch;
     ledBatch.swap(d->pendingLed);
+    std::vector<PendingDevice> deviceBatch;
+    deviceBatch.swap(d->pendingDevices);
     d->writer->unwritten += qsizetype(batch.size() + ledBatch.size());
     // Queued after every batch and delete handed over before, so when it returns they are done.
     // With nothing new it still retries the rows of a failed write.
     QString message;
-    d->runOnWriter([&] { message = d->writer->insert(std::move(batch), std::move(ledBatch)); });
+    d->runOnWriter([&] {
+        message = d->writer->insert(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
+    });
     if (!message.isEmpty()) {
         // The writer keeps the rows: the next flush (or the timer) tries again.
         d->writeFailed(message);
@@ -1155,6 +1324,7 @@ void TelemetryStore::close()
     // What could not be written is queued again by the next open() (it compares with the file).
     d->pending.clear();
     d->pendingLed.clear();
+    d->pendingDevices.clear();
     // A new file, a new start: its first failure warns again.
     d->trouble = false;
     d->writer->reportSuccess = false;
@@ -1264,6 +1434,7 @@ void TelemetryStore::append(const QString &deviceId, qint64 tMs, double value)
 {
     if (!std::isfinite(value))
         return;
+    d->noteDevice(deviceId);
     bool created = false;
     Series &s = d->seriesFor(deviceId, &created);
     if (s.t.empty() || tMs > s.t.back()) {
@@ -1295,6 +1466,7 @@ void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples
                   samples.end());
     if (samples.empty())
         return;
+    d->noteDevice(deviceId);
     std::stable_sort(samples.begin(), samples.end(),
                      [](const Sample &a, const Sample &b) { return a.t < b.t; });
     bool created = false;
@@ -1309,6 +1481,7 @@ void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples
 
 void TelemetryStore::appendLedState(const QString &deviceId, qint64 tMs, bool on)
 {
+    d->noteDevice(deviceId);
     std::vector<LedChange> &changes = d->led[deviceId];
     // After any change with the same time: equal times keep their arrival order.
     const auto it = std::upper_bound(changes.begin(), changes.end(), tMs,
@@ -1321,6 +1494,50 @@ void TelemetryStore::appendLedState(const QString &deviceId, qint64 tMs, bool on
     changes.insert(it, LedChange{tMs, on});
     d->queueLed(deviceId, tMs, on);
     emit ledPeriodsChanged(deviceId);
+}
+
+void TelemetryStore::addDevice(const QString &deviceId)
+{
+    d->noteDevice(deviceId);
+}
+
+void TelemetryStore::forgetDevice(const QString &deviceId, bool deleteHistory)
+{
+    d->known.erase(deviceId);
+    const auto ofDevice = [&deviceId](const auto &row) {
+        return row.device == deviceId;
+    };
+    auto &queuedDevices = d->pendingDevices;
+    queuedDevices.erase(std::remove_if(queuedDevices.begin(), queuedDevices.end(), ofDevice),
+                        queuedDevices.end());
+    bool hadSamples = false;
+    bool hadLed = false;
+    if (deleteHistory) {
+        hadSamples = d->series.erase(deviceId) > 0;
+        hadLed = d->led.erase(deviceId) > 0;
+        d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(), ofDevice),
+                         d->pending.end());
+        d->pendingLed.erase(std::remove_if(d->pendingLed.begin(), d->pendingLed.end(), ofDevice),
+                            d->pendingLed.end());
+    }
+    // After the rows handed over before, on the writer thread: a long history is deleted there.
+    if (d->open) {
+        d->postToWriter(
+            [deviceId, deleteHistory](Writer &w) { return w.forget(deviceId, deleteHistory); });
+    }
+    if (hadSamples)
+        emit samplesRemoved(deviceId);
+    if (hadLed)
+        emit ledPeriodsChanged(deviceId);
+}
+
+QStringList TelemetryStore::knownDevices() const
+{
+    QStringList ids;
+    ids.reserve(qsizetype(d->known.size()));
+    for (const auto &entry : d->known)
+        ids.append(entry.first);
+    return ids;
 }
 
 // --- reading -------------------------------------------------------------------------------

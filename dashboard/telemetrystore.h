@@ -162,8 +162,25 @@ public:
     // with the samples' batches; does not add a device to devices(). Emits ledPeriodsChanged.
     void appendLedState(const QString &deviceId, qint64 tMs, bool on);
 
+    // --- the devices listed -------------------------------------------------------------------
+    // A device is listed (knownDevices(), and the file's `devices` table) once it sent something
+    // worth keeping: append() and appendLedState() list it, addDevice() too (a state with no LED
+    // change). Nothing else does: a status, an id named on the command line, a malformed message
+    // make no device (#9). A listed device goes at open() when it has not been heard within the
+    // retention period and nothing of it is left in the file. Files from before the table list
+    // every device they hold samples or LED changes of.
+    void addDevice(const QString &deviceId);
+    // Sorted; after open(), the file's too.
+    QStringList knownDevices() const;
+    // Takes the device out of knownDevices() and the file's list. With `deleteHistory` its
+    // samples and LED changes go too: at once in memory (samplesRemoved, ledPeriodsChanged) and in
+    // the file on the writer thread (flush() waits for it), so a long history never blocks the
+    // caller. Without, they stay (in memory and the file, until the retention period takes them);
+    // devices() still has it. If it sends again it is listed again, as a new device.
+    void forgetDevice(const QString &deviceId, bool deleteHistory);
+
     // --- reading -------------------------------------------------------------------------
-    QStringList devices() const; // sorted
+    QStringList devices() const; // sorted; the devices with samples in memory
     bool contains(const QString &deviceId) const;
     qsizetype size(const QString &deviceId) const;
     std::optional<Sample> last(const QString &deviceId) const;

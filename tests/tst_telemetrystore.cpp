@@ -147,6 +147,34 @@ qint64 ledRowCount(const QString &path)
     return count;
 }
 
+// The first column of the first row of `sql` (bound to `device`), read through a connection of
+// its own; -1 on any error (no such table).
+qint64 queryValue(const QString &path, const QString &sql, const QString &device = QString())
+{
+    const QString name = QStringLiteral("tst_telemetrystore.value");
+    qint64 value = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        if (db.open()) {
+            QSqlQuery q(db);
+            q.prepare(sql);
+            if (!device.isNull())
+                q.addBindValue(device);
+            if (q.exec() && q.next())
+                value = q.value(0).toLongLong();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return value;
+}
+
+qint64 rowsOf(const QString &path, const QString &table, const QString &device)
+{
+    return queryValue(path, QStringLiteral("SELECT COUNT(*) FROM %1 WHERE device = ?").arg(table),
+                      device);
+}
+
 Periods allLedPeriods(const TelemetryStore &store, const QString &id)
 {
     return store.ledPeriods(id, std::numeric_limits<qint64>::min(),
@@ -260,6 +288,12 @@ private slots:
     void ledOldSchemaFile();
     void ledRetention();
     void ledRetentionOnOpen();
+    void devicesAreListed();
+    void devicesOfAnOldFile();
+    void silentDevicesGoOnOpen();
+    void forgetDevice_data();
+    void forgetDevice();
+    void forgetDoesNotWaitForTheFile();
 };
 
 void TestTelemetryStore::appendAndQuery()
@@ -1381,4 +1415,225 @@ void TestTelemetryStore::ledRetentionOnOpen()
     again.setRetention(0);
     QVERIFY(again.open(path));
     QCOMPARE(allLedPeriods(again, id), periods);
+}
+
+void TestTelemetryStore::devicesAreListed()
+{
+    // A device is listed once it sent a reading (append), a state (addDevice) or an LED change,
+    // in memory and in the file's devices table; nothing else lists one.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore store;
+        store.append(QStringLiteral("before-open"), now, 1); // memory only, until open()
+        QVERIFY(store.open(path));
+        store.append(QStringLiteral("reading"), now, 1);
+        store.addDevice(QStringLiteral("state"));
+        store.appendLedState(QStringLiteral("led"), now, true);
+        QCOMPARE(store.knownDevices(),
+                 (QStringList{QStringLiteral("before-open"), QStringLiteral("led"),
+                              QStringLiteral("reading"), QStringLiteral("state")}));
+        QCOMPARE(store.devices(),
+                 (QStringList{QStringLiteral("before-open"), QStringLiteral("reading")}));
+        QCOMPARE(store.pendingWrites(), 3); // device rows are not part of the bounded backlog
+        QString error;
+        QVERIFY2(store.flush(&error), qPrintable(error));
+    }
+    QCOMPARE(queryValue(path, QStringLiteral("SELECT COUNT(*) FROM devices")), 4);
+    for (const char *id : {"before-open", "reading", "state", "led"}) {
+        const qint64 seen = queryValue(
+            path, QStringLiteral("SELECT seen FROM devices WHERE device = ?"), QLatin1String(id));
+        QVERIFY2(seen >= now && seen <= QDateTime::currentMSecsSinceEpoch(), id);
+    }
+    TelemetryStore again;
+    QVERIFY(again.open(path));
+    QCOMPARE(again.knownDevices(),
+             (QStringList{QStringLiteral("before-open"), QStringLiteral("led"),
+                          QStringLiteral("reading"), QStringLiteral("state")}));
+}
+
+void TestTelemetryStore::devicesOfAnOldFile()
+{
+    // A file from before the devices table lists the devices it has samples or LED changes of.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("old.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QString name = QStringLiteral("tst_telemetrystore.olddevices");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        for (const char *sql :
+             {"CREATE TABLE samples(device TEXT NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL)",
+              "CREATE INDEX samples_device_t ON samples(device, t)",
+              "CREATE TABLE led(device TEXT NOT NULL, t INTEGER NOT NULL, led_on INTEGER NOT NULL)",
+              "CREATE INDEX led_device_t ON led(device, t)"})
+            QVERIFY2(q.exec(QLatin1String(sql)), qPrintable(q.lastError().text()));
+        const auto insert = [&](const char *sql, const QString &device, qint64 t) {
+            q.prepare(QLatin1String(sql));
+            q.addBindValue(device);
+            q.addBindValue(t);
+            return q.exec();
+        };
+        QVERIFY(insert("INSERT INTO samples(device, t, v) VALUES (?, ?, 1)", QStringLiteral("a"),
+                       now - 2000));
+        QVERIFY(insert("INSERT INTO samples(device, t, v) VALUES (?, ?, 1)", QStringLiteral("a"),
+                       now - 1000));
+        QVERIFY(insert("INSERT INTO led(device, t, led_on) VALUES (?, ?, 1)", QStringLiteral("b"),
+                       now - 500));
+    }
+    QSqlDatabase::removeDatabase(name);
+    QCOMPARE(queryValue(path, QStringLiteral("SELECT COUNT(*) FROM devices")), -1);
+    {
+        TelemetryStore store;
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QCOMPARE(store.knownDevices(), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
+    }
+    QCOMPARE(queryValue(path, QStringLiteral("SELECT seen FROM devices WHERE device = ?"),
+                        QStringLiteral("a")),
+             now - 1000);
+    QCOMPARE(queryValue(path, QStringLiteral("SELECT seen FROM devices WHERE device = ?"),
+                        QStringLiteral("b")),
+             now - 500);
+}
+
+void TestTelemetryStore::silentDevicesGoOnOpen()
+{
+    // At open(), a listed device not heard within the retention period with nothing left of it
+    // in the file goes (as a device whose samples had all expired did before the table); one
+    // heard recently stays even with no rows (a state, LED off), and so does one with rows.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore store;
+        store.setRetention(0);
+        QVERIFY(store.open(path));
+        store.append(QStringLiteral("expired"), now - 40 * DayMs, 1);
+        store.addDevice(QStringLiteral("state-only"));
+        store.addDevice(QStringLiteral("silent"));
+        store.append(QStringLiteral("old-but-kept"), now - 10 * DayMs, 1);
+        QVERIFY(store.flush());
+    }
+    const QString name = QStringLiteral("tst_telemetrystore.seen");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        // Heard 40 days ago: their `seen` says so.
+        q.prepare(QStringLiteral("UPDATE devices SET seen = ? WHERE device IN "
+                                 "('expired', 'silent', 'old-but-kept')"));
+        q.addBindValue(now - 40 * DayMs);
+        QVERIFY2(q.exec(), qPrintable(q.lastError().text()));
+    }
+    QSqlDatabase::removeDatabase(name);
+    TelemetryStore store; // 30 days
+    QVERIFY(store.open(path));
+    QCOMPARE(store.knownDevices(),
+             (QStringList{QStringLiteral("old-but-kept"), QStringLiteral("state-only")}));
+    QCOMPARE(queryValue(path, QStringLiteral("SELECT COUNT(*) FROM devices")), 2);
+}
+
+void TestTelemetryStore::forgetDevice_data()
+{
+    QTest::addColumn<bool>("deleteHistory");
+    QTest::newRow("with its history") << true;
+    QTest::newRow("keeping its history") << false;
+}
+
+void TestTelemetryStore::forgetDevice()
+{
+    // Forgetting takes the device off the list (memory and file); with its history, its samples
+    // and LED changes go too, those written, those queued and those handed over. Another
+    // device's rows stay. Sending again lists it again.
+    QFETCH(bool, deleteHistory);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QString gone = QStringLiteral("gone");
+    const QString other = QStringLiteral("other");
+    {
+        TelemetryStore store;
+        store.setFlushInterval(60000);
+        QVERIFY(store.open(path));
+        for (int i = 0; i < 100; ++i) {
+            store.append(gone, now - 1000 + i, i);
+            store.append(other, now - 1000 + i, i);
+        }
+        store.appendLedState(gone, now - 900, true);
+        QVERIFY(store.flush());
+        for (int i = 100; i < 110; ++i) // queued, not written yet
+            store.append(gone, now - 1000 + i, i);
+        store.appendLedState(gone, now - 800, false);
+        QCOMPARE(store.pendingWrites(), 11);
+
+        QSignalSpy removed(&store, &TelemetryStore::samplesRemoved);
+        QSignalSpy ledChanged(&store, &TelemetryStore::ledPeriodsChanged);
+        store.forgetDevice(gone, deleteHistory);
+        QCOMPARE(store.knownDevices(), QStringList{other});
+        QCOMPARE(store.devices().contains(gone), !deleteHistory);
+        QCOMPARE(store.size(gone), deleteHistory ? 0 : 110);
+        QCOMPARE(allLedPeriods(store, gone).isEmpty(), deleteHistory);
+        QCOMPARE(removed.size(), deleteHistory ? 1 : 0);
+        QCOMPARE(ledChanged.size(), deleteHistory ? 1 : 0);
+        QCOMPARE(store.pendingWrites(), deleteHistory ? 0 : 11);
+        QString error;
+        QVERIFY2(store.flush(&error), qPrintable(error));
+        QCOMPARE(rowsOf(path, QStringLiteral("samples"), gone), deleteHistory ? 0 : 110);
+        QCOMPARE(rowsOf(path, QStringLiteral("led"), gone), deleteHistory ? 0 : 2);
+        QCOMPARE(rowsOf(path, QStringLiteral("devices"), gone), 0);
+        QCOMPARE(rowsOf(path, QStringLiteral("samples"), other), 100);
+        QCOMPARE(rowsOf(path, QStringLiteral("devices"), other), 1);
+    }
+    {
+        // Not listed at the next start; its kept history is loaded (it shows if it comes back).
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        QCOMPARE(store.knownDevices(), QStringList{other});
+        QCOMPARE(store.size(gone), deleteHistory ? 0 : 110);
+        // It sends again: listed again.
+        store.append(gone, now, 1);
+        QCOMPARE(store.knownDevices(), (QStringList{gone, other}));
+        QVERIFY(store.flush());
+        QCOMPARE(rowsOf(path, QStringLiteral("devices"), gone), 1);
+        QCOMPARE(rowsOf(path, QStringLiteral("samples"), gone), deleteHistory ? 1 : 111);
+    }
+}
+
+void TestTelemetryStore::forgetDoesNotWaitForTheFile()
+{
+    // The history is deleted on the writer thread: with the file locked by another program,
+    // forgetDevice() returns at once and the rows go once the lock is released.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    TelemetryStore store;
+    QVERIFY(store.open(path));
+    for (int i = 0; i < 1000; ++i)
+        store.append(QStringLiteral("d"), now - 1000 + i, i);
+    QVERIFY(store.flush());
+    const QString lockName = QStringLiteral("tst_telemetrystore.forgetlocker");
+    {
+        QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), lockName);
+        locker.setDatabaseName(path);
+        QVERIFY(locker.open());
+        QSqlQuery q(locker);
+        QVERIFY2(q.exec(QStringLiteral("BEGIN IMMEDIATE")), qPrintable(q.lastError().text()));
+        QElapsedTimer clock;
+        clock.start();
+        store.forgetDevice(QStringLiteral("d"), true);
+        // The writer waits up to 2 s for the lock; this thread did not.
+        QVERIFY2(clock.elapsed() < 500, qPrintable(QString::number(clock.elapsed())));
+        QCOMPARE(store.size(QStringLiteral("d")), 0);
+        QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
+        locker.close();
+    }
+    QSqlDatabase::removeDatabase(lockName);
+    // The writer waits up to 2 s for the lock, released just now: the delete went through.
+    QVERIFY(store.flush());
+    QCOMPARE(rowsOf(path, QStringLiteral("samples"), QStringLiteral("d")), 0);
 }
