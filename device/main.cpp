@@ -16,6 +16,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
+#include <QRandomGenerator>
 #include <QTimer>
 
 #include <csignal>
@@ -124,6 +125,9 @@ int main(int argc, char *argv[])
     nightlight->setThreshold(options.threshold);
     nightlight->setHysteresis(options.hysteresis);
     nightlight->setBufferSize(options.bufferSize);
+    // New at every start: a dashboard that sees two alternate on one id knows that two devices
+    // share it (#9).
+    nightlight->setInstance(QString::number(QRandomGenerator::system()->generate64(), 16));
 
     // Telemetry is QoS 0 (the lesson's), except right after a (re)connect: the replayed buffer
     // and whatever is taken in the next TelemetryQos1WindowMs go at QoS 1, so a dashboard with a

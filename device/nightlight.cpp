@@ -91,6 +91,7 @@ DeviceState Nightlight::state() const
     s.light = m_light;
     s.ts = m_ts;
     s.unit = m_sensor->unit();
+    s.instance = m_instance;
     return s;
 }
 

@@ -76,6 +76,8 @@ public:
     int bufferedCount() const { return int(m_buffer.size()); }
 
     int badCommandCount() const { return m_badCommands; }
+    // Carried in every state (DeviceState::instance).
+    void setInstance(const QString &token) { m_instance = token; }
     // How the bad-command warnings are throttled (LogThrottle's defaults: 5 lines, then one
     // summary a minute); tests shorten the interval or set a clock.
     LogThrottle &logThrottle() { return m_logThrottle; }
@@ -132,6 +134,7 @@ private:
     void rejectCommand(DecodeError error, const QString &detail);
 
     int m_badCommands = 0;
+    QString m_instance;
     LogThrottle m_logThrottle;
     QTimer *m_logTimer; // single shot: the next due summary
     int m_readingFailures = 0;

@@ -1,5 +1,7 @@
 #include "protocol.h"
 
+#include <algorithm>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -20,6 +22,7 @@ const QLatin1String kLedOn("led_on");
 const QLatin1String kMode("mode");
 const QLatin1String kThreshold("threshold");
 const QLatin1String kUnit("unit");
+const QLatin1String kInstance("instance");
 
 // `text` fit for a log line or an error message: unprintable characters (controls, lone halves of
 // surrogate pairs) as \uXXXX, so that a peer's text cannot start a line of its own, and at most
@@ -410,6 +413,8 @@ QByteArray encodeState(const DeviceState &s)
         o.insert(kTs, double(*s.ts));
     if (!s.unit.isEmpty())
         o.insert(kUnit, s.unit);
+    if (!s.instance.isEmpty())
+        o.insert(kInstance, s.instance);
     return compact(o);
 }
 
@@ -526,6 +531,21 @@ Decoded<DeviceState> decodeState(const QByteArray &payload)
                                         QStringLiteral("unit must be a string"));
         s.unit = unit.toString();
     }
+    const QJsonValue instance = o.value(kInstance);
+    if (!instance.isUndefined()) {
+        if (!instance.isString())
+            return Decoded<DeviceState>(DecodeError::WrongType,
+                                        QStringLiteral("instance must be a string"));
+        const QString token = instance.toString();
+        const bool hex = std::all_of(token.cbegin(), token.cend(), [](QChar c) {
+            return (c >= u'0' && c <= u'9') || (c >= u'a' && c <= u'f');
+        });
+        if (token.isEmpty() || token.size() > 32 || !hex) {
+            return Decoded<DeviceState>(DecodeError::OutOfRange,
+                                        QStringLiteral("instance must be 1 to 32 of 0-9 a-f"));
+        }
+        s.instance = token;
+    }
     return s;
 }
 
@@ -577,6 +597,8 @@ QDebug operator<<(QDebug dbg, const DeviceState &s)
         dbg << ", ts=" << *s.ts;
     if (!s.unit.isEmpty())
         dbg << ", unit=" << s.unit;
+    if (!s.instance.isEmpty())
+        dbg << ", instance=" << s.instance;
     return dbg << ')';
 }
 

@@ -139,10 +139,13 @@ struct DeviceState
     std::optional<double> light;
     std::optional<qint64> ts;
     QString unit; // empty: the lesson's units
+    // A token the device picks at each start (1..32 of 0-9 a-f; optional, #9): two different
+    // ones alternating on one id mean two devices share it.
+    QString instance;
     bool operator==(const DeviceState &o) const
     {
         return ledOn == o.ledOn && mode == o.mode && threshold == o.threshold && light == o.light &&
-            ts == o.ts && unit == o.unit;
+            ts == o.ts && unit == o.unit && instance == o.instance;
     }
 };
 

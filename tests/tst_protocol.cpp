@@ -438,6 +438,22 @@ void TestProtocol::decodeState_data()
     QTest::newRow("unit is a number")
         << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "unit": 1})")
         << DecodeError::WrongType;
+    QTest::newRow("instance")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "instance": "9f0c"})")
+        << DecodeError::None;
+    QTest::newRow("instance is a number")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "instance": 9})")
+        << DecodeError::WrongType;
+    QTest::newRow("instance not hex")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "instance": "9F"})")
+        << DecodeError::OutOfRange;
+    QTest::newRow("instance empty")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "instance": ""})")
+        << DecodeError::OutOfRange;
+    QTest::newRow("instance too long")
+        << QByteArray(R"({"led_on": false, "mode": "auto", "threshold": 300, "instance": ")" +
+                      QByteArray(33, 'a') + R"("})")
+        << DecodeError::OutOfRange;
     QTest::newRow("not an object") << QByteArray("online") << DecodeError::NotJson;
     // Edge cases Qt's parser would accept (#9, docs/DESIGN.md).
     QTest::newRow("byte-order mark")
@@ -481,6 +497,8 @@ void TestProtocol::decodeState()
         expected.unit = QStringLiteral("lux");
         QCOMPARE(*decoded, expected);
     }
+    if (QByteArray(QTest::currentDataTag()) == "instance")
+        QCOMPARE(decoded->instance, QStringLiteral("9f0c"));
     if (QByteArray(QTest::currentDataTag()) == "valid surrogate pair is fine")
         QCOMPARE(decoded->unit, QStringLiteral("\U0001F4A1"));
 }
@@ -545,6 +563,7 @@ void TestProtocol::roundTrip()
     DeviceState s;
     s.unit = QStringLiteral("lux");
     s.light = 0;
+    s.instance = QStringLiteral("0123456789abcdef");
     QCOMPARE(*nightlight::decodeState(encodeState(s)), s);
 }
 
