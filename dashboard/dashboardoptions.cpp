@@ -1,5 +1,6 @@
 #include "dashboardoptions.h"
 
+#include "devicehub.h"
 #include "protocol.h"
 
 #include <QCommandLineParser>
@@ -32,6 +33,11 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
                                       tr("file"));
     const QCommandLineOption userOption(QStringLiteral("username"), tr("User name for the broker."),
                                         tr("name"));
+    const QCommandLineOption maxDevicesOption(
+        QStringLiteral("max-devices"),
+        tr("Most devices to track; messages from further new ones are ignored (default %1).")
+            .arg(DeviceHub::DefaultMaxDevices),
+        tr("count"));
     QCommandLineOption settingsOption(QStringLiteral("settings"), QString(), QStringLiteral("ini"));
     settingsOption.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption shotOption(QStringLiteral("screenshot"), QString(), QStringLiteral("png"));
@@ -40,7 +46,7 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
                                      QStringLiteral("light|dark"));
     paletteOption.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({hostOption, portOption, idOption, langOption, dbOption, caOption, userOption,
-                       settingsOption, shotOption, paletteOption});
+                       maxDevicesOption, settingsOption, shotOption, paletteOption});
 
     if (!parser.parse(arguments)) {
         m_message = parser.errorText();
@@ -110,6 +116,17 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
     }
     if (parser.isSet(userOption))
         username = parser.value(userOption);
+    if (parser.isSet(maxDevicesOption)) {
+        bool ok = false;
+        const int value = parser.value(maxDevicesOption).toInt(&ok);
+        if (!ok || value < 1 || value > MaxDevicesLimit) {
+            m_message = tr("--max-devices must be a number from 1 to %1, not \"%2\"")
+                            .arg(MaxDevicesLimit)
+                            .arg(parser.value(maxDevicesOption));
+            return Outcome::Error;
+        }
+        maxDevices = value;
+    }
     settingsPath = parser.value(settingsOption);
     screenshotPath = parser.value(shotOption);
     if (parser.isSet(paletteOption)) {

@@ -22,6 +22,9 @@ public:
         Error, // bad value: print message() to stderr, exit 2
     };
 
+    // The largest --max-devices: far beyond any house, still a bound.
+    static constexpr int MaxDevicesLimit = 1000000;
+
     // Parses `arguments` (argv, program name first). Never exits the process itself.
     Outcome parse(const QStringList &arguments);
     QString message() const { return m_message; }
@@ -33,6 +36,9 @@ public:
     QString deviceId; // empty: the last selected device
     QString language; // empty: the system locale
     QString databasePath; // empty: AppDataLocation/telemetry.sqlite
+    // --max-devices: how many devices may become known from the network (the saved setting
+    // devices/maxDevices, else DeviceHub::DefaultMaxDevices, when absent).
+    std::optional<int> maxDevices;
     // Hidden, for tests and documentation:
     QString settingsPath; // an INI file instead of the user's settings
     QString screenshotPath; // grab the main window to this PNG once data is shown, then quit

@@ -48,7 +48,111 @@ bool DeviceHub::watchDevice(const QString &deviceId)
     // exact telemetry topic too would deliver every sample twice (overlapping subscriptions).
     m_client->subscribe(stateTopic(deviceId), 1);
     m_client->subscribe(statusTopic(deviceId), 1);
+    // After the subscriptions: a receiver of deviceAdmitted may call this again.
+    admit(deviceId, false);
     return true;
+}
+
+void DeviceHub::forgetDevice(const QString &deviceId)
+{
+    dropCandidate(deviceId);
+    if (!m_known.remove(deviceId))
+        return;
+    if (m_watched.remove(deviceId)) {
+        m_client->unsubscribe(stateTopic(deviceId));
+        m_client->unsubscribe(statusTopic(deviceId));
+    }
+    m_states.remove(deviceId);
+    m_statuses.remove(deviceId);
+    m_heardTelemetry.remove(deviceId);
+    // Messages received before the user said so are not "publishing again".
+    const auto fromDevice = [&deviceId](const MqttMessage &m) {
+        const auto parsed = parseTopic(m.topic);
+        return parsed && parsed->deviceId == deviceId;
+    };
+    if (m_queueHead < m_queue.size()) {
+        QList<MqttMessage> rest;
+        rest.reserve(m_queue.size() - m_queueHead);
+        for (qsizetype i = m_queueHead; i < m_queue.size(); ++i) {
+            if (!fromDevice(m_queue.at(i)))
+                rest.append(m_queue.at(i));
+        }
+        m_queue = std::move(rest);
+        m_queueHead = 0;
+    }
+    emit deviceForgotten(deviceId);
+}
+
+void DeviceHub::setMaxDevices(int count)
+{
+    m_maxDevices = qMax(1, count);
+}
+
+void DeviceHub::setMaxCandidates(int count)
+{
+    m_maxCandidates = qMax(0, count);
+    while (int(m_candidates.size()) > m_maxCandidates)
+        dropCandidate(m_candidateOrder.front());
+}
+
+bool DeviceHub::admit(const QString &deviceId, bool fromNetwork)
+{
+    if (m_known.contains(deviceId))
+        return true;
+    if (fromNetwork && int(m_known.size()) >= m_maxDevices) {
+        refuse(deviceId);
+        return false;
+    }
+    m_known.insert(deviceId);
+    std::optional<Availability> status;
+    if (const auto it = m_candidates.constFind(deviceId); it != m_candidates.constEnd())
+        status = it->availability;
+    dropCandidate(deviceId);
+    emit deviceAdmitted(deviceId);
+    // The status it sent before (retained, so the broker will not send it again) is known now.
+    if (status && m_known.contains(deviceId)) {
+        m_statuses.insert(deviceId, *status);
+        emit statusReceived(deviceId, *status);
+    }
+    return m_known.contains(deviceId);
+}
+
+void DeviceHub::refuse(const QString &deviceId)
+{
+    ++m_refused;
+    // Anyone can publish on new ids as fast as the broker forwards them: throttled (#9).
+    warn(m_logThrottle.add(
+        QStringLiteral("messages from new devices beyond the limit"),
+        QStringLiteral("ignoring a message from new device %1: the dashboard already tracks %2 "
+                       "devices, its limit (--max-devices)")
+            .arg(deviceId)
+            .arg(m_maxDevices),
+        deviceId));
+    if (m_refused == 1)
+        emit deviceLimitReached(m_maxDevices);
+}
+
+void DeviceHub::noteCandidate(const QString &deviceId, Availability availability)
+{
+    if (m_maxCandidates == 0)
+        return;
+    if (auto it = m_candidates.find(deviceId); it != m_candidates.end()) {
+        it->availability = availability;
+        return;
+    }
+    while (int(m_candidates.size()) >= m_maxCandidates)
+        dropCandidate(m_candidateOrder.front());
+    m_candidateOrder.push_back(deviceId);
+    m_candidates.insert(deviceId, Candidate{availability, std::prev(m_candidateOrder.end())});
+}
+
+void DeviceHub::dropCandidate(const QString &deviceId)
+{
+    const auto it = m_candidates.find(deviceId);
+    if (it == m_candidates.end())
+        return;
+    m_candidateOrder.erase(it->order);
+    m_candidates.erase(it);
 }
 
 std::optional<DeviceState> DeviceHub::lastState(const QString &deviceId) const
@@ -155,6 +259,8 @@ void DeviceHub::handleMessage(const MqttMessage &message)
             reportMalformed(message.topic, decoded.errorString());
             return;
         }
+        if (!admit(id, true))
+            return;
         Telemetry t = *decoded;
         clampFutureTs(message.topic, t.ts, now);
         m_heardTelemetry.insert(id);
@@ -162,6 +268,10 @@ void DeviceHub::handleMessage(const MqttMessage &message)
         return;
     }
     case TopicKind::State: {
+        // Only exact subscriptions deliver states, so an unknown id's state was on its way when
+        // the device was forgotten: it must not bring the device back.
+        if (!m_known.contains(id))
+            return;
         // MQTT-3.3.1-10: a retained message with an empty payload deletes the retained state.
         if (message.payload.isEmpty()) {
             m_states.remove(id);
@@ -182,11 +292,17 @@ void DeviceHub::handleMessage(const MqttMessage &message)
     case TopicKind::Status: {
         if (message.payload.isEmpty()) {
             m_statuses.remove(id); // retained status deleted
+            dropCandidate(id);
             return;
         }
         const auto a = decodeAvailability(message.payload);
         if (!a) {
             reportMalformed(message.topic, a.errorString());
+            return;
+        }
+        if (!m_known.contains(id)) {
+            // A topic alone makes no device (#9): at most a candidate, in memory.
+            noteCandidate(id, *a);
             return;
         }
         m_statuses.insert(id, *a);

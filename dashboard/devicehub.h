@@ -6,6 +6,16 @@
 // reach a widget; the log is throttled per topic (LogThrottle: the first 5 in full, then a summary
 // a minute, and one at destruction), since any client of the broker can send them. Lives on the
 // thread of its MqttClient (the GUI thread).
+//
+// It also decides which ids are devices (#9 item 8: any client can publish on any number of
+// ids). A device is "known" once it sent a valid reading, or once it is watched (the history, the
+// user's choice, --id); only known devices' messages are handed on. A status from an unknown id
+// only makes a candidate: its last status is kept (at most maxCandidates(), the oldest dropped) so
+// that the device shows it at once when its first reading comes; a state from an unknown id is
+// dropped (states only come through exact subscriptions, so this is a message still on its way
+// after forgetDevice()). At most maxDevices() devices become known from the network; readings from
+// further new ids are ignored, counted and logged through the throttle. See docs/dashboard.md
+// "Which ids are devices".
 
 #include "logthrottle.h"
 #include "mqttclient.h"
@@ -17,6 +27,7 @@
 #include <QSet>
 #include <QString>
 
+#include <list>
 #include <optional>
 
 class QTimer;
@@ -35,6 +46,10 @@ public:
     // would pin the live chart in the future): the receive time is used and the message counts
     // as malformed.
     static constexpr qint64 MaxClockAheadMs = 60000;
+    // Devices that may become known from the network: twice a 5,000-device fleet.
+    static constexpr int DefaultMaxDevices = 10000;
+    // Ids heard only through a status, remembered (id and status, about 100 bytes each).
+    static constexpr int DefaultMaxCandidates = 1000;
 
     // `client` is not owned and must outlive the hub.
     explicit DeviceHub(MqttClient *client, QObject *parent = nullptr);
@@ -46,9 +61,31 @@ public:
     void startDiscovery();
     // Subscribes to the exact <id>/state and <id>/status (PROTOCOL.md "Any standard broker":
     // some brokers deliver no retained messages to wildcard subscriptions). Idempotent.
-    // Returns false for an invalid id.
+    // A device not known yet becomes known (deviceAdmitted), whatever maxDevices(): watching is
+    // asked for by the history, the user or --id, never by a message. Returns false for an
+    // invalid id.
     bool watchDevice(const QString &deviceId);
     bool isWatching(const QString &deviceId) const { return m_watched.contains(deviceId); }
+    bool isKnown(const QString &deviceId) const { return m_known.contains(deviceId); }
+    int deviceCount() const { return int(m_known.size()); }
+    // Makes the hub forget a device: it is no longer known or watched (its exact topics are
+    // unsubscribed), what was heard of it and its messages still queued here are dropped, and
+    // deviceForgotten fires. Its next reading makes it a new device; its status only a candidate.
+    void forgetDevice(const QString &deviceId);
+
+    // How many devices may become known through their messages (>= 1, default
+    // DefaultMaxDevices). Lowering it forgets nobody: it only stops new ones.
+    void setMaxDevices(int count);
+    int maxDevices() const { return m_maxDevices; }
+    // How many ids heard only through a status are remembered (>= 0, default
+    // DefaultMaxCandidates); beyond it the oldest is dropped.
+    void setMaxCandidates(int count);
+    int maxCandidates() const { return m_maxCandidates; }
+    int candidateCount() const { return int(m_candidates.size()); }
+    bool isCandidate(const QString &deviceId) const { return m_candidates.contains(deviceId); }
+    // Readings from new ids ignored because maxDevices() devices were known, since the hub was
+    // made.
+    qint64 refusedMessages() const { return m_refused; }
 
     // What has been heard of a device so far, for a view that switches to it later: the state
     // and status messages are retained and the broker delivers them once per subscription, so
@@ -88,8 +125,20 @@ signals:
     void statusReceived(const QString &deviceId, nightlight::Availability availability);
     // After the counter went up; `error` is "<topic>: <reason>".
     void malformedMessage(const QString &topic, const QString &error);
+    // A device became known (its first reading, or watchDevice()), before any of its messages is
+    // handed on. A status it sent as a candidate follows at once as statusReceived.
+    void deviceAdmitted(const QString &deviceId);
+    // forgetDevice() was called for a known device.
+    void deviceForgotten(const QString &deviceId);
+    // The first reading refused because maxDevices() devices are known; once per hub.
+    void deviceLimitReached(int maxDevices);
 
 private:
+    // Known (true), admitted now (true, deviceAdmitted emitted) or refused (false).
+    bool admit(const QString &deviceId, bool fromNetwork);
+    void refuse(const QString &deviceId);
+    void noteCandidate(const QString &deviceId, Availability availability);
+    void dropCandidate(const QString &deviceId);
     void reportMalformed(const QString &topic, const QString &reason);
     // Replaces a `ts` too far ahead of `nowMs` by `nowMs` and reports it.
     void clampFutureTs(const QString &topic, std::optional<qint64> &ts, qint64 nowMs);
@@ -98,7 +147,19 @@ private:
     void warn(const QStringList &lines);
 
     MqttClient *m_client;
-    QSet<QString> m_watched;
+    QSet<QString> m_known;
+    QSet<QString> m_watched; // a subset of m_known
+    // Candidates, oldest first, and their last status.
+    std::list<QString> m_candidateOrder;
+    struct Candidate
+    {
+        Availability availability;
+        std::list<QString>::iterator order;
+    };
+    QHash<QString, Candidate> m_candidates;
+    int m_maxDevices = DefaultMaxDevices;
+    int m_maxCandidates = DefaultMaxCandidates;
+    qint64 m_refused = 0;
     QHash<QString, DeviceState> m_states;
     QHash<QString, Availability> m_statuses;
     QSet<QString> m_heardTelemetry;

@@ -15,7 +15,7 @@ namespace {
 // Gaps kept for the interval estimate: enough to ride out one late sample.
 constexpr int MaxGaps = 8;
 
-QIcon dotIcon(const QColor &colour)
+QIcon makeDotIcon(const QColor &colour)
 {
     QIcon icon;
     for (int size : {16, 32, 64}) {
@@ -50,6 +50,8 @@ void DeviceListModel::attach(DeviceHub *hub)
     connect(hub, &DeviceHub::statusReceived, this, &DeviceListModel::noteStatus);
     connect(hub, &DeviceHub::stateReceived, this,
             [this](const QString &id, const DeviceState &) { noteState(id); });
+    connect(hub, &DeviceHub::deviceAdmitted, this, &DeviceListModel::addDevice);
+    connect(hub, &DeviceHub::deviceForgotten, this, &DeviceListModel::removeDevice);
 }
 
 void DeviceListModel::setClock(std::function<qint64()> clock)
@@ -120,7 +122,7 @@ QVariant DeviceListModel::data(const QModelIndex &index, int role) const
         return tip;
     }
     case Qt::DecorationRole:
-        return dotIcon(statusColor(d.status));
+        return dotIcon(d.status);
     case DeviceIdRole:
         return d.id;
     case StatusRole:
@@ -142,11 +144,7 @@ QVariant DeviceListModel::data(const QModelIndex &index, int role) const
 
 int DeviceListModel::rowOf(const QString &deviceId) const
 {
-    for (int i = 0; i < m_devices.size(); ++i) {
-        if (m_devices.at(i).id == deviceId)
-            return i;
-    }
-    return -1;
+    return m_rows.value(deviceId, -1);
 }
 
 QString DeviceListModel::deviceIdAt(int row) const
@@ -186,6 +184,14 @@ qint64 DeviceListModel::intervalOf(const Device &d)
     return std::max<qint64>(1, sorted.at(sorted.size() / 2));
 }
 
+QIcon DeviceListModel::dotIcon(Status status) const
+{
+    auto it = m_icons.find(int(status));
+    if (it == m_icons.end())
+        it = m_icons.insert(int(status), makeDotIcon(statusColor(status)));
+    return *it;
+}
+
 DeviceListModel::Status DeviceListModel::computeStatus(const Device &d, qint64 now) const
 {
     if (d.availability == Availability::Offline)
@@ -209,6 +215,7 @@ int DeviceListModel::ensureRow(const QString &deviceId)
     Device d;
     d.id = deviceId;
     m_devices.append(d);
+    m_rows.insert(deviceId, row);
     endInsertRows();
     emit deviceAdded(deviceId);
     return row;
@@ -232,6 +239,49 @@ void DeviceListModel::addDevice(const QString &deviceId)
 {
     if (isValidDeviceId(deviceId))
         ensureRow(deviceId);
+}
+
+void DeviceListModel::removeDevice(const QString &deviceId)
+{
+    removeDevices({deviceId});
+}
+
+void DeviceListModel::removeDevices(const QStringList &deviceIds)
+{
+    QList<int> rows;
+    for (const QString &id : deviceIds) {
+        const int row = rowOf(id);
+        if (row >= 0)
+            rows.append(row);
+    }
+    if (rows.isEmpty())
+        return;
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    // From the last row up, one removal per run of neighbouring rows: forgetting a flood's
+    // 10,000 devices is not 10,000 removals each renumbering the rest.
+    QStringList removed;
+    int end = int(rows.size());
+    while (end > 0) {
+        int begin = end - 1;
+        while (begin > 0 && rows.at(begin - 1) == rows.at(begin) - 1)
+            --begin;
+        const int first = rows.at(begin);
+        const int last = rows.at(end - 1);
+        beginRemoveRows({}, first, last);
+        for (int row = first; row <= last; ++row) {
+            removed.append(m_devices.at(row).id);
+            m_rows.remove(m_devices.at(row).id);
+        }
+        m_devices.remove(first, last - first + 1);
+        // Right after each removal, so rowOf() holds for whoever reacts to the next one.
+        for (int row = first; row < m_devices.size(); ++row)
+            m_rows[m_devices.at(row).id] = row;
+        endRemoveRows();
+        end = begin;
+    }
+    for (const QString &id : std::as_const(removed))
+        emit deviceRemoved(id);
 }
 
 void DeviceListModel::noteTelemetry(const QString &deviceId, const Telemetry &t, qint64 receivedMs)

@@ -3,12 +3,14 @@
 // DeviceListModel: the devices the dashboard has heard of, one row each, with what is known of
 // them: online / offline (from the retained <id>/status and its Last Will), stale (no telemetry
 // for three of its telemetry intervals), or no status (telemetry but never a status: a lesson
-// device). Fed by DeviceHub; no MQTT of its own. GUI thread.
+// device). Fed by DeviceHub, whose known devices it lists (a row appears with deviceAdmitted and
+// goes with deviceForgotten); no MQTT of its own. GUI thread.
 
 #include "protocol.h"
 
 #include <QAbstractListModel>
 #include <QColor>
+#include <QHash>
 #include <QIcon>
 #include <QList>
 #include <QString>
@@ -53,13 +55,14 @@ public:
     explicit DeviceListModel(QObject *parent = nullptr);
     ~DeviceListModel() override;
 
-    // Connects the hub's typed signals to the note*() slots below.
+    // Connects the hub's typed signals to the note*() slots below, deviceAdmitted to addDevice()
+    // and deviceForgotten to removeDevice().
     void attach(DeviceHub *hub);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
 
-    int rowOf(const QString &deviceId) const; // -1 if unknown
+    int rowOf(const QString &deviceId) const; // -1 if unknown; O(1)
     QString deviceIdAt(int row) const;
     QStringList deviceIds() const;
     std::optional<Status> status(const QString &deviceId) const;
@@ -80,11 +83,16 @@ public slots:
     void noteState(const QString &deviceId);
     // Makes sure a row exists (e.g. for --id before anything arrived).
     void addDevice(const QString &deviceId);
+    // Removes the device's row, if any (Forget Device); deviceRemoved follows.
+    void removeDevice(const QString &deviceId);
+    // The same for many, with one removal per run of neighbouring rows.
+    void removeDevices(const QStringList &deviceIds);
     // Re-evaluates staleness now.
     void refresh();
 
 signals:
     void deviceAdded(const QString &deviceId);
+    void deviceRemoved(const QString &deviceId);
     void statusChanged(const QString &deviceId, nightlight::DeviceListModel::Status status);
 
 private:
@@ -103,8 +111,12 @@ private:
     Status computeStatus(const Device &d, qint64 now) const;
     static qint64 intervalOf(const Device &d);
     void update(int row);
+    // One icon per status, drawn once: the view asks for every visible row at each repaint.
+    QIcon dotIcon(Status status) const;
 
     QList<Device> m_devices;
+    QHash<QString, int> m_rows; // id -> row: telemetry of 5,000 devices looks its row up each time
+    mutable QHash<int, QIcon> m_icons;
     std::function<qint64()> m_clock;
     QTimer m_refreshTimer;
 };

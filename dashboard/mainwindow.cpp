@@ -13,6 +13,7 @@
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
@@ -21,6 +22,7 @@
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QLoggingCategory>
 #include <QMenuBar>
@@ -28,6 +30,7 @@
 #include <QPushButton>
 #include <QSaveFile>
 #include <QSettings>
+#include <QSortFilterProxyModel>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
@@ -91,12 +94,21 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
     if (!historyOpen)
         qCWarning(lcWindow).noquote() << "history not saved:" << dbError;
 
+    // #9: how many devices the network may add (the command line, else the setting).
+    int maxDevices =
+        m_settings->value(QStringLiteral("devices/maxDevices"), DeviceHub::DefaultMaxDevices)
+            .toInt();
+    if (maxDevices < 1)
+        maxDevices = DeviceHub::DefaultMaxDevices;
+    m_hub->setMaxDevices(options.maxDevices.value_or(maxDevices));
+
     m_devices->attach(m_hub);
     // PROTOCOL.md "Any standard broker": the exact <id>/state and <id>/status of every device
-    // known (from the wildcards or the history), not only the selected one.
+    // known (from its readings or the history), not only the selected one.
     connect(m_devices, &DeviceListModel::deviceAdded, m_hub, &DeviceHub::watchDevice);
-    for (const QString &id : m_store->devices())
-        m_devices->addDevice(id);
+    // The devices the file lists: those that sent a reading or a state, and were not forgotten.
+    for (const QString &id : m_store->knownDevices())
+        m_hub->watchDevice(id);
 
     createActions();
     createWidgets();
@@ -105,6 +117,12 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
     connect(m_hub, &DeviceHub::telemetryReceived, this, &MainWindow::onTelemetry);
     connect(m_hub, &DeviceHub::stateReceived, this, &MainWindow::onDeviceState);
     connect(m_hub, &DeviceHub::malformedMessage, this, &MainWindow::onMalformed);
+    connect(m_hub, &DeviceHub::deviceLimitReached, this, [this](int limit) {
+        // Once per run; the log counts every refused reading (throttled).
+        statusBar()->showMessage(tr("Device limit reached: the dashboard tracks %1 devices and "
+                                    "ignores new ones (--max-devices)")
+                                     .arg(locale().toString(limit)));
+    });
     connect(m_devices, &DeviceListModel::deviceAdded, this, &MainWindow::onDeviceAdded);
     connect(m_client, &MqttClient::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_client, &MqttClient::errorOccurred, this,
@@ -223,6 +241,14 @@ void MainWindow::createActions()
             m_chart->setLive(on);
     });
 
+    m_forgetAction = new QAction(tr("&Forget Device…"), this);
+    m_forgetAction->setObjectName(QStringLiteral("forgetDeviceAction"));
+    // Delete only while the device list has the focus (the action is added to it below).
+    m_forgetAction->setShortcut(QKeySequence::Delete);
+    m_forgetAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_forgetAction->setEnabled(false);
+    connect(m_forgetAction, &QAction::triggered, this, &MainWindow::forgetDevicesInteractive);
+
     m_aboutAction = new QAction(tr("&About Nightlight Dashboard"), this);
     m_aboutAction->setMenuRole(QAction::AboutRole);
     connect(m_aboutAction, &QAction::triggered, this, &MainWindow::about);
@@ -236,6 +262,9 @@ void MainWindow::createMenus()
     file->addAction(m_exportPngAction);
     file->addSeparator();
     file->addAction(m_quitAction);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(m_forgetAction);
 
     QMenu *connection = menuBar()->addMenu(tr("&Connection"));
     connection->addAction(m_settingsAction);
@@ -290,20 +319,49 @@ void MainWindow::createWidgets()
     layout->addWidget(m_ledWidget);
     setCentralWidget(central);
 
-    // The device list, in a dock on the left.
+    // The device list, in a dock on the left: sorted by id, with a filter above it, so one
+    // device among thousands is a few keystrokes away.
+    m_deviceProxy = new QSortFilterProxyModel(this);
+    m_deviceProxy->setSourceModel(m_devices);
+    m_deviceProxy->setSortRole(DeviceListModel::DeviceIdRole);
+    m_deviceProxy->setSortCaseSensitivity(Qt::CaseInsensitive);
+    m_deviceProxy->setFilterRole(DeviceListModel::DeviceIdRole);
+    m_deviceProxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    m_deviceProxy->sort(0);
+    m_deviceFilter = new QLineEdit(this);
+    m_deviceFilter->setObjectName(QStringLiteral("deviceFilter"));
+    m_deviceFilter->setPlaceholderText(tr("Filter devices"));
+    m_deviceFilter->setClearButtonEnabled(true);
+    connect(m_deviceFilter, &QLineEdit::textChanged, this, [this](const QString &text) {
+        // Filtering moves the view's current row when it hides it; that is no choice of the
+        // user's: the chart stays on its device, highlighted again when it is shown.
+        m_quietSelection = true;
+        m_deviceProxy->setFilterFixedString(text);
+        m_quietSelection = false;
+        syncDeviceView();
+    });
     m_deviceView = new QListView(this);
-    m_deviceView->setModel(m_devices);
-    m_deviceView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_deviceView->setModel(m_deviceProxy);
+    // Several at once for Forget Device (Ctrl+A after a filter); the current row is the chart's.
+    m_deviceView->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_deviceView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_deviceView->setUniformItemSizes(true);
+    // Right-click selects the row under the cursor; the menu acts on it.
+    m_deviceView->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_deviceView->addAction(m_forgetAction);
     connect(m_deviceView->selectionModel(), &QItemSelectionModel::currentChanged, this,
             [this](const QModelIndex &current) {
-                if (current.isValid())
-                    selectDevice(m_devices->deviceIdAt(current.row()));
+                if (current.isValid() && !m_quietSelection)
+                    selectDevice(current.data(DeviceListModel::DeviceIdRole).toString());
             });
     auto *dock = new QDockWidget(tr("Devices"), this);
     dock->setObjectName(QStringLiteral("devicesDock"));
-    dock->setWidget(m_deviceView);
+    auto *devicePane = new QWidget(this);
+    auto *deviceLayout = new QVBoxLayout(devicePane);
+    deviceLayout->setContentsMargins(0, 0, 0, 0);
+    deviceLayout->addWidget(m_deviceFilter);
+    deviceLayout->addWidget(m_deviceView);
+    dock->setWidget(devicePane);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
 
@@ -444,7 +502,10 @@ void MainWindow::selectDevice(const QString &deviceId)
 {
     if (!isValidDeviceId(deviceId))
         return;
-    m_devices->addDevice(deviceId);
+    // The user's (or --id's) choice: known and watched whatever the device limit; the row
+    // follows from the hub's deviceAdmitted.
+    m_hub->watchDevice(deviceId);
+    m_forgetAction->setEnabled(true);
     if (deviceId != m_currentDevice) {
         m_currentDevice = deviceId;
         // The device's retained state came (once) when it was first watched: take what the
@@ -458,9 +519,120 @@ void MainWindow::selectDevice(const QString &deviceId)
         m_settings->setValue(QStringLiteral("lastDevice"), deviceId);
         setWindowTitle(tr("%1 — Nightlight Dashboard").arg(deviceId));
     }
-    const QModelIndex idx = m_devices->index(m_devices->rowOf(deviceId));
-    if (m_deviceView->currentIndex() != idx)
+    syncDeviceView();
+}
+
+QStringList MainWindow::selectedDevices() const
+{
+    QStringList ids;
+    for (const QModelIndex &idx : m_deviceView->selectionModel()->selectedRows())
+        ids << idx.data(DeviceListModel::DeviceIdRole).toString();
+    if (ids.isEmpty() && !m_currentDevice.isEmpty())
+        ids << m_currentDevice;
+    ids.sort(Qt::CaseInsensitive);
+    return ids;
+}
+
+void MainWindow::forgetDevicesInteractive()
+{
+    const QStringList ids = selectedDevices();
+    if (ids.isEmpty())
+        return;
+    qsizetype readings = 0;
+    for (const QString &id : ids)
+        readings += m_store->size(id);
+    const bool one = ids.size() == 1;
+    QMessageBox box(QMessageBox::Question, tr("Forget Device"),
+                    one ? tr("Forget the device “%1”?").arg(ids.constFirst())
+                        : tr("Forget %1 devices?").arg(locale().toString(ids.size())),
+                    QMessageBox::NoButton, this);
+    box.setInformativeText(one ? tr("It leaves the list and is no longer watched. If it sends a "
+                                    "reading again, it comes back as a new device.")
+                               : tr("They leave the list and are no longer watched. One that "
+                                    "sends a reading again comes back as a new device."));
+    // Not ticked by default: forgetting is undone by the device's next reading, a deleted
+    // history is not.
+    auto *history = new QCheckBox(
+        one ? tr("Also delete its stored history (%1 readings)").arg(locale().toString(readings))
+            : tr("Also delete their stored history (%1 readings)").arg(locale().toString(readings)),
+        &box);
+    box.setCheckBox(history);
+    QPushButton *forget = box.addButton(tr("&Forget"), QMessageBox::DestructiveRole);
+    forget->setObjectName(QStringLiteral("forgetButton"));
+    box.addButton(QMessageBox::Cancel);
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() == forget)
+        forgetDevices(ids, history->isChecked());
+}
+
+void MainWindow::forgetDevice(const QString &deviceId, bool deleteHistory)
+{
+    forgetDevices({deviceId}, deleteHistory);
+}
+
+void MainWindow::forgetDevices(const QStringList &deviceIds, bool deleteHistory)
+{
+    QStringList ids;
+    for (const QString &id : deviceIds) {
+        if (m_devices->rowOf(id) >= 0 || m_hub->isKnown(id))
+            ids << id;
+    }
+    if (ids.isEmpty())
+        return;
+    const bool wasCurrent = ids.contains(m_currentDevice);
+    // Rows go in runs; the view moves its current row off each, which is no choice of the
+    // user's: the device to show is chosen once, below.
+    m_quietSelection = true;
+    m_devices->removeDevices(ids);
+    for (const QString &id : std::as_const(ids)) {
+        m_hub->forgetDevice(id); // its exact topics are unsubscribed
+        m_store->forgetDevice(id, deleteHistory);
+    }
+    m_quietSelection = false;
+    if (ids.contains(m_settings->value(QStringLiteral("lastDevice")).toString()))
+        m_settings->remove(QStringLiteral("lastDevice"));
+    if (!wasCurrent) {
+        syncDeviceView();
+    } else if (const QModelIndex next = m_deviceView->currentIndex(); next.isValid()) {
+        // The row the view moved to: the neighbour of the forgotten one.
+        selectDevice(next.data(DeviceListModel::DeviceIdRole).toString());
+    } else if (m_devices->rowCount() > 0) {
+        selectDevice(m_devices->deviceIdAt(0));
+    } else {
+        m_currentDevice.clear();
+        m_chart->setDevice(QString());
+        m_chart->setLedPeriods({});
+        m_chart->setThreshold(std::nullopt);
+        m_led->setDeviceId(QString());
+        m_forgetAction->setEnabled(false);
+        setWindowTitle(tr("Nightlight Dashboard"));
+    }
+    const QString count = locale().toString(ids.size());
+    if (ids.size() == 1) {
+        statusBar()->showMessage(deleteHistory
+                                     ? tr("Forgot %1 and deleted its history").arg(ids.constFirst())
+                                     : tr("Forgot %1").arg(ids.constFirst()),
+                                 5000);
+    } else {
+        statusBar()->showMessage(deleteHistory
+                                     ? tr("Forgot %1 devices and deleted their history").arg(count)
+                                     : tr("Forgot %1 devices").arg(count),
+                                 5000);
+    }
+}
+
+void MainWindow::syncDeviceView()
+{
+    // Invalid while the filter hides the device (or there is none): the chart still shows it.
+    const QModelIndex idx =
+        m_deviceProxy->mapFromSource(m_devices->index(m_devices->rowOf(m_currentDevice)));
+    m_quietSelection = true;
+    if (!idx.isValid())
+        m_deviceView->selectionModel()->clear();
+    else if (m_deviceView->currentIndex() != idx)
         m_deviceView->setCurrentIndex(idx);
+    m_quietSelection = false;
 }
 
 void MainWindow::onMalformed()

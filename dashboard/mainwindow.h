@@ -17,7 +17,9 @@
 class QAction;
 class QActionGroup;
 class QLabel;
+class QLineEdit;
 class QListView;
+class QSortFilterProxyModel;
 class QSettings;
 class QToolButton;
 
@@ -54,11 +56,21 @@ public:
     DeviceListModel *deviceModel() const { return m_devices; }
     LedControl *ledControl() const { return m_led; }
     LedControlWidget *ledControlWidget() const { return m_ledWidget; }
+    // The device list (sorted by id, through deviceFilter()'s proxy) and the filter above it.
     QListView *deviceView() const { return m_deviceView; }
+    QLineEdit *deviceFilter() const { return m_deviceFilter; }
     ConnectionSettings connectionSettings() const { return m_connection; }
 
     QString currentDevice() const { return m_currentDevice; }
     void selectDevice(const QString &deviceId);
+    // Takes the device out of the list, the hub (its exact topics are unsubscribed) and the
+    // store's list of devices; with `deleteHistory` its samples and LED changes too, in memory and
+    // in the file. Another device is selected if it was the current one. It comes back if it
+    // sends a reading again.
+    void forgetDevice(const QString &deviceId, bool deleteHistory);
+    void forgetDevices(const QStringList &deviceIds, bool deleteHistory);
+    // The ids of the rows selected in the list, else the current device; sorted.
+    QStringList selectedDevices() const;
 
     // The status bar's connection text and the malformed indicator's text.
     QString connectionText() const;
@@ -73,6 +85,9 @@ public:
 public slots:
     void reconnect();
     void showConnectionDialog();
+    // Edit > Forget Device… (Delete in the device list, its context menu): asks whether to forget
+    // the selected devices (else the current one) and whether their history goes too.
+    void forgetDevicesInteractive();
     bool exportCsv(const QString &fileName, bool visibleRangeOnly);
     bool exportPng(const QString &fileName);
 
@@ -95,6 +110,8 @@ private:
     void showLedPeriods();
     void onMalformed();
     void showMalformedDetails();
+    // Makes the list's current row the current device's (none while the filter hides it).
+    void syncDeviceView();
     void syncWindowPreset(); // checks the preset the chart's window matches, if any
     void exportCsvInteractive(bool visibleRangeOnly);
     void exportPngInteractive();
@@ -112,6 +129,10 @@ private:
     LightChart *m_chart = nullptr;
     LedControlWidget *m_ledWidget = nullptr;
     QListView *m_deviceView = nullptr;
+    QLineEdit *m_deviceFilter = nullptr;
+    QSortFilterProxyModel *m_deviceProxy = nullptr;
+    // Set while the filter or a removal, not the user, moves the view's current row.
+    bool m_quietSelection = false;
     QLabel *m_connectionLabel = nullptr;
     QToolButton *m_malformedButton = nullptr;
     QActionGroup *m_windowGroup = nullptr;
@@ -124,6 +145,7 @@ private:
     QAction *m_settingsAction = nullptr;
     QAction *m_reconnectAction = nullptr;
     QAction *m_aboutAction = nullptr;
+    QAction *m_forgetAction = nullptr;
     QString m_currentDevice;
     QString m_lastError;
     QString m_databasePath;

@@ -21,11 +21,16 @@
 
 #include <QAbstractButton>
 #include <QAction>
+#include <QApplication>
+#include <QCheckBox>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QImage>
 #include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QProcess>
 #include <QRandomGenerator>
@@ -39,6 +44,7 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <QTranslator>
 #include <QXmlStreamReader>
 
@@ -89,6 +95,14 @@ private slots:
     void binaryRefusesUnusableDatabase();
     void signalClosesLikeQuit_data();
     void signalClosesLikeQuit();
+    void bareStatusMakesNoDevice();
+    void stateAloneKeepsADevice();
+    void deviceLimit();
+    void forgetDevice_data();
+    void forgetDevice();
+    void deviceListSortsAndFilters();
+    void spamKeepsMemoryBounded_data();
+    void spamKeepsMemoryBounded();
 
 private:
     DashboardOptions optionsFor(const QString &id) const;
@@ -144,6 +158,13 @@ void TestDashboard::commandLine_data()
         << QStringList{QStringLiteral("--database"), QStringLiteral("/nonexistent/x.sqlite")}
         << O::Error;
     QTest::newRow("unknown option") << QStringList{QStringLiteral("--colour")} << O::Error;
+    QTest::newRow("device limit") << QStringList{QStringLiteral("--max-devices"),
+                                                 QStringLiteral("20000")}
+                                  << O::Run;
+    QTest::newRow("device limit zero")
+        << QStringList{QStringLiteral("--max-devices"), QStringLiteral("0")} << O::Error;
+    QTest::newRow("device limit not a number")
+        << QStringList{QStringLiteral("--max-devices"), QStringLiteral("many")} << O::Error;
 }
 
 void TestDashboard::commandLine()
@@ -1056,6 +1077,497 @@ void TestDashboard::malformedFloodIsThrottled()
     QCOMPARE(counted, Batches * PerBatch);
     QCOMPARE(log.lines.mid(0, 5), QStringList(5, full));
     QCOMPARE(summary.match(log.lines.last()).captured(2), QString::number(Batches * PerBatch));
+}
+
+namespace {
+
+// Rows of `table` for `device`, read through a connection of its own (not the store's).
+qint64 rowsOf(const QString &path, const QString &table, const QString &device)
+{
+    const QString name = QStringLiteral("tst_dashboard.rows");
+    qint64 count = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        if (db.open()) {
+            QSqlQuery q(db);
+            q.prepare(QStringLiteral("SELECT COUNT(*) FROM %1 WHERE device = ?").arg(table));
+            q.addBindValue(device);
+            if (q.exec() && q.next())
+                count = q.value(0).toLongLong();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return count;
+}
+
+// Answers the next modal Forget Device box once the event loop runs inside its exec(): ticks
+// "delete history" as asked and clicks Forget (or Cancel). Counts the boxes it saw in *boxes and
+// keeps the last one's text and informative text in *text.
+void answerForgetBox(QObject *context, bool confirm, bool deleteHistory, int *boxes, QString *text)
+{
+    QTimer::singleShot(0, context, [=] {
+        auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+        if (!box || !box->checkBox())
+            return;
+        ++*boxes;
+        *text = box->text() + QLatin1Char('\n') + box->informativeText() + QLatin1Char('\n') +
+            box->checkBox()->text();
+        box->checkBox()->setChecked(deleteHistory);
+        for (QAbstractButton *b : box->buttons()) {
+            if (confirm ? b->objectName() == QLatin1String("forgetButton")
+                        : box->buttonRole(b) == QMessageBox::RejectRole) {
+                b->click();
+            }
+        }
+    });
+}
+
+QStringList sorted(QStringList list)
+{
+    list.sort();
+    return list;
+}
+
+// The peak resident set of a process (VmHWM), in kB; -1 if unreadable.
+qint64 peakRssKb(qint64 pid)
+{
+    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : f.readAll().split('\n')) {
+        if (line.startsWith("VmHWM:"))
+            return line.mid(6).trimmed().split(' ').constFirst().toLongLong();
+    }
+    return -1;
+}
+
+} // namespace
+
+void TestDashboard::bareStatusMakesNoDevice()
+{
+    // Item 8 of #9: any client can publish `<id>/status` on as many ids as it likes. A status
+    // alone (or a payload that cannot be read) makes no device: no row, no subscription, nothing
+    // in the file. The first reading makes one, and its status is known at once.
+    const QString real = QStringLiteral("bare-real");
+    DashboardOptions o = optionsFor(real);
+    o.databasePath = m_dir.filePath(QStringLiteral("bare.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("bare.ini"));
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+    QStringList bare;
+    for (int i = 0; i < 50; ++i)
+        bare << QStringLiteral("bare-%1").arg(i);
+    const QString promoted = bare.at(7);
+    {
+        MainWindow window(o);
+        // Readings until the window's wildcard subscriptions are in place.
+        QTRY_VERIFY_WITH_TIMEOUT((publisher->publish(telemetryTopic(real), R"({"light": 1})", 1),
+                                  window.store()->contains(real)),
+                                 10000);
+        for (const QString &id : std::as_const(bare)) {
+            QVERIFY(publisher->publish(statusTopic(id), "online", 1));
+            QVERIFY(publisher->publish(statusTopic(id + QStringLiteral("-bad")), "maybe", 1));
+            QVERIFY(publisher->publish(telemetryTopic(id + QStringLiteral("-bad")),
+                                       R"({"light": "dark"})", 1));
+        }
+        // One publisher, one subscriber: once this reading is stored, all of the above is read.
+        QVERIFY(publisher->publish(telemetryTopic(real), R"({"light": 2})", 1));
+        QTRY_COMPARE_WITH_TIMEOUT(window.store()->last(real)->v, 2.0, 10000);
+        QCOMPARE(window.hub()->malformedCount(), 2 * int(bare.size()));
+        QCOMPARE(window.deviceModel()->deviceIds(), QStringList{real});
+        for (const QString &id : std::as_const(bare))
+            QVERIFY2(!window.hub()->isWatching(id), qPrintable(id));
+
+        QVERIFY(publisher->publish(telemetryTopic(promoted), R"({"light": 3})", 1));
+        QTRY_VERIFY_WITH_TIMEOUT(window.deviceModel()->rowOf(promoted) >= 0, 10000);
+        QCOMPARE(window.deviceModel()->status(promoted), DeviceListModel::Status::Online);
+        QVERIFY(window.hub()->isWatching(promoted));
+    }
+    // The file keeps the devices that sent a reading, and no other.
+    DashboardOptions offline = o;
+    offline.port = 1;
+    MainWindow again(offline);
+    QCOMPARE(sorted(again.deviceModel()->deviceIds()), sorted({real, promoted}));
+}
+
+void TestDashboard::stateAloneKeepsADevice()
+{
+    // A device that has sent a valid state (here with the LED off, so no LED change is stored)
+    // is a device: it is in the file and listed after a restart. A device only named with --id
+    // that never said anything is not.
+    const QString id = QStringLiteral("state-only");
+    const QString silent = QStringLiteral("state-silent");
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+    DeviceState state;
+    state.ledOn = false;
+    state.ts = QDateTime::currentMSecsSinceEpoch() - 1000;
+    QVERIFY(publisher->publish(stateTopic(id), encodeState(state), 1, true));
+    auto cleanup = qScopeGuard([&] { publisher->publish(stateTopic(id), QByteArray(), 1, true); });
+    DashboardOptions o = optionsFor(silent);
+    o.databasePath = m_dir.filePath(QStringLiteral("state-only.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("state-only.ini"));
+    {
+        MainWindow window(o);
+        window.selectDevice(id);
+        QTRY_VERIFY_WITH_TIMEOUT(window.hub()->lastState(id).has_value(), 10000);
+        QCOMPARE(sorted(window.deviceModel()->deviceIds()), sorted({id, silent}));
+    }
+    DashboardOptions offline = o;
+    offline.port = 1;
+    offline.deviceId = QStringLiteral("state-other");
+    MainWindow again(offline);
+    QCOMPARE(sorted(again.deviceModel()->deviceIds()), sorted({id, offline.deviceId}));
+}
+
+void TestDashboard::deviceLimit()
+{
+    // Beyond --max-devices, messages from new ids are ignored: counted, logged through the
+    // throttle (5 lines, then a summary), said once in the status bar. Known devices go on.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    DashboardOptions o;
+    QCOMPARE(o.parse({QStringLiteral("nightlight-dashboard"), QStringLiteral("--host"),
+                      m_broker.host(), QStringLiteral("--port"), QString::number(m_broker.port()),
+                      QStringLiteral("--max-devices"), QStringLiteral("5"),
+                      QStringLiteral("--database"), dir.filePath(QStringLiteral("limit.sqlite")),
+                      QStringLiteral("--settings"), dir.filePath(QStringLiteral("limit.ini"))}),
+             DashboardOptions::Outcome::Run);
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+    const QString first = QStringLiteral("limit-0");
+    constexpr int New = 20;
+    HubLog log;
+    QStringList duringRun;
+    {
+        MainWindow window(o);
+        QTRY_VERIFY_WITH_TIMEOUT((publisher->publish(telemetryTopic(first), R"({"light": 0})", 1),
+                                  window.deviceModel()->rowOf(first) >= 0),
+                                 10000);
+        QVERIFY(window.statusBar()->currentMessage().isEmpty());
+        for (int round = 0; round < 2; ++round) {
+            for (int i = 1; i <= New; ++i) {
+                QVERIFY(publisher->publish(telemetryTopic(QStringLiteral("limit-%1").arg(i)),
+                                           QStringLiteral(R"({"light": %1})").arg(i).toUtf8(), 1));
+            }
+        }
+        QVERIFY(publisher->publish(telemetryTopic(first), R"({"light": 1000})", 1));
+        QTRY_COMPARE_WITH_TIMEOUT(window.store()->last(first)->v, 1000.0, 10000);
+
+        QStringList expected{first};
+        for (int i = 1; i < 5; ++i)
+            expected << QStringLiteral("limit-%1").arg(i);
+        QCOMPARE(sorted(window.deviceModel()->deviceIds()), sorted(expected));
+        for (int i = 5; i <= New; ++i) {
+            const QString id = QStringLiteral("limit-%1").arg(i);
+            QVERIFY2(!window.store()->contains(id), qPrintable(id));
+            QVERIFY2(!window.hub()->isWatching(id), qPrintable(id));
+        }
+        const QString message = window.statusBar()->currentMessage();
+        QVERIFY2(message.contains(QLatin1String("--max-devices")) &&
+                     message.contains(QLatin1String(" 5 ")),
+                 qPrintable(message));
+        duringRun = log.lines;
+    }
+    // 16 new ids twice: 32 messages, the first 5 logged in full, the rest in the summary the
+    // hub writes when it goes.
+    const QRegularExpression full(
+        QStringLiteral("^ignoring a message from new device limit-\\d+: the dashboard already "
+                       "tracks 5 devices, its limit \\(--max-devices\\)$"));
+    const QRegularExpression summary(
+        QStringLiteral("^messages from new devices beyond the limit: (\\d+) more in the last "
+                       "[0-9.]+ s \\((\\d+) so far\\); last: limit-20$"));
+    int fullLines = 0;
+    int counted = 0;
+    for (const QString &line : std::as_const(log.lines)) {
+        if (full.match(line).hasMatch()) {
+            ++fullLines;
+            ++counted;
+        } else if (const auto m = summary.match(line); m.hasMatch()) {
+            counted += m.captured(1).toInt();
+            QCOMPARE(m.captured(2), QStringLiteral("32"));
+        } else {
+            QFAIL(qPrintable(QStringLiteral("unexpected line: ") + line));
+        }
+    }
+    QCOMPARE(fullLines, 5);
+    QCOMPARE(counted, 2 * (New - 4));
+    QVERIFY(log.lines.size() > duringRun.size());
+}
+
+void TestDashboard::forgetDevice_data()
+{
+    QTest::addColumn<bool>("deleteHistory");
+    QTest::newRow("with its history") << true;
+    QTest::newRow("keeping its history") << false;
+}
+
+void TestDashboard::forgetDevice()
+{
+    // Forget Device (Delete in the list): asks, then takes the device out of the list, the store
+    // and (if asked to) the file, and unsubscribes its exact topics. Its retained status and state
+    // do not bring it back, now or at the next start; a new reading does.
+    QFETCH(bool, deleteHistory);
+    const QString gone =
+        deleteHistory ? QStringLiteral("forget-all") : QStringLiteral("forget-keep");
+    const QString stays = gone + QStringLiteral("-stays");
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+    const qint64 t0 = QDateTime::currentMSecsSinceEpoch() - 60000;
+    DeviceState state;
+    state.ledOn = true;
+    state.ts = t0;
+    QVERIFY(publisher->publish(stateTopic(gone), encodeState(state), 1, true));
+    QVERIFY(publisher->publish(statusTopic(gone), "online", 1, true));
+    auto cleanup = qScopeGuard([&] {
+        publisher->publish(stateTopic(gone), QByteArray(), 1, true);
+        publisher->publish(statusTopic(gone), QByteArray(), 1, true);
+    });
+    DashboardOptions o = optionsFor(gone);
+    o.databasePath = m_dir.filePath(gone + QStringLiteral(".sqlite"));
+    o.settingsPath = m_dir.filePath(gone + QStringLiteral(".ini"));
+    constexpr int Count = 20;
+    {
+        MainWindow window(o);
+        window.show();
+        window.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&window));
+        QTRY_VERIFY_WITH_TIMEOUT(window.hub()->lastState(gone).has_value(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT((publisher->publish(telemetryTopic(stays), R"({"light": 1})", 1),
+                                  window.deviceModel()->rowOf(stays) >= 0),
+                                 10000);
+        for (int i = 0; i < Count; ++i) {
+            QVERIFY(publisher->publish(
+                telemetryTopic(gone),
+                QStringLiteral(R"({"light": %1, "ts": %2})").arg(i).arg(t0 + i).toUtf8(), 1));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(window.store()->size(gone), qsizetype(Count), 10000);
+        QCOMPARE(window.currentDevice(), gone);
+
+        // The Edit menu and the list's context menu offer it.
+        auto *forget = window.findChild<QAction *>(QStringLiteral("forgetDeviceAction"));
+        QVERIFY(forget);
+        QCOMPARE(window.deviceView()->contextMenuPolicy(), Qt::ActionsContextMenu);
+        QVERIFY(window.deviceView()->actions().contains(forget));
+        bool inEditMenu = false;
+        for (QAction *menu : window.menuBar()->actions()) {
+            if (menu->menu() && menu->text() == QLatin1String("&Edit"))
+                inEditMenu = menu->menu()->actions().contains(forget);
+        }
+        QVERIFY(inEditMenu);
+
+        // Delete in the list asks first; Cancel changes nothing.
+        QString boxText;
+        int boxes = 0;
+        const auto answer = [&](bool confirm) {
+            answerForgetBox(this, confirm, deleteHistory, &boxes, &boxText);
+        };
+        window.deviceView()->setFocus();
+        answer(false);
+        QTest::keyClick(window.deviceView(), Qt::Key_Delete);
+        QCOMPARE(boxes, 1);
+        QVERIFY(window.deviceModel()->rowOf(gone) >= 0);
+        // The offscreen platform does not give the activation back when the box closes.
+        window.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&window));
+        window.deviceView()->setFocus();
+        answer(true);
+        QTest::keyClick(window.deviceView(), Qt::Key_Delete);
+        QCOMPARE(boxes, 2);
+        QVERIFY2(boxText.contains(QStringLiteral("Forget the device “%1”?").arg(gone)),
+                 qPrintable(boxText));
+        QVERIFY2(boxText.contains(QStringLiteral("(%1 readings)").arg(Count)), qPrintable(boxText));
+
+        QCOMPARE(window.deviceModel()->rowOf(gone), -1);
+        QVERIFY(!window.hub()->isWatching(gone));
+        QCOMPARE(window.currentDevice(), stays);
+        QCOMPARE(window.store()->size(gone), deleteHistory ? 0 : qsizetype(Count));
+        QVERIFY(window.store()->flush());
+        QCOMPARE(rowsOf(o.databasePath, QStringLiteral("samples"), gone),
+                 deleteHistory ? 0 : qint64(Count));
+        QCOMPARE(rowsOf(o.databasePath, QStringLiteral("led"), gone), deleteHistory ? 0 : 1);
+        QCOMPARE(rowsOf(o.databasePath, QStringLiteral("samples"), stays),
+                 qint64(window.store()->size(stays)));
+
+        // Its exact topics are unsubscribed; its status, still heard through the wildcard, adds
+        // no device.
+        QSignalSpy raw(window.client(), &MqttClient::messagesReceived);
+        state.ledOn = false;
+        state.ts = t0 + 1000;
+        QVERIFY(publisher->publish(stateTopic(gone), encodeState(state), 1));
+        QVERIFY(publisher->publish(statusTopic(gone), "online", 1));
+        QVERIFY(publisher->publish(telemetryTopic(stays), R"({"light": 2})", 1));
+        QTRY_COMPARE_WITH_TIMEOUT(window.store()->last(stays)->v, 2.0, 10000);
+        QStringList topics;
+        for (const QList<QVariant> &args : std::as_const(raw)) {
+            for (const MqttMessage &m : args.at(0).value<QList<MqttMessage>>())
+                topics << m.topic;
+        }
+        QVERIFY2(!topics.contains(stateTopic(gone)), qPrintable(topics.join(u' ')));
+        QVERIFY2(topics.contains(statusTopic(gone)), qPrintable(topics.join(u' ')));
+        QCOMPARE(window.deviceModel()->rowOf(gone), -1);
+    }
+
+    // The next start: its retained status and state are still on the broker, the history maybe
+    // in the file; neither brings it back.
+    {
+        DashboardOptions again = o;
+        again.deviceId.clear();
+        MainWindow window(again);
+        QCOMPARE(window.deviceModel()->deviceIds(), QStringList{stays});
+        QCOMPARE(window.currentDevice(), stays);
+        QTRY_VERIFY_WITH_TIMEOUT((publisher->publish(telemetryTopic(stays), R"({"light": 3})", 1),
+                                  window.store()->last(stays)->v == 3.0),
+                                 10000);
+        QCOMPARE(window.deviceModel()->deviceIds(), QStringList{stays});
+        QVERIFY(!window.hub()->isWatching(gone));
+
+        // A reading: it is back, as a device heard of just now, its status already known.
+        QVERIFY(publisher->publish(telemetryTopic(gone), R"({"light": 99})", 1));
+        QTRY_VERIFY_WITH_TIMEOUT(window.deviceModel()->rowOf(gone) >= 0, 10000);
+        QCOMPARE(window.deviceModel()->status(gone), DeviceListModel::Status::Online);
+        QVERIFY(window.hub()->isWatching(gone));
+        QCOMPARE(window.store()->size(gone), deleteHistory ? 1 : qsizetype(Count + 1));
+    }
+}
+
+void TestDashboard::deviceListSortsAndFilters()
+{
+    // With thousands of devices the list is sorted by id (case aside) and a filter above it
+    // narrows it; a device the filter hides stays selected. Forget Device takes all the rows
+    // selected (a flood's devices: filter, select all, Delete).
+    const QString path = m_dir.filePath(QStringLiteral("sorted.sqlite"));
+    const QStringList ids{QStringLiteral("zeta"), QStringLiteral("alpha"), QStringLiteral("Beta-2"),
+                          QStringLiteral("beta-1")};
+    {
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        for (const QString &id : ids)
+            store.append(id, QDateTime::currentMSecsSinceEpoch(), 1);
+    }
+    DashboardOptions o = optionsFor(QStringLiteral("zeta"));
+    o.port = 1; // the file only
+    o.databasePath = path;
+    o.settingsPath = m_dir.filePath(QStringLiteral("sorted.ini"));
+    MainWindow window(o);
+    const auto shown = [&] {
+        QStringList out;
+        const QAbstractItemModel *model = window.deviceView()->model();
+        for (int row = 0; row < model->rowCount(); ++row)
+            out << model->index(row, 0).data(DeviceListModel::DeviceIdRole).toString();
+        return out;
+    };
+    QCOMPARE(shown(),
+             (QStringList{QStringLiteral("alpha"), QStringLiteral("beta-1"),
+                          QStringLiteral("Beta-2"), QStringLiteral("zeta")}));
+    QCOMPARE(window.deviceView()->currentIndex().data(DeviceListModel::DeviceIdRole).toString(),
+             QStringLiteral("zeta"));
+    auto *filter = window.findChild<QLineEdit *>(QStringLiteral("deviceFilter"));
+    QVERIFY(filter);
+    QTest::keyClicks(filter, QStringLiteral("BETA"));
+    QCOMPARE(shown(), (QStringList{QStringLiteral("beta-1"), QStringLiteral("Beta-2")}));
+    QCOMPARE(window.currentDevice(), QStringLiteral("zeta"));
+    QCOMPARE(window.chart()->device(), QStringLiteral("zeta"));
+    QVERIFY(!window.deviceView()->currentIndex().isValid());
+    // Forget Device takes every selected row: here all that the filter shows.
+    auto *forget = window.findChild<QAction *>(QStringLiteral("forgetDeviceAction"));
+    QVERIFY(forget);
+    window.deviceView()->selectAll();
+    int boxes = 0;
+    QString boxText;
+    answerForgetBox(this, true, true, &boxes, &boxText);
+    forget->trigger();
+    QCOMPARE(boxes, 1);
+    QVERIFY2(boxText.startsWith(QStringLiteral("Forget 2 devices?")), qPrintable(boxText));
+    QVERIFY2(boxText.contains(QStringLiteral("(2 readings)")), qPrintable(boxText));
+    QVERIFY(shown().isEmpty());
+    filter->clear();
+    QCOMPARE(shown(), (QStringList{QStringLiteral("alpha"), QStringLiteral("zeta")}));
+    QCOMPARE(window.deviceView()->currentIndex().data(DeviceListModel::DeviceIdRole).toString(),
+             QStringLiteral("zeta"));
+    QCOMPARE(window.currentDevice(), QStringLiteral("zeta"));
+    QCOMPARE(window.store()->size(QStringLiteral("beta-1")), 0);
+    QCOMPARE(window.store()->size(QStringLiteral("Beta-2")), 0);
+    QCOMPARE(window.store()->size(QStringLiteral("alpha")), 1);
+}
+
+void TestDashboard::spamKeepsMemoryBounded_data()
+{
+    QTest::addColumn<QString>("kind"); // the topic the spam goes to
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<qint64>("maxGrowthKb");
+    QTest::newRow("10,000 status topics")
+        << QStringLiteral("status") << QStringList{} << qint64(3072);
+    QTest::newRow("10,000 telemetry topics, --max-devices 1000")
+        << QStringLiteral("telemetry")
+        << QStringList{QStringLiteral("--max-devices"), QStringLiteral("1000")} << qint64(8192);
+}
+
+void TestDashboard::spamKeepsMemoryBounded()
+{
+    // The real binary on a broker of its own: its peak resident set (VmHWM) before and after
+    // 10,000 ids publish once each. The numbers are in docs/dashboard.md ("Device limits").
+    QFETCH(QString, kind);
+    QFETCH(QStringList, options);
+    QFETCH(qint64, maxGrowthKb);
+    TestBroker broker;
+    QVERIFY2(broker.start(), qPrintable(broker.errorString()));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QProcess dashboard;
+    dashboard.setProcessEnvironment(offscreenEnvironment());
+    dashboard.start(QStringLiteral(NIGHTLIGHT_DASHBOARD_BINARY),
+                    QStringList{QStringLiteral("--host"), broker.host(), QStringLiteral("--port"),
+                                QString::number(broker.port()), QStringLiteral("--database"),
+                                dir.filePath(QStringLiteral("spam.sqlite")),
+                                QStringLiteral("--settings"),
+                                dir.filePath(QStringLiteral("spam.ini"))} +
+                        options);
+    QVERIFY(dashboard.waitForStarted(10000));
+    auto guard = qScopeGuard([&] {
+        if (dashboard.state() != QProcess::NotRunning) {
+            dashboard.kill();
+            dashboard.waitForFinished(5000);
+        }
+    });
+    const auto publisher = broker.connectedClient();
+    QVERIFY(publisher);
+    // The handshake of signalClosesLikeQuit: a malformed reading on a topic of its own is logged
+    // in full, in order with what was published before it.
+    QString log;
+    const auto probed = [&](int n) {
+        const QString topic = telemetryTopic(QStringLiteral("probe-%1").arg(n));
+        log += QString::fromLocal8Bit(dashboard.readAllStandardError());
+        return log.contains(
+            QStringLiteral("ignoring malformed message on %1: light must be a number").arg(topic));
+    };
+    const auto probe = [&](int n) {
+        return publisher->publish(telemetryTopic(QStringLiteral("probe-%1").arg(n)),
+                                  R"({"light": "probe"})", 1);
+    };
+    QTRY_VERIFY_WITH_TIMEOUT((probe(0), probed(0)), 20000);
+    const qint64 before = peakRssKb(dashboard.processId());
+    QVERIFY(before > 0);
+    constexpr int Batches = 20;
+    constexpr int PerBatch = 500; // below mosquitto's 1000 queued messages per client
+    for (int batch = 1; batch <= Batches; ++batch) {
+        for (int i = 0; i < PerBatch; ++i) {
+            const QString id =
+                QStringLiteral("spam-%1").arg((batch - 1) * PerBatch + i, 5, 10, QLatin1Char('0'));
+            QVERIFY(kind == QLatin1String("status")
+                        ? publisher->publish(statusTopic(id), "online", 1)
+                        : publisher->publish(telemetryTopic(id), R"({"light": 5})", 1));
+        }
+        QVERIFY(probe(batch));
+        QTRY_VERIFY_WITH_TIMEOUT(probed(batch), 30000);
+    }
+    const qint64 after = peakRssKb(dashboard.processId());
+    qInfo("%s: VmHWM %lld kB before, %lld kB after (+%lld kB)", QTest::currentDataTag(), before,
+          after, after - before);
+    QVERIFY2(after - before < maxGrowthKb,
+             qPrintable(QStringLiteral("grew by %1 kB").arg(after - before)));
 }
 
 QTEST_MAIN(TestDashboard)

@@ -29,6 +29,10 @@ private slots:
     void intervalEstimate_data();
     void intervalEstimate();
     void malformedIsCountedNotListed();
+    void statusAloneMakesACandidate();
+    void deviceLimit();
+    void forgetDevice();
+    void removeManyRows();
 
 private:
     TestBroker m_broker;
@@ -46,10 +50,11 @@ void TestDeviceListModel::discovery_data()
     QTest::addColumn<QByteArray>("payload");
     QTest::addColumn<bool>("retained");
     QTest::addColumn<Status>("expected");
-    QTest::newRow("retained online status")
+    // A status alone makes no device (#9): the rows with a status send a reading too.
+    QTest::newRow("retained online status, then a reading")
         << QStringLiteral("disc-online") << QStringLiteral("status") << QByteArray("online") << true
         << Status::Online;
-    QTest::newRow("retained offline status")
+    QTest::newRow("retained offline status, then a reading")
         << QStringLiteral("disc-offline") << QStringLiteral("status") << QByteArray("offline")
         << true << Status::Offline;
     QTest::newRow("telemetry only is a lesson device")
@@ -83,7 +88,12 @@ void TestDeviceListModel::discovery()
     QSignalSpy added(&model, &DeviceListModel::deviceAdded);
     hub.startDiscovery();
     if (retained) {
-        QTRY_VERIFY_WITH_TIMEOUT(model.rowOf(id) >= 0, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(hub.isCandidate(id), 5000);
+        QCOMPARE(model.rowOf(id), -1);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (device->publish(telemetryTopic(id), R"({"light": 1})", 0), model.rowOf(id) >= 0),
+            5000);
+        QVERIFY(!hub.isCandidate(id));
     } else {
         QTRY_VERIFY_WITH_TIMEOUT((device->publish(topic, payload, 0), model.rowOf(id) >= 0), 5000);
     }
@@ -112,9 +122,10 @@ void TestDeviceListModel::staleAndBack()
     model.attach(&hub);
     hub.startDiscovery();
 
-    QTRY_VERIFY_WITH_TIMEOUT(
-        (device->publish(statusTopic(id), "online", 1, true), model.status(id) == Status::Online),
-        5000);
+    QTRY_VERIFY_WITH_TIMEOUT((device->publish(statusTopic(id), "online", 1, true),
+                              device->publish(telemetryTopic(id), R"({"light": 42})", 0),
+                              model.status(id) == Status::Online),
+                             5000);
     // Telemetry every ~100 ms (driven by a timer here, as a device would) sets the interval.
     QTimer tick;
     tick.setInterval(100);
@@ -252,6 +263,169 @@ void TestDeviceListModel::malformedIsCountedNotListed()
     QVERIFY(hub.malformedCount() >= 1);
     QVERIFY(hub.lastError().startsWith(QLatin1String("bad-dev/telemetry: ")));
     QCOMPARE(model.rowOf(QStringLiteral("bad-dev")), -1);
+}
+
+void TestDeviceListModel::statusAloneMakesACandidate()
+{
+    // #9: a status from an unknown id makes no row, only a candidate (its status kept in memory);
+    // candidates are bounded, the oldest dropped first; a reading makes the device, with the
+    // status its candidate had; a state from an id nobody watches changes nothing.
+    auto device = m_broker.connectedClient();
+    QVERIFY(device);
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    hub.setMaxCandidates(3);
+    DeviceListModel model;
+    model.attach(&hub);
+    QSignalSpy admitted(&hub, &DeviceHub::deviceAdmitted);
+    QSignalSpy statuses(&hub, &DeviceHub::statusReceived);
+    hub.startDiscovery();
+    const QString probe = QStringLiteral("cand-probe");
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (device->publish(telemetryTopic(probe), R"({"light": 0})", 1), model.rowOf(probe) >= 0),
+        5000);
+    QCOMPARE(admitted.size(), 1);
+    // One publisher: once this reading is in, everything before it has been read.
+    double marker = 0;
+    const auto handshake = [&] {
+        ++marker;
+        QVERIFY(device->publish(telemetryTopic(probe),
+                                QStringLiteral(R"({"light": %1})").arg(marker).toUtf8(), 1));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            model.data(model.index(model.rowOf(probe)), DeviceListModel::LastLightRole)
+                    .toDouble() == marker,
+            5000);
+    };
+
+    for (int i = 0; i < 5; ++i)
+        QVERIFY(device->publish(statusTopic(QStringLiteral("cand-%1").arg(i)),
+                                i == 4 ? "offline" : "online", 1));
+    DeviceState state;
+    QVERIFY(device->publish(stateTopic(QStringLiteral("cand-1")), encodeState(state), 1));
+    handshake();
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(hub.candidateCount(), 3);
+    QVERIFY(!hub.isCandidate(QStringLiteral("cand-0")));
+    QVERIFY(!hub.isCandidate(QStringLiteral("cand-1")));
+    for (int i = 2; i < 5; ++i)
+        QVERIFY(hub.isCandidate(QStringLiteral("cand-%1").arg(i)));
+    QCOMPARE(statuses.size(), 0);
+    QVERIFY(!hub.lastStatus(QStringLiteral("cand-4")));
+    QVERIFY(!hub.lastState(QStringLiteral("cand-1")));
+
+    // A reading: a device, listed, with the status it sent as a candidate.
+    QVERIFY(device->publish(telemetryTopic(QStringLiteral("cand-4")), R"({"light": 7})", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(model.rowOf(QStringLiteral("cand-4")) >= 0, 5000);
+    QCOMPARE(model.status(QStringLiteral("cand-4")), Status::Offline);
+    QCOMPARE(hub.lastStatus(QStringLiteral("cand-4")), Availability::Offline);
+    QCOMPARE(hub.candidateCount(), 2);
+    // A dropped candidate's reading still makes a device, of unknown status.
+    QVERIFY(device->publish(telemetryTopic(QStringLiteral("cand-0")), R"({"light": 7})", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(model.rowOf(QStringLiteral("cand-0")) >= 0, 5000);
+    QCOMPARE(model.status(QStringLiteral("cand-0")), Status::NoStatus);
+    QCOMPARE(admitted.size(), 3);
+}
+
+void TestDeviceListModel::deviceLimit()
+{
+    // At maxDevices() known devices, readings from new ids are refused and counted; a watched
+    // device (the user's choice) is admitted all the same, and forgetting one makes room.
+    auto device = m_broker.connectedClient();
+    QVERIFY(device);
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    hub.setMaxDevices(2);
+    DeviceListModel model;
+    model.attach(&hub);
+    QSignalSpy limit(&hub, &DeviceHub::deviceLimitReached);
+    hub.startDiscovery();
+    const QString first = QStringLiteral("cap-0");
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (device->publish(telemetryTopic(first), R"({"light": 0})", 1), model.rowOf(first) >= 0),
+        5000);
+    for (int i = 1; i <= 4; ++i) {
+        QVERIFY(
+            device->publish(telemetryTopic(QStringLiteral("cap-%1").arg(i)), R"({"light": 1})", 1));
+    }
+    QVERIFY(device->publish(telemetryTopic(first), R"({"light": 99})", 1));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        model.data(model.index(model.rowOf(first)), DeviceListModel::LastLightRole).toDouble(),
+        99.0, 5000);
+    QCOMPARE(model.deviceIds(), (QStringList{first, QStringLiteral("cap-1")}));
+    QCOMPARE(hub.refusedMessages(), 3);
+    QCOMPARE(limit.size(), 1);
+    QCOMPARE(limit.constFirst().constFirst().toInt(), 2);
+
+    QVERIFY(hub.watchDevice(QStringLiteral("cap-chosen")));
+    QCOMPARE(hub.deviceCount(), 3);
+    QVERIFY(model.rowOf(QStringLiteral("cap-chosen")) >= 0);
+
+    hub.forgetDevice(QStringLiteral("cap-chosen"));
+    hub.forgetDevice(QStringLiteral("cap-1"));
+    QCOMPARE(model.deviceIds(), QStringList{first});
+    QVERIFY(!hub.isWatching(QStringLiteral("cap-chosen")));
+    QVERIFY(device->publish(telemetryTopic(QStringLiteral("cap-3")), R"({"light": 3})", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(model.rowOf(QStringLiteral("cap-3")) >= 0, 5000);
+    QCOMPARE(hub.refusedMessages(), 3);
+    QCOMPARE(limit.size(), 1);
+}
+
+void TestDeviceListModel::forgetDevice()
+{
+    // Forgetting drops what the hub heard and the messages it still has queued (received before
+    // the user said so); the row goes with it.
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    DeviceListModel model;
+    model.attach(&hub);
+    const QString id = QStringLiteral("forget-queued");
+    QVERIFY(hub.watchDevice(id));
+    QVERIFY(hub.isKnown(id));
+    QCOMPARE(model.deviceIds(), QStringList{id});
+    hub.setSliceBudget(0); // one message per event-loop turn: the rest stays queued
+    QList<MqttMessage> batch;
+    for (int i = 0; i < 10; ++i)
+        batch.append(MqttMessage{telemetryTopic(i % 2 ? id : QStringLiteral("forget-other")),
+                                 QStringLiteral(R"({"light": %1})").arg(i).toUtf8(), 0, false});
+    QSignalSpy removed(&model, &DeviceListModel::deviceRemoved);
+    hub.enqueue(batch);
+    QCOMPARE(hub.queuedMessages(), 9);
+    hub.forgetDevice(id);
+    QCOMPARE(removed.size(), 1);
+    QCOMPARE(model.rowOf(id), -1);
+    QVERIFY(!hub.isKnown(id));
+    QVERIFY(!hub.isWatching(id));
+    QVERIFY(!hub.hasTelemetry(id));
+    QCOMPARE(hub.queuedMessages(), 4); // forget-other's
+    hub.drainQueue();
+    QCOMPARE(model.rowOf(id), -1);
+    QCOMPARE(model.deviceIds(), QStringList{QStringLiteral("forget-other")});
+    QCOMPARE(model.data(model.index(0), DeviceListModel::LastLightRole).toDouble(), 8.0);
+}
+
+void TestDeviceListModel::removeManyRows()
+{
+    // Forget Device on a flood's devices: rows that are not neighbours, in any order; the model
+    // reports each removal and finds the rows left where they are.
+    DeviceListModel model;
+    for (int i = 0; i < 8; ++i)
+        model.addDevice(QStringLiteral("many-%1").arg(i));
+    QSignalSpy removing(&model, &QAbstractItemModel::rowsAboutToBeRemoved);
+    QSignalSpy removed(&model, &DeviceListModel::deviceRemoved);
+    model.removeDevices({QStringLiteral("many-6"), QStringLiteral("many-1"),
+                         QStringLiteral("many-2"), QStringLiteral("nobody"),
+                         QStringLiteral("many-7"), QStringLiteral("many-4")});
+    QCOMPARE(model.deviceIds(),
+             (QStringList{QStringLiteral("many-0"), QStringLiteral("many-3"),
+                          QStringLiteral("many-5")}));
+    QCOMPARE(removing.size(), 3); // 6-7, 4, 1-2
+    QCOMPARE(removed.size(), 5);
+    for (int row = 0; row < model.rowCount(); ++row)
+        QCOMPARE(model.rowOf(model.deviceIdAt(row)), row);
+    QCOMPARE(model.rowOf(QStringLiteral("many-4")), -1);
 }
 
 QTEST_MAIN(TestDeviceListModel)

@@ -95,6 +95,18 @@
         <source>--palette must be light or dark</source>
         <translation>--palette অবশ্যই light অথবা dark হতে হবে</translation>
     </message>
+    <message>
+        <source>Most devices to track; messages from further new ones are ignored (default %1).</source>
+        <translation>সর্বোচ্চ কতগুলি ডিভাইস ট্র্যাক করা হবে; এর বেশি নতুন ডিভাইসের বার্তা উপেক্ষা করা হয় (ডিফল্ট %1)।</translation>
+    </message>
+    <message>
+        <source>count</source>
+        <translation>সংখ্যা</translation>
+    </message>
+    <message>
+        <source>--max-devices must be a number from 1 to %1, not &quot;%2&quot;</source>
+        <translation>--max-devices ১ থেকে %1-এর মধ্যে একটি সংখ্যা হতে হবে, &quot;%2&quot; নয়</translation>
+    </message>
 </context>
 <context>
     <name>nightlight::ConnectionDialog</name>
@@ -540,6 +552,70 @@
     <message>
         <source>History database</source>
         <translation>ইতিহাসের ডেটাবেস</translation>
+    </message>
+    <message>
+        <source>Device limit reached: the dashboard tracks %1 devices and ignores new ones (--max-devices)</source>
+        <translation>ডিভাইসের সীমায় পৌঁছেছে: ড্যাশবোর্ড %1টি ডিভাইস ট্র্যাক করছে এবং নতুনগুলি উপেক্ষা করছে (--max-devices)</translation>
+    </message>
+    <message>
+        <source>&amp;Forget Device…</source>
+        <translation>ডিভাইস ভুলে যান (&amp;F)…</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>সম্পাদনা (&amp;E)</translation>
+    </message>
+    <message>
+        <source>Forget Device</source>
+        <translation>ডিভাইস ভুলে যান</translation>
+    </message>
+    <message>
+        <source>Forget the device “%1”?</source>
+        <translation>“%1” ডিভাইসটি ভুলে যাবেন?</translation>
+    </message>
+    <message>
+        <source>It leaves the list and is no longer watched. If it sends a reading again, it comes back as a new device.</source>
+        <translation>এটি তালিকা থেকে সরে যাবে এবং আর নজরে রাখা হবে না। এটি আবার কোনো রিডিং পাঠালে নতুন ডিভাইস হিসেবে ফিরে আসবে।</translation>
+    </message>
+    <message>
+        <source>Also delete its stored history (%1 readings)</source>
+        <translation>এর সংরক্ষিত ইতিহাসও মুছে ফেলুন (%1টি রিডিং)</translation>
+    </message>
+    <message>
+        <source>&amp;Forget</source>
+        <translation>ভুলে যান (&amp;F)</translation>
+    </message>
+    <message>
+        <source>Forgot %1 and deleted its history</source>
+        <translation>%1 ভুলে যাওয়া হয়েছে এবং এর ইতিহাস মুছে ফেলা হয়েছে</translation>
+    </message>
+    <message>
+        <source>Forgot %1</source>
+        <translation>%1 ভুলে যাওয়া হয়েছে</translation>
+    </message>
+    <message>
+        <source>Filter devices</source>
+        <translation>ডিভাইস খুঁজুন</translation>
+    </message>
+    <message>
+        <source>Forget %1 devices?</source>
+        <translation>%1টি ডিভাইস ভুলে যাবেন?</translation>
+    </message>
+    <message>
+        <source>They leave the list and are no longer watched. One that sends a reading again comes back as a new device.</source>
+        <translation>এগুলি তালিকা থেকে সরে যাবে এবং আর নজরে রাখা হবে না। যেটি আবার কোনো রিডিং পাঠাবে সেটি নতুন ডিভাইস হিসেবে ফিরে আসবে।</translation>
+    </message>
+    <message>
+        <source>Also delete their stored history (%1 readings)</source>
+        <translation>এগুলির সংরক্ষিত ইতিহাসও মুছে ফেলুন (%1টি রিডিং)</translation>
+    </message>
+    <message>
+        <source>Forgot %1 devices and deleted their history</source>
+        <translation>%1টি ডিভাইস ভুলে যাওয়া হয়েছে এবং এগুলির ইতিহাস মুছে ফেলা হয়েছে</translation>
+    </message>
+    <message>
+        <source>Forgot %1 devices</source>
+        <translation>%1টি ডিভাইস ভুলে যাওয়া হয়েছে</translation>
     </message>
 </context>
 <context>
