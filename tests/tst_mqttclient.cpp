@@ -5,6 +5,7 @@
 
 #include "blackhole.h"
 #include "mqttclient.h"
+#include "procstatus.h"
 #include "testbroker.h"
 
 #include <QElapsedTimer>
@@ -44,25 +45,6 @@ qsizetype indexOf(const QSignalSpy &spy, const QString &topic,
             return i;
     }
     return -1;
-}
-
-// Peak resident memory of this process in KiB (VmHWM), and its reset (Linux >= 4.0).
-qint64 peakRssKb()
-{
-    QFile status(QStringLiteral("/proc/self/status"));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmHWM:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-    }
-    return -1;
-}
-
-bool resetPeakRss()
-{
-    QFile refs(QStringLiteral("/proc/self/clear_refs"));
-    return refs.open(QIODevice::WriteOnly) && refs.write("5") == 1;
 }
 
 // mosquitto_pub from the Debian package: the publisher of a huge message is another process,

@@ -5,6 +5,7 @@
 #include "blackhole.h"
 #include "emojiid.h"
 #include "mqttclient.h"
+#include "procstatus.h"
 #include "protocol.h"
 #include "testbroker.h"
 
@@ -50,18 +51,7 @@ public:
             m_process.start(wrapper.first(), wrapper.mid(1) + QStringList{device} + args);
         return m_process.waitForStarted(5000);
     }
-    // Peak resident memory (VmHWM) in KiB, -1 if unknown.
-    qint64 peakRssKb() const
-    {
-        QFile status(QStringLiteral("/proc/%1/status").arg(m_process.processId()));
-        if (!status.open(QIODevice::ReadOnly))
-            return -1;
-        for (const QByteArray &line : status.readAll().split('\n')) {
-            if (line.startsWith("VmHWM:"))
-                return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-        }
-        return -1;
-    }
+    qint64 peakRssKb() const { return ::peakRssKb(m_process.processId()); }
     QString log()
     {
         m_stderr += m_process.readAllStandardError();
