@@ -15,6 +15,7 @@
 #include "mainwindow.h"
 #include "mqttclient.h"
 #include "passwordstore.h"
+#include "procstatus.h"
 #include "protocol.h"
 #include "telemetrystore.h"
 #include "testbroker.h"
@@ -1128,19 +1129,6 @@ QStringList sorted(QStringList list)
 {
     list.sort();
     return list;
-}
-
-// The peak resident set of a process (VmHWM), in kB; -1 if unreadable.
-qint64 peakRssKb(qint64 pid)
-{
-    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : f.readAll().split('\n')) {
-        if (line.startsWith("VmHWM:"))
-            return line.mid(6).trimmed().split(' ').constFirst().toLongLong();
-    }
-    return -1;
 }
 
 } // namespace
