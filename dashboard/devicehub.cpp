@@ -34,7 +34,9 @@ DeviceHub::~DeviceHub()
 void DeviceHub::startDiscovery()
 {
     m_client->subscribe(discoveryTopic(TopicKind::Status), 1);
-    m_client->subscribe(discoveryTopic(TopicKind::Telemetry), 0);
+    // QoS 1: live telemetry is QoS 0 and stays so (the lower of the two applies); what a device
+    // sends at QoS 1 after a reconnect is queued for our persistent session while we are away.
+    m_client->subscribe(discoveryTopic(TopicKind::Telemetry), 1);
 }
 
 bool DeviceHub::watchDevice(const QString &deviceId)

@@ -15,11 +15,13 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -34,6 +36,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
+#include <QSysInfo>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -46,6 +49,9 @@ namespace {
 Q_LOGGING_CATEGORY(lcWindow, "nightlight.dashboard", QtInfoMsg)
 
 constexpr qint64 DayMs = qint64(24) * 3600 * 1000;
+// How long the broker keeps our session (MQTT 5) while the dashboard is closed: a week of the
+// devices' QoS 1 messages, within the broker's per-client queue limit.
+constexpr quint32 SessionExpirySeconds = 7 * 24 * 3600;
 } // namespace
 
 QList<qint64> MainWindow::windowPresets()
@@ -397,6 +403,19 @@ void MainWindow::applyConnectionSettings()
     m_client->setTlsCaFile(m_connection.tlsCaFile);
     m_client->setUsername(m_connection.username);
     m_client->setPassword(m_connection.password);
+    // A persistent session (#9): what devices send at QoS 1 while we are away (their replay and
+    // the minute after their reconnect) is queued for us by the broker. The client id is this
+    // dashboard's, stable across starts: host and history file.
+    m_client->setClientId(
+        QStringLiteral("nightlight-dashboard-") +
+        QString::fromLatin1(QCryptographicHash::hash((QSysInfo::machineHostName() + u'\n' +
+                                                      QFileInfo(m_databasePath).absoluteFilePath())
+                                                         .toUtf8(),
+                                                     QCryptographicHash::Sha1)
+                                .toHex()
+                                .left(12)));
+    m_client->setCleanSession(false);
+    m_client->setSessionExpiry(SessionExpirySeconds);
     m_store->setRetention(qint64(m_connection.retentionDays) * DayMs);
     m_lastError.clear();
     m_client->connectToHost();

@@ -269,6 +269,11 @@ void Worker::setState(State state)
 
 void Worker::fail(MqttPhase phase, int code, int err, const QString &action)
 {
+    // A broker that was away (a failed attempt) explains the quick closes before: a restart,
+    // not another client with our id.
+    if (phase == MqttPhase::Connect || phase == MqttPhase::TcpConnect ||
+        phase == MqttPhase::Handshake)
+        m_quickCloses = 0;
     MqttFailureContext context = failureContext();
     context.action = action;
     fail(describeMqttFailure(phase, code, err, context));
