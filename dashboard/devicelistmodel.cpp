@@ -49,7 +49,7 @@ void DeviceListModel::attach(DeviceHub *hub)
     connect(hub, &DeviceHub::telemetryReceived, this, &DeviceListModel::noteTelemetry);
     connect(hub, &DeviceHub::statusReceived, this, &DeviceListModel::noteStatus);
     connect(hub, &DeviceHub::stateReceived, this,
-            [this](const QString &id, const DeviceState &) { noteState(id); });
+            [this](const QString &id, const DeviceState &s) { noteState(id, s.instance); });
     connect(hub, &DeviceHub::deviceAdmitted, this, &DeviceListModel::addDevice);
     connect(hub, &DeviceHub::deviceForgotten, this, &DeviceListModel::removeDevice);
 }
@@ -82,6 +82,8 @@ QString DeviceListModel::statusText(Status status)
         return tr("stale");
     case Status::NoStatus:
         return tr("no status (lesson device)");
+    case Status::Shared:
+        return tr("two devices share this id");
     }
     return {};
 }
@@ -98,6 +100,8 @@ QColor DeviceListModel::statusColor(Status status)
         return QColor(0xe0, 0x9b, 0x1a);
     case Status::NoStatus:
         return QColor(0x3b, 0x82, 0xd0);
+    case Status::Shared:
+        return QColor(0x9b, 0x4d, 0xca);
     case Status::Unknown:
         break;
     }
@@ -119,6 +123,11 @@ QVariant DeviceListModel::data(const QModelIndex &index, int role) const
         if (d.lastTelemetryMs)
             tip += QLatin1Char('\n') +
                 tr("Telemetry every %1 s").arg(QLocale().toString(intervalOf(d) / 1000.0, 'g', 3));
+        if (d.status == Status::Shared) {
+            tip += QLatin1Char('\n') +
+                tr("Two devices use this id: their readings are mixed and the broker keeps "
+                   "disconnecting one for the other. Give each device its own id.");
+        }
         return tip;
     }
     case Qt::DecorationRole:
@@ -194,6 +203,8 @@ QIcon DeviceListModel::dotIcon(Status status) const
 
 DeviceListModel::Status DeviceListModel::computeStatus(const Device &d, qint64 now) const
 {
+    if (d.sharedUntilMs && now < *d.sharedUntilMs)
+        return Status::Shared;
     if (d.availability == Availability::Offline)
         return Status::Offline;
     if (d.lastTelemetryMs && now - *d.lastTelemetryMs > StaleIntervals * intervalOf(d))
@@ -305,10 +316,19 @@ void DeviceListModel::noteStatus(const QString &deviceId, Availability availabil
     update(row);
 }
 
-void DeviceListModel::noteState(const QString &deviceId)
+void DeviceListModel::noteState(const QString &deviceId, const QString &instance)
 {
     const int row = ensureRow(deviceId);
-    m_devices[row].hasState = true;
+    Device &d = m_devices[row];
+    d.hasState = true;
+    // A device picks a new token at every start: A then B is a restart. A, B, then A again is
+    // two devices with one id taking the broker's session from each other.
+    if (!instance.isEmpty() && instance != d.instance) {
+        if (instance == d.previousInstance)
+            d.sharedUntilMs = m_clock() + SharedHoldMs;
+        d.previousInstance = d.instance;
+        d.instance = instance;
+    }
     update(row);
 }
 

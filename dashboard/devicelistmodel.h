@@ -34,6 +34,7 @@ public:
         Offline,
         Stale, // online or lesson device, but telemetry overdue
         NoStatus, // telemetry, never a status: a lesson device
+        Shared, // two devices use this id: their states alternate (#9)
     };
     Q_ENUM(Status)
 
@@ -51,6 +52,9 @@ public:
     static constexpr qint64 DefaultIntervalMs = 5000;
     // Stale after this many intervals without telemetry.
     static constexpr int StaleIntervals = 3;
+    // How long a device counts as shared after its states last switched back to an earlier
+    // instance token.
+    static constexpr qint64 SharedHoldMs = 10 * 60 * 1000;
 
     explicit DeviceListModel(QObject *parent = nullptr);
     ~DeviceListModel() override;
@@ -80,7 +84,7 @@ public:
 public slots:
     void noteTelemetry(const QString &deviceId, const nightlight::Telemetry &t, qint64 receivedMs);
     void noteStatus(const QString &deviceId, nightlight::Availability availability);
-    void noteState(const QString &deviceId);
+    void noteState(const QString &deviceId, const QString &instance);
     // Makes sure a row exists (e.g. for --id before anything arrived).
     void addDevice(const QString &deviceId);
     // Removes the device's row, if any (Forget Device); deviceRemoved follows.
@@ -105,6 +109,11 @@ private:
         std::optional<qint64> lastTelemetryMs;
         QList<qint64> gaps; // the last few telemetry gaps, ms
         Status status = Status::Unknown;
+        // The instance tokens of its last two distinct starts, and until when it counts as
+        // shared after the older one came back.
+        QString instance;
+        QString previousInstance;
+        std::optional<qint64> sharedUntilMs;
     };
 
     int ensureRow(const QString &deviceId);

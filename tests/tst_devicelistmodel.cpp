@@ -24,6 +24,7 @@ private slots:
     void discovery_data();
     void discovery();
     void staleAndBack();
+    void sharedIdIsShown();
     void transitions_data();
     void transitions();
     void intervalEstimate_data();
@@ -426,6 +427,63 @@ void TestDeviceListModel::removeManyRows()
     for (int row = 0; row < model.rowCount(); ++row)
         QCOMPARE(model.rowOf(model.deviceIdAt(row)), row);
     QCOMPARE(model.rowOf(QStringLiteral("many-4")), -1);
+}
+
+// Issue #9: two devices with one id take the broker's session from each other; each publishes
+// its state with the token it picked at start. A, B, A again is shown as a shared id; A then B
+// (one device restarting) is not.
+void TestDeviceListModel::sharedIdIsShown()
+{
+    auto device = m_broker.connectedClient();
+    QVERIFY(device);
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    DeviceListModel model;
+    model.setRefreshInterval(20);
+    model.attach(&hub);
+    hub.startDiscovery();
+
+    const auto state = [](const char *instance) {
+        DeviceState s;
+        s.instance = QString::fromLatin1(instance);
+        return encodeState(s);
+    };
+    const QString twin = QStringLiteral("twin-dev");
+    const QString restarted = QStringLiteral("restarted-dev");
+    for (const QString &id : {twin, restarted}) {
+        QVERIFY(hub.watchDevice(id)); // exact subscriptions: states come only this way
+        QTRY_VERIFY_WITH_TIMEOUT((device->publish(statusTopic(id), "online", 1, true),
+                                  device->publish(telemetryTopic(id), R"({"light": 42})", 0),
+                                  model.status(id) == Status::Online),
+                                 5000);
+    }
+    QSignalSpy changes(&model, &DeviceListModel::statusChanged);
+    // One state at a time, each seen before the next (the hub hands on only the newest state
+    // of a burst; a take-over happens over seconds).
+    const auto send = [&](const QString &id, const char *instance) {
+        QVERIFY(device->publish(stateTopic(id), state(instance), 1, true));
+        QTRY_VERIFY_WITH_TIMEOUT(hub.lastState(id) &&
+                                     hub.lastState(id)->instance == QString::fromLatin1(instance),
+                                 5000);
+    };
+    for (const char *instance : {"a1", "b2", "b2"})
+        send(restarted, instance);
+    for (const char *instance : {"a1", "b2", "a1"})
+        send(twin, instance);
+    QTRY_COMPARE_WITH_TIMEOUT(model.status(twin), Status::Shared, 5000);
+    QCOMPARE(model.data(model.index(model.rowOf(twin)), Qt::DisplayRole).toString(),
+             QStringLiteral("twin-dev — two devices share this id"));
+    QVERIFY(model.data(model.index(model.rowOf(twin)), Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("Give each device its own id")));
+    QCOMPARE(model.data(model.index(model.rowOf(restarted)), DeviceListModel::HasStateRole),
+             QVariant(true));
+    QVERIFY(model.status(restarted) != Status::Shared); // (stale by now: it sends no telemetry)
+    for (const QString &id : {twin, restarted}) {
+        device->publish(stateTopic(id), QByteArray(), 1, true);
+        device->publish(statusTopic(id), QByteArray(), 1, true);
+    }
 }
 
 QTEST_MAIN(TestDeviceListModel)

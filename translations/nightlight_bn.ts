@@ -217,6 +217,14 @@
         <source>Telemetry every %1 s</source>
         <translation>প্রতি %1 সেকেন্ডে টেলিমেট্রি</translation>
     </message>
+    <message>
+        <source>two devices share this id</source>
+        <translation>দুটি ডিভাইস এই আইডি ব্যবহার করছে</translation>
+    </message>
+    <message>
+        <source>Two devices use this id: their readings are mixed and the broker keeps disconnecting one for the other. Give each device its own id.</source>
+        <translation>দুটি ডিভাইস এই আইডি ব্যবহার করছে: তাদের রিডিং মিশে যাচ্ছে এবং ব্রোকার একটির জন্য অন্যটিকে বারবার বিচ্ছিন্ন করছে। প্রতিটি ডিভাইসকে আলাদা আইডি দিন।</translation>
+    </message>
 </context>
 <context>
     <name>nightlight::LedControl</name>
