@@ -6,6 +6,7 @@
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QHash>
 #include <QLoggingCategory>
 #include <QMetaObject>
 #include <QPointer>
@@ -219,7 +220,9 @@ private:
     bool m_gotConnack = false;
     int m_disconnectRc = 0;
     int m_delayMs = 500;
-    QList<QPair<QString, int>> m_subscriptions;
+    // Filter -> QoS. A hash: a dashboard watching 10,000 devices holds 20,000 exact filters, and
+    // a list made each subscribe() a scan of them (#9).
+    QHash<QString, int> m_subscriptions;
     QList<MqttMessage> m_offlineQueue; // QoS > 0 messages published while not connected
     QList<MqttMessage> m_batch; // received, not yet handed to the owner
     QByteArray m_lastLogError;
@@ -557,7 +560,9 @@ void Worker::onConnack(int rc)
 
 void Worker::sendSubscriptions()
 {
-    for (const auto &[filter, qos] : std::as_const(m_subscriptions)) {
+    for (auto it = m_subscriptions.cbegin(); it != m_subscriptions.cend(); ++it) {
+        const QString &filter = it.key();
+        const int qos = it.value();
         const QByteArray f = filter.toUtf8();
         const int rc = mosquitto_subscribe(m_mosq.get(), nullptr, f.constData(), qos);
         if (rc != MOSQ_ERR_SUCCESS)
@@ -597,12 +602,7 @@ void Worker::publish(const MqttMessage &message)
 
 void Worker::subscribe(const QString &filter, int qos)
 {
-    auto it = std::find_if(m_subscriptions.begin(), m_subscriptions.end(),
-                           [&](const auto &s) { return s.first == filter; });
-    if (it != m_subscriptions.end())
-        it->second = qos;
-    else
-        m_subscriptions.append({filter, qos});
+    m_subscriptions.insert(filter, qos);
     if (m_sessionUp) {
         const QByteArray f = filter.toUtf8();
         const int rc = mosquitto_subscribe(m_mosq.get(), nullptr, f.constData(), qos);
@@ -614,7 +614,7 @@ void Worker::subscribe(const QString &filter, int qos)
 
 void Worker::unsubscribe(const QString &filter)
 {
-    m_subscriptions.removeIf([&](const auto &s) { return s.first == filter; });
+    m_subscriptions.remove(filter);
     if (m_sessionUp) {
         const QByteArray f = filter.toUtf8();
         const int rc = mosquitto_unsubscribe(m_mosq.get(), nullptr, f.constData());
