@@ -992,10 +992,14 @@ void Worker::linkLost(int rc, int err)
         // 2.0.15 and 3.1.1 brokers say nothing when another client takes over our client id.
         m_quickCloses = !stable && rc == MOSQ_ERR_CONN_LOST ? m_quickCloses + 1 : 0;
     }
-    const bool refusedV5 = m_mqtt5 && m_settings.protocol == ProtocolVersion::Auto &&
-        ((m_gotConnack && m_connackCode == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION) ||
-         (!m_gotConnack &&
-          (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_PROTOCOL || rc == MOSQ_ERR_CONN_REFUSED)));
+    // Whatever ends a v5 attempt before its CONNACK, other than TLS or a timeout, may be a
+    // 3.1.1 broker: libmosquitto 2.0.11 reports its CONNACK 0x01 as 0x84, 2.0.21 as a malformed
+    // packet (it reads properties a 3.1.1 CONNACK does not have), other brokers just close.
+    const bool refusedV5 = m_mqtt5 && m_settings.protocol == ProtocolVersion::Auto && !wasUp &&
+        ((m_gotConnack &&
+          (m_connackCode == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION || m_connackCode == 1)) ||
+         (!m_gotConnack && rc != MOSQ_ERR_TLS && rc != MOSQ_ERR_TLS_HANDSHAKE &&
+          rc != MOSQ_ERR_KEEPALIVE));
     if (refusedV5) {
         // A 3.1.1 broker answers a v5 CONNECT with "unacceptable protocol version" (0x01, which
         // libmosquitto reports as 0x84) or just closes the connection: try 3.1.1 at once.
