@@ -101,9 +101,10 @@ public:
     void setProtocolVersion(ProtocolVersion version); // default Auto
     // The version of the current or last session: Mqtt5 or Mqtt311 (Auto before a CONNACK).
     ProtocolVersion protocolVersion() const;
-    // Incoming packets larger than this are never held whole: MQTT 5 brokers are told (Maximum
-    // Packet Size) and drop them; on 3.1.1 the client reads past them in small pieces (plain TCP)
-    // or drops them at once (TLS), acknowledges QoS 1 ones and emits messageTooLarge().
+    // Incoming packets larger than this are never held whole. On plain TCP the client reads
+    // past them in small pieces, acknowledges QoS 1 ones and emits messageTooLarge(). Over TLS
+    // an MQTT 5 broker is told (Maximum Packet Size) and drops them; a 3.1.1 one sends them, and
+    // libmosquitto holds each once before the client drops it (docs/mqtt-client.md).
     void setMaximumPacketSize(quint32 bytes); // default DefaultMaximumPacketSize, 0: no limit
     quint32 maximumPacketSize() const;
     // MQTT 5 Session Expiry Interval for cleanSession(false); default 0xFFFFFFFF (never), as a
