@@ -64,6 +64,11 @@ constexpr int DisconnectFlushMs = 2000;
 // accepts and then drops us (another client with our id, a message we cannot take) is retried
 // with a growing delay instead of every minDelay.
 constexpr qint64 StableSessionMs = 10000;
+// The relay: bytes read from the broker at once, and how much of libmosquitto's output it holds
+// while the broker does not take it (beyond that, libmosquitto's writes into the pair wait, as
+// they would on the TCP socket).
+constexpr qsizetype RelayChunk = 64 * 1024;
+constexpr qsizetype RelayMaxPending = 256 * 1024;
 
 struct Settings
 {
@@ -168,6 +173,7 @@ private:
     void onRelayReadable();
     bool relayDeliver();
     bool relayFlush(int *err);
+    void drainPair();
     void relayPump();
     void onWritable();
     void onTcpConnected();
@@ -234,6 +240,7 @@ private:
     QSocketNotifier *m_pairNotifier = nullptr;
     QByteArray m_toBroker; // libmosquitto's packets and our acknowledgements, not yet sent
     QByteArray m_toClient; // checked packets not yet written to the socketpair
+    QByteArray m_readBuffer; // RelayChunk bytes, allocated once
     std::unique_ptr<MqttPacketFilter> m_filter;
     int m_quickCloses = 0; // sessions in a row the broker closed within StableSessionMs
 };
@@ -754,6 +761,7 @@ void Worker::stopRelay()
     m_toBroker.squeeze();
     m_toClient.clear();
     m_toClient.squeeze();
+    m_readBuffer = QByteArray();
     if (m_filter)
         m_filter->reset();
 }
@@ -763,10 +771,11 @@ void Worker::onRelayReadable()
 {
     if (!m_relayed)
         return;
-    static constexpr qsizetype Chunk = 64 * 1024;
-    QByteArray buffer(Chunk, Qt::Uninitialized);
+    if (m_readBuffer.size() != RelayChunk)
+        m_readBuffer.resize(RelayChunk);
     for (int round = 0; round < 16; ++round) {
-        const ssize_t n = ::recv(m_tcpFd, buffer.data(), size_t(buffer.size()), MSG_DONTWAIT);
+        const ssize_t n =
+            ::recv(m_tcpFd, m_readBuffer.data(), size_t(m_readBuffer.size()), MSG_DONTWAIT);
         if (n == 0) {
             linkLost(MOSQ_ERR_CONN_LOST, 0);
             return;
@@ -781,7 +790,7 @@ void Worker::onRelayReadable()
             return;
         }
         QList<MqttPacketFilter::Dropped> dropped;
-        if (!m_filter->feed(buffer.constData(), n, &m_toClient, &dropped)) {
+        if (!m_filter->feed(m_readBuffer.constData(), n, &m_toClient, &dropped)) {
             linkLost(MOSQ_ERR_PROTOCOL, 0);
             return;
         }
@@ -800,7 +809,7 @@ void Worker::onRelayReadable()
         }
         if (!relayDeliver())
             return;
-        if (n < buffer.size())
+        if (n < m_readBuffer.size())
             break;
     }
     flushBatch();
@@ -854,29 +863,32 @@ bool Worker::relayFlush(int *err)
     return true;
 }
 
+// What libmosquitto wrote into the socketpair, up to RelayMaxPending waiting for the broker.
+void Worker::drainPair()
+{
+    char buffer[16384];
+    while (m_toBroker.size() < RelayMaxPending) {
+        const ssize_t n = ::recv(m_pairFd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        m_toBroker.append(buffer, qsizetype(n));
+    }
+}
+
 // libmosquitto's packets from the socketpair to the broker.
 void Worker::relayPump()
 {
     if (!m_relayed)
         return;
-    // Backpressure: while the broker does not take what we have, leave libmosquitto's packets
-    // in the pair (its writes then wait, as they would on the TCP socket).
-    static constexpr qsizetype MaxPending = 256 * 1024;
-    char buffer[16384];
     for (;;) {
-        while (m_toBroker.size() < MaxPending) {
-            const ssize_t n = ::recv(m_pairFd, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n <= 0)
-                break;
-            m_toBroker.append(buffer, qsizetype(n));
-        }
+        drainPair();
         int err = 0;
         if (!relayFlush(&err)) {
             linkLost(MOSQ_ERR_ERRNO, err);
             return;
         }
         // libmosquitto's own queue, if the pair was full when it wrote.
-        if (!mosquitto_want_write(m_mosq.get()) || m_toBroker.size() >= MaxPending)
+        if (!mosquitto_want_write(m_mosq.get()) || m_toBroker.size() >= RelayMaxPending)
             break;
         errno = 0;
         const int rc = mosquitto_loop_write(m_mosq.get(), 1);
@@ -884,7 +896,7 @@ void Worker::relayPump()
             return;
     }
     m_tcpWriteNotifier->setEnabled(!m_toBroker.isEmpty());
-    m_pairNotifier->setEnabled(m_toBroker.size() < MaxPending);
+    m_pairNotifier->setEnabled(m_toBroker.size() < RelayMaxPending);
 }
 
 void Worker::onReadable()
@@ -1046,10 +1058,7 @@ void Worker::closeCleanly()
     const QDeadlineTimer deadline(DisconnectFlushMs);
     while (m_relayed && !deadline.hasExpired()) {
         // libmosquitto wrote DISCONNECT into the pair: carry it (and what is before it) over.
-        char buffer[16384];
-        ssize_t n;
-        while ((n = ::recv(m_pairFd, buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
-            m_toBroker.append(buffer, qsizetype(n));
+        drainPair();
         int err = 0;
         if (!relayFlush(&err) || (m_toBroker.isEmpty() && !mosquitto_want_write(m)))
             break;

@@ -1708,13 +1708,7 @@ void TestDashboard::hugeMessagesAreDroppedUnread()
             QVERIFY(out.write(chunk) == chunk.size());
     }
     const auto pub = [&](const QStringList &args) {
-        QProcess p;
-        p.setProcessChannelMode(QProcess::ForwardedChannels);
-        p.start(QStringLiteral("mosquitto_pub"),
-                QStringList{QStringLiteral("-h"), broker.host(), QStringLiteral("-p"),
-                            QString::number(broker.port())} +
-                    args);
-        return p.waitForFinished(60000) && p.exitCode() == 0;
+        return mosquittoPub(broker, args);
     };
     QVERIFY(
         pub({QStringLiteral("-r"), QStringLiteral("-q"), QStringLiteral("1"), QStringLiteral("-t"),

@@ -47,18 +47,12 @@ qsizetype indexOf(const QSignalSpy &spy, const QString &topic,
     return -1;
 }
 
-// mosquitto_pub from the Debian package: the publisher of a huge message is another process,
-// so its copy of the payload does not count against this one's peak memory.
-bool mosquittoPub(const TestBroker &broker, const QStringList &args)
+// Data rows "MQTT 5" and "MQTT 3.1.1" of a column "version".
+void bothProtocols()
 {
-    QProcess pub;
-    pub.setProcessChannelMode(QProcess::ForwardedChannels);
-    pub.start(QStringLiteral("mosquitto_pub"),
-              QStringList{QStringLiteral("-h"), broker.host(), QStringLiteral("-p"),
-                          QString::number(broker.port())} +
-                  args);
-    return pub.waitForFinished(60000) && pub.exitStatus() == QProcess::NormalExit &&
-        pub.exitCode() == 0;
+    QTest::addColumn<MqttClient::ProtocolVersion>("version");
+    QTest::newRow("MQTT 5") << MqttClient::ProtocolVersion::Mqtt5;
+    QTest::newRow("MQTT 3.1.1") << MqttClient::ProtocolVersion::Mqtt311;
 }
 
 quint16 closedPort()
@@ -686,11 +680,9 @@ void TestMqttClient::fallsBackTo311WhenBrokerRefuses5()
 
 void TestMqttClient::oversizedMessageIsDroppedUnread_data()
 {
-    QTest::addColumn<MqttClient::ProtocolVersion>("version");
     // Either protocol on plain TCP: the broker sends it and the client reads past it in pieces,
     // acknowledging it.
-    QTest::newRow("MQTT 5") << MqttClient::ProtocolVersion::Mqtt5;
-    QTest::newRow("MQTT 3.1.1") << MqttClient::ProtocolVersion::Mqtt311;
+    bothProtocols();
 }
 
 void TestMqttClient::oversizedMessageIsDroppedUnread()
@@ -756,9 +748,7 @@ void TestMqttClient::oversizedMessageIsDroppedUnread()
 
 void TestMqttClient::manyOversizedMessagesDoNotStopDelivery_data()
 {
-    QTest::addColumn<MqttClient::ProtocolVersion>("version");
-    QTest::newRow("MQTT 5") << MqttClient::ProtocolVersion::Mqtt5;
-    QTest::newRow("MQTT 3.1.1") << MqttClient::ProtocolVersion::Mqtt311;
+    bothProtocols();
 }
 
 // mosquitto does not give back the Receive Maximum quota (20) of a QoS 1 message it drops for an
@@ -791,9 +781,7 @@ void TestMqttClient::manyOversizedMessagesDoNotStopDelivery()
 
 void TestMqttClient::messagesUpToTheLimitArrive_data()
 {
-    QTest::addColumn<MqttClient::ProtocolVersion>("version");
-    QTest::newRow("MQTT 5") << MqttClient::ProtocolVersion::Mqtt5;
-    QTest::newRow("MQTT 3.1.1") << MqttClient::ProtocolVersion::Mqtt311;
+    bothProtocols();
 }
 
 void TestMqttClient::messagesUpToTheLimitArrive()

@@ -413,14 +413,10 @@ void TestNightlightDevice::outageBuffersAndCommandsWait()
 
     // A QoS 1 command while the device's persistent session is offline: mosquitto_pub returns
     // after the broker's PUBACK, so the broker holds it for the device.
-    QProcess pub;
-    pub.start(QStringLiteral("mosquitto_pub"),
-              {QStringLiteral("-h"), m_broker.host(), QStringLiteral("-p"),
-               QString::number(m_broker.port()), QStringLiteral("-q"), QStringLiteral("1"),
-               QStringLiteral("-t"), commandsTopic(id), QStringLiteral("-m"),
-               QStringLiteral("{\"led_on\": true, \"threshold\": 123}")});
-    QVERIFY(pub.waitForFinished(5000));
-    QCOMPARE(pub.exitCode(), 0);
+    QVERIFY(mosquittoPub(m_broker,
+                         {QStringLiteral("-q"), QStringLiteral("1"), QStringLiteral("-t"),
+                          commandsTopic(id), QStringLiteral("-m"),
+                          QStringLiteral("{\"led_on\": true, \"threshold\": 123}")}));
     QCOMPARE(device.countInLog(QStringLiteral("nightlight.device: connected to")), 1);
 
     // The device reconnects, gets the command, publishes the buffer in order.
@@ -783,14 +779,9 @@ void TestNightlightDevice::hugeCommandIsDroppedUnread()
     const qint64 before = device.peakRssKb();
     QVERIFY(before > 0);
 
-    QProcess pub;
-    pub.setProcessChannelMode(QProcess::ForwardedChannels);
-    pub.start(QStringLiteral("mosquitto_pub"),
-              {QStringLiteral("-h"), m_broker.host(), QStringLiteral("-p"),
-               QString::number(m_broker.port()), QStringLiteral("-q"), QStringLiteral("1"),
-               QStringLiteral("-t"), commandsTopic(id), QStringLiteral("-f"), file});
-    QVERIFY(pub.waitForFinished(60000));
-    QCOMPARE(pub.exitCode(), 0);
+    QVERIFY(mosquittoPub(m_broker,
+                         {QStringLiteral("-q"), QStringLiteral("1"), QStringLiteral("-t"),
+                          commandsTopic(id), QStringLiteral("-f"), file}));
 
     // The next valid command is applied, and the device never lost its connection.
     observer.client().publish(commandsTopic(id), "{\"threshold\": 555}", 1);

@@ -234,3 +234,15 @@ std::unique_ptr<nightlight::MqttClient> TestBroker::connectedClient() const
         return nullptr;
     return client;
 }
+
+bool mosquittoPub(const TestBroker &broker, const QStringList &args)
+{
+    QProcess pub;
+    pub.setProcessChannelMode(QProcess::ForwardedChannels);
+    pub.start(QStringLiteral("mosquitto_pub"),
+              QStringList{QStringLiteral("-h"), broker.host(), QStringLiteral("-p"),
+                          QString::number(broker.port())} +
+                  args);
+    return pub.waitForFinished(60000) && pub.exitStatus() == QProcess::NormalExit &&
+        pub.exitCode() == 0;
+}

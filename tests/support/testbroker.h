@@ -66,3 +66,9 @@ private:
     QString m_error;
     mutable QByteArray m_log; // read lazily by log()
 };
+
+// Runs mosquitto_pub (Debian's mosquitto-clients) against broker's plain listener with args
+// ("-q", "1", "-t", topic, "-m"/"-f", ...), its output forwarded. True once it exited 0: for
+// QoS 1 that is after the broker's PUBACK. Another process, so the copy of a huge payload it
+// holds does not count against the test's memory.
+bool mosquittoPub(const TestBroker &broker, const QStringList &args);
