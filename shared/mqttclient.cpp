@@ -64,6 +64,9 @@ constexpr int DisconnectFlushMs = 2000;
 // accepts and then drops us (another client with our id, a message we cannot take) is retried
 // with a growing delay instead of every minDelay.
 constexpr qint64 StableSessionMs = 10000;
+// Closes before CONNACK in a row that make Auto fall back to 3.1.1 on a broker that accepted
+// MQTT 5 before (one is enough on a broker that never did).
+constexpr int AmbiguousClosesBeforeFallBack = 3;
 // The relay: bytes read from the broker at once, and how much of libmosquitto's output it holds
 // while the broker does not take it (beyond that, libmosquitto's writes into the pair wait, as
 // they would on the TCP socket).
@@ -161,6 +164,7 @@ private:
     static void onConnectCb(mosquitto *, void *obj, int rc);
     static void onDisconnectCb(mosquitto *, void *obj, int rc);
     static void onMessageCb(mosquitto *, void *obj, const mosquitto_message *msg);
+    static void onPublishCb(mosquitto *, void *obj, int mid);
     static void onLogCb(mosquitto *, void *obj, int level, const char *text);
 
     bool createHandle(bool mqtt5);
@@ -227,6 +231,17 @@ private:
     // a list made each subscribe() a scan of them (#9).
     QHash<QString, int> m_subscriptions;
     QList<MqttMessage> m_offlineQueue; // QoS > 0 messages published while not connected
+    // QoS > 0 messages handed to libmosquitto and not acknowledged yet, by message id, with the
+    // order they were published in. libmosquitto sends them again after a reconnect on the same
+    // handle; a new handle (the fall-back to 3.1.1) starts empty, so they go back to the front of
+    // m_offlineQueue then (createHandle()).
+    struct Unacked
+    {
+        quint64 seq = 0;
+        MqttMessage message;
+    };
+    QHash<int, Unacked> m_unacked;
+    quint64 m_publishSeq = 0;
     QList<MqttMessage> m_batch; // received, not yet handed to the owner
     QByteArray m_lastLogError;
     // The relay (MQTT 3.1.1 on plain TCP, #9): libmosquitto's socket is one end of a
@@ -243,6 +258,11 @@ private:
     QByteArray m_readBuffer; // RelayChunk bytes, allocated once
     std::unique_ptr<MqttPacketFilter> m_filter;
     int m_quickCloses = 0; // sessions in a row the broker closed within StableSessionMs
+    // An MQTT 5 session was accepted since start(): a close before CONNACK is then most likely a
+    // broker shutting down or starting (it accepts TCP before it serves MQTT), not a 3.1.1
+    // broker; fall back only after AmbiguousClosesBeforeFallBack of them in a row.
+    bool m_hadV5Session = false;
+    int m_ambiguousCloses = 0;
 };
 
 MqttFailureContext Worker::failureContext() const
@@ -349,6 +369,13 @@ void Worker::onMessageCb(mosquitto *, void *obj, const mosquitto_message *msg)
     w->m_batch.append(std::move(m));
 }
 
+void Worker::onPublishCb(mosquitto *, void *obj, int mid)
+{
+    // PUBACK (QoS 1) or PUBCOMP (QoS 2); for QoS 0 the packet was written, and its id was never
+    // recorded.
+    static_cast<Worker *>(obj)->m_unacked.remove(mid);
+}
+
 void Worker::onLogCb(mosquitto *, void *obj, int level, const char *text)
 {
     if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) {
@@ -359,6 +386,21 @@ void Worker::onLogCb(mosquitto *, void *obj, int level, const char *text)
 
 bool Worker::createHandle(bool mqtt5)
 {
+    if (!m_unacked.isEmpty()) {
+        // The old handle dies with the messages it was still to deliver: ours to send again,
+        // before anything published after them.
+        QList<Unacked> pending = m_unacked.values();
+        std::sort(pending.begin(), pending.end(),
+                  [](const Unacked &a, const Unacked &b) { return a.seq < b.seq; });
+        QList<MqttMessage> queue;
+        queue.reserve(pending.size() + m_offlineQueue.size());
+        for (Unacked &u : pending)
+            queue.append(std::move(u.message));
+        queue.append(m_offlineQueue);
+        m_offlineQueue = std::move(queue);
+        m_unacked.clear();
+        qCDebug(lcMqtt) << pending.size() << "unacknowledged messages to send again";
+    }
     m_mosq.reset();
     m_mqtt5 = mqtt5;
     const QByteArray id = m_settings.clientId.toUtf8();
@@ -389,6 +431,7 @@ bool Worker::createHandle(bool mqtt5)
     mosquitto_connect_callback_set(m, &Worker::onConnectCb);
     mosquitto_disconnect_callback_set(m, &Worker::onDisconnectCb);
     mosquitto_message_callback_set(m, &Worker::onMessageCb);
+    mosquitto_publish_callback_set(m, &Worker::onPublishCb);
     mosquitto_log_callback_set(m, &Worker::onLogCb);
 
     if (m_settings.hasWill) {
@@ -484,6 +527,8 @@ void Worker::start(const Settings &settings, quint64 epoch)
     m_wanted = true;
     m_fellBack = false;
     m_quickCloses = 0;
+    m_hadV5Session = false;
+    m_ambiguousCloses = 0;
     m_delayMs = std::max(1, settings.minDelayMs);
     stopNotifiers();
     setState(State::Connecting);
@@ -566,6 +611,8 @@ void Worker::onConnack(int rc)
     }
     m_sessionUp = true;
     m_sessionTimer.start();
+    m_ambiguousCloses = 0;
+    m_hadV5Session = m_hadV5Session || m_mqtt5;
     qCDebug(lcMqtt) << "connected to" << where() << (m_mqtt5 ? "(MQTT 5)" : "(MQTT 3.1.1)");
     setState(State::Connected);
     sendSubscriptions();
@@ -594,9 +641,15 @@ void Worker::sendOfflineQueue()
 void Worker::sendPublish(const MqttMessage &message)
 {
     const QByteArray topic = message.topic.toUtf8();
+    int mid = 0;
     const int rc =
-        mosquitto_publish(m_mosq.get(), nullptr, topic.constData(), int(message.payload.size()),
+        mosquitto_publish(m_mosq.get(), &mid, topic.constData(), int(message.payload.size()),
                           message.payload.constData(), message.qos, message.retained);
+    // With these codes libmosquitto has queued a QoS > 0 message (it fails later, at the send).
+    if (message.qos > 0 &&
+        (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ||
+         rc == MOSQ_ERR_ERRNO))
+        m_unacked.insert(mid, Unacked{++m_publishSeq, message});
     if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_CONN_LOST) {
         qCWarning(lcMqtt) << "cannot publish to" << message.topic << mosquitto_strerror(rc);
     }
@@ -1014,11 +1067,17 @@ void Worker::linkLost(int rc, int err)
     // Whatever ends a v5 attempt before its CONNACK, other than TLS or a timeout, may be a
     // 3.1.1 broker: libmosquitto 2.0.11 reports its CONNACK 0x01 as 0x84, 2.0.21 as a malformed
     // packet (it reads properties a 3.1.1 CONNACK does not have), other brokers just close.
-    const bool refusedV5 = m_mqtt5 && m_settings.protocol == ProtocolVersion::Auto && !wasUp &&
+    // A broker that accepted MQTT 5 before is given AmbiguousClosesBeforeFallBack such closes:
+    // at a restart it accepts TCP and closes it while it saves its database (#9).
+    const bool autoV5 = m_mqtt5 && m_settings.protocol == ProtocolVersion::Auto && !wasUp;
+    const bool ambiguous = autoV5 && !m_gotConnack && rc != MOSQ_ERR_TLS &&
+        rc != MOSQ_ERR_TLS_HANDSHAKE && rc != MOSQ_ERR_KEEPALIVE;
+    if (ambiguous)
+        ++m_ambiguousCloses;
+    const bool refusedV5 = autoV5 &&
         ((m_gotConnack &&
           (m_connackCode == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION || m_connackCode == 1)) ||
-         (!m_gotConnack && rc != MOSQ_ERR_TLS && rc != MOSQ_ERR_TLS_HANDSHAKE &&
-          rc != MOSQ_ERR_KEEPALIVE));
+         (ambiguous && (!m_hadV5Session || m_ambiguousCloses >= AmbiguousClosesBeforeFallBack)));
     if (refusedV5) {
         // A 3.1.1 broker answers a v5 CONNECT with "unacceptable protocol version" (0x01, which
         // libmosquitto reports as 0x84) or just closes the connection: try 3.1.1 at once.

@@ -88,6 +88,77 @@ private:
     int m_ticks = 0;
 };
 
+// A TCP proxy in front of a broker, driven by the test: Forward passes bytes both ways; Swallow
+// reads what the client sends and drops it (the broker never sees it, the client gets no
+// acknowledgement); closeNextAccepts(n) closes the next n connections as soon as they are
+// accepted, as a broker does while it shuts down or starts, then forwards again.
+class TestProxy : public QObject
+{
+public:
+    enum class Mode { Forward, Swallow };
+
+    bool listen(quint16 brokerPort)
+    {
+        m_brokerPort = brokerPort;
+        connect(&m_server, &QTcpServer::newConnection, this, &TestProxy::accept);
+        return m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    quint16 port() const { return m_server.serverPort(); }
+    void setMode(Mode mode) { m_mode = mode; }
+    void closeNextAccepts(int count) { m_closeAccepts = count; }
+    int closedAtAccept() const { return m_closedAtAccept; }
+    const QByteArray &swallowed() const { return m_swallowed; }
+    // Resets every connection (as a broker that exits with data unread).
+    void dropClients()
+    {
+        for (auto &p : m_pairs) {
+            p.first->abort();
+            p.second->abort();
+        }
+    }
+
+private:
+    void accept()
+    {
+        while (QTcpSocket *client = m_server.nextPendingConnection()) {
+            if (m_closeAccepts > 0) {
+                --m_closeAccepts;
+                ++m_closedAtAccept;
+                client->abort();
+                client->deleteLater();
+                continue;
+            }
+            auto *broker = new QTcpSocket(this);
+            client->setParent(this);
+            m_pairs.append(qMakePair(client, broker));
+            const auto toBroker = [this, client, broker] {
+                if (broker->state() != QAbstractSocket::ConnectedState)
+                    return; // read once it is
+                const QByteArray data = client->readAll();
+                if (m_mode == Mode::Swallow)
+                    m_swallowed += data;
+                else
+                    broker->write(data);
+            };
+            connect(client, &QTcpSocket::readyRead, this, toBroker);
+            connect(broker, &QTcpSocket::connected, this, toBroker);
+            connect(broker, &QTcpSocket::readyRead, this,
+                    [client, broker] { client->write(broker->readAll()); });
+            connect(client, &QTcpSocket::disconnected, broker, &QTcpSocket::abort);
+            connect(broker, &QTcpSocket::disconnected, client, &QTcpSocket::abort);
+            broker->connectToHost(QHostAddress::LocalHost, m_brokerPort);
+        }
+    }
+
+    QTcpServer m_server;
+    quint16 m_brokerPort = 0;
+    Mode m_mode = Mode::Forward;
+    int m_closeAccepts = 0;
+    int m_closedAtAccept = 0;
+    QByteArray m_swallowed;
+    QList<QPair<QTcpSocket *, QTcpSocket *>> m_pairs;
+};
+
 } // namespace
 
 class TestMqttClient : public QObject
@@ -116,6 +187,8 @@ private slots:
     void destroyWhileMessagesInFlight();
     void negotiatesMqtt5WithMosquitto();
     void fallsBackTo311WhenBrokerRefuses5();
+    void unacknowledgedQos1SurvivesReconnect_data();
+    void unacknowledgedQos1SurvivesReconnect();
     void oversizedMessageIsDroppedUnread_data();
     void oversizedMessageIsDroppedUnread();
     void manyOversizedMessagesDoNotStopDelivery_data();
@@ -676,6 +749,55 @@ void TestMqttClient::fallsBackTo311WhenBrokerRefuses5()
     QCOMPARE(client.protocolVersion(), MqttClient::ProtocolVersion::Mqtt311);
     QCOMPARE(errors.size(), 0); // falling back is not an error
     client.disconnectFromHost();
+}
+
+void TestMqttClient::unacknowledgedQos1SurvivesReconnect_data()
+{
+    QTest::addColumn<int>("closes");
+    QTest::addColumn<MqttClient::ProtocolVersion>("expected");
+    // A broker restart: one connection closed before CONNACK. The client stays with MQTT 5, on
+    // the same libmosquitto handle, which sends the message again.
+    QTest::newRow("one close") << 1 << MqttClient::ProtocolVersion::Mqtt5;
+    // Closed again and again: Auto falls back to 3.1.1 on a new handle, and the message must
+    // still go out (#9: a soak lost one sample this way).
+    QTest::newRow("falls back") << 4 << MqttClient::ProtocolVersion::Mqtt311;
+}
+
+// A QoS 1 message the broker never acknowledged (the connection died under it) is delivered
+// after the reconnect, whatever the reconnect takes.
+void TestMqttClient::unacknowledgedQos1SurvivesReconnect()
+{
+    QFETCH(int, closes);
+    QFETCH(MqttClient::ProtocolVersion, expected);
+    const QString topic = QStringLiteral("inflight/%1").arg(closes);
+
+    auto subscriber = makeClient(QStringLiteral("tst-inflight-sub-%1").arg(closes));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("inflight"), 1);
+
+    TestProxy proxy;
+    QVERIFY(proxy.listen(m_broker.port()));
+    MqttClient client;
+    client.setHost(QStringLiteral("127.0.0.1"));
+    client.setPort(proxy.port());
+    client.setClientId(QStringLiteral("tst-inflight-%1").arg(closes));
+    client.setReconnectDelay(20, 200);
+    connectClient(client);
+    QCOMPARE(client.protocolVersion(), MqttClient::ProtocolVersion::Mqtt5);
+
+    proxy.setMode(TestProxy::Mode::Swallow);
+    QVERIFY(client.publish(topic, "in flight", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(proxy.swallowed().contains("in flight"), MessageTimeoutMs);
+
+    proxy.setMode(TestProxy::Mode::Forward);
+    proxy.closeNextAccepts(closes);
+    proxy.dropClients();
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, topic, QByteArray("in flight")) >= 0,
+                             MessageTimeoutMs);
+    QCOMPARE(proxy.closedAtAccept(), closes);
+    QCOMPARE(client.protocolVersion(), expected);
+    QVERIFY(client.isConnected());
 }
 
 void TestMqttClient::oversizedMessageIsDroppedUnread_data()
