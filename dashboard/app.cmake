@@ -22,7 +22,7 @@ else()
 endif()
 nightlight_set_warnings(nightlight_dashboard_app)
 
-qt_add_executable(nightlight-dashboard WIN32 main.cpp)
+qt_add_executable(nightlight-dashboard WIN32 main.cpp benchreport.h benchreport.cpp)
 target_link_libraries(nightlight-dashboard PRIVATE nightlight_dashboard_app)
 nightlight_set_warnings(nightlight-dashboard)
 

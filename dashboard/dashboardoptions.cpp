@@ -45,8 +45,11 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
     QCommandLineOption paletteOption(QStringLiteral("palette"), QString(),
                                      QStringLiteral("light|dark"));
     paletteOption.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption benchOption(QStringLiteral("bench-report"), QString(),
+                                   QStringLiteral("file"));
+    benchOption.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({hostOption, portOption, idOption, langOption, dbOption, caOption, userOption,
-                       maxDevicesOption, settingsOption, shotOption, paletteOption});
+                       maxDevicesOption, settingsOption, shotOption, paletteOption, benchOption});
 
     if (!parser.parse(arguments)) {
         m_message = parser.errorText();
@@ -133,6 +136,15 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
         palette = parser.value(paletteOption);
         if (palette != QLatin1String("light") && palette != QLatin1String("dark")) {
             m_message = tr("--palette must be light or dark");
+            return Outcome::Error;
+        }
+    }
+    if (parser.isSet(benchOption)) {
+        benchReportPath = parser.value(benchOption);
+        const QFileInfo dir(QFileInfo(benchReportPath).absolutePath());
+        if (benchReportPath.isEmpty() || !dir.isDir()) {
+            m_message =
+                tr("--bench-report: the folder of \"%1\" does not exist").arg(benchReportPath);
             return Outcome::Error;
         }
     }

@@ -43,6 +43,9 @@ public:
     QString settingsPath; // an INI file instead of the user's settings
     QString screenshotPath; // grab the main window to this PNG once data is shown, then quit
     QString palette; // "light", "dark" or empty (the system's)
+    // --bench-report FILE: what the dashboard believes (devices, statuses, GUI stalls), written
+    // on SIGUSR1 and at exit, for scripts/bench-fleet.sh (BenchReport). Empty: none.
+    QString benchReportPath;
 
 private:
     QString m_message;

@@ -1,7 +1,8 @@
 // nightlight-dashboard: parses the command line, loads the translation, shows MainWindow.
 // Exit codes: 0 after File > Quit, closing the window, SIGTERM, SIGINT or SIGHUP; 2 bad options
-// or a --database that cannot be opened.
+// or a --database that cannot be opened. With --bench-report FILE, SIGUSR1 writes the report.
 
+#include "benchreport.h"
 #include "dashboardoptions.h"
 #include "ledcontrol.h"
 #include "mainwindow.h"
@@ -21,6 +22,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 
 using namespace nightlight;
 
@@ -157,8 +159,12 @@ int main(int argc, char *argv[])
     // From here a signal waits for the event loop instead of killing the process (it would lose
     // the samples not yet written and the window's settings). SIGHUP: the terminal it was started
     // from closed.
+    // SIGUSR1 only with --bench-report: otherwise it keeps its default (the process ends).
     SignalWatcher signalWatcher;
-    if (!signalWatcher.watch({SIGTERM, SIGINT, SIGHUP})) {
+    QList<int> watched = {SIGTERM, SIGINT, SIGHUP};
+    if (!options.benchReportPath.isEmpty())
+        watched << SIGUSR1;
+    if (!signalWatcher.watch(watched)) {
         std::fprintf(stderr, "nightlight-dashboard: %s (SIGTERM and SIGINT will not save)\n",
                      qUtf8Printable(signalWatcher.errorString()));
     }
@@ -175,12 +181,25 @@ int main(int argc, char *argv[])
     }
     // As File > Quit: closeEvent saves the settings, decodes what is queued and flushes the
     // store. exit() also ends a modal dialog's event loop, so nothing waits for the user.
-    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &window, [&window] {
-        window.close();
-        QCoreApplication::exit(0);
-    });
+    std::unique_ptr<BenchReport> benchReport;
+    if (!options.benchReportPath.isEmpty())
+        benchReport = std::make_unique<BenchReport>(options.benchReportPath, &window);
+    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &window,
+                     [&window, &benchReport](int signalNumber) {
+                         if (signalNumber == SIGUSR1) {
+                             if (benchReport)
+                                 benchReport->write();
+                             return;
+                         }
+                         window.close();
+                         QCoreApplication::exit(0);
+                     });
     window.show();
     if (!options.screenshotPath.isEmpty())
         scheduleScreenshot(&window, options.screenshotPath);
-    return app.exec();
+    const int exitCode = app.exec();
+    // After closeEvent decoded what was queued: the list as it was at the end.
+    if (benchReport)
+        benchReport->write();
+    return exitCode;
 }
