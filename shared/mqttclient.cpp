@@ -475,24 +475,28 @@ bool Worker::createHandle(bool mqtt5)
 
 bool Worker::setConnectProperties()
 {
-    // MQTT 5 CONNECT properties: for a persistent session the Session Expiry Interval (without
-    // it an MQTT 5 session ends with the connection); over TLS, where the relay cannot look into
-    // the stream, Maximum Packet Size (the broker must not send us anything larger;
-    // MQTT-3.1.2-24). Not on plain TCP: mosquitto (2.0.11 and 2.0.21 alike) does not give back
-    // the Receive Maximum quota of a QoS 1 message it drops for being too large, so after 20
-    // such messages from anyone it delivers no QoS 1 message to us at all (shown with
-    // mosquitto_sub -V 5 -D connect maximum-packet-size 1000; docs/mqtt-client.md). There the
-    // relay drops them and acknowledges them, which gives the quota back. Over TLS the quota is
-    // raised to its maximum, 65,535, so that takes as many oversized messages per connection.
+    // MQTT 5 CONNECT properties:
+    // - Receive Maximum 65,535, always: without it mosquitto keeps at most max_inflight_messages
+    //   (20) QoS 1 messages in flight to us, queues max_queued_messages (1,000) more and drops the
+    //   rest ("Outgoing messages are being dropped"): the retained states of a 5,000-device fleet
+    //   at subscribe, or its Last Wills at a mass exit (#10). libmosquitto acknowledges each QoS 1
+    //   message as it reads it, so nothing piles up here.
+    // - Session Expiry Interval for a persistent session (without it an MQTT 5 session ends with
+    //   the connection).
+    // - Maximum Packet Size over TLS only, where the relay cannot look into the stream (the
+    //   broker must not send us anything larger; MQTT-3.1.2-24). Not on plain TCP: mosquitto
+    //   (2.0.11 and 2.0.21 alike) does not give back the Receive Maximum quota of a QoS 1 message
+    //   it drops for being too large, so after Receive Maximum such messages from anyone it
+    //   delivers no QoS 1 message to us at all (shown with mosquitto_sub -V 5 -D connect
+    //   maximum-packet-size 1000; docs/mqtt-client.md). There the relay drops them and
+    //   acknowledges them, which gives the quota back; over TLS it takes 65,535 of them per
+    //   connection.
     const bool tls = !m_settings.caFile.isEmpty();
     mosquitto_property *list = nullptr;
-    int rc = MOSQ_ERR_SUCCESS;
-    if (tls && m_settings.maxPacketSize > 0) {
+    int rc = mosquitto_property_add_int16(&list, MQTT_PROP_RECEIVE_MAXIMUM, 65535);
+    if (rc == MOSQ_ERR_SUCCESS && tls && m_settings.maxPacketSize > 0)
         rc = mosquitto_property_add_int32(&list, MQTT_PROP_MAXIMUM_PACKET_SIZE,
                                           m_settings.maxPacketSize);
-        if (rc == MOSQ_ERR_SUCCESS)
-            rc = mosquitto_property_add_int16(&list, MQTT_PROP_RECEIVE_MAXIMUM, 65535);
-    }
     if (rc == MOSQ_ERR_SUCCESS && !m_settings.cleanSession)
         rc = mosquitto_property_add_int32(&list, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
                                           m_settings.sessionExpiry);
