@@ -6,7 +6,7 @@
 # dashboard's CPU and memory, its longest GUI-thread stall and the broker's dropped-message
 # warnings. Not part of the test command. Details: docs/fleet.md.
 #   scripts/bench-fleet.sh N RATE SECONDS [--build DIR] [--out DIR] [--keep] [--kill-share F]
-#                          [--settle S] [--connect-rate C]
+#                          [--settle S] [--connect-rate C] [--qos1-window-ms MS]
 #     N RATE SECONDS     devices, samples per device per second (may be fractional), run length
 #     --build DIR        build directory holding dashboard/nightlight-dashboard and
 #                        tools/fleetsim/nightlight-fleetsim (default build/dev); both are copied
@@ -19,6 +19,8 @@
 #     --settle S         longest wait for the dashboard to show the final statuses, after the
 #                        fleet ends and after the restart (default 30 + N/100)
 #     --connect-rate C   the fleet's new connections per second (default 500)
+#     --qos1-window-ms MS telemetry at QoS 1 for this long after each connect, as
+#                        nightlight-device does (default 60000, the device's default; 0: QoS 0)
 # Exit status: 0 pass, 1 a check failed (samples lost, a wrong status, a crash), 2 bad options or
 # a missing tool or binary.
 set -euo pipefail
@@ -31,6 +33,7 @@ keep=""
 kill_share=0.1
 settle=""
 connect_rate=500
+qos1_window_ms=60000
 
 die_usage() { echo "bench-fleet.sh: $*" >&2; exit 2; }
 positional=()
@@ -42,7 +45,8 @@ while [ $# -gt 0 ]; do
         --kill-share) kill_share=${2:-}; shift 2 || die_usage "--kill-share needs a value" ;;
         --settle) settle=${2:-}; shift 2 || die_usage "--settle needs a value" ;;
         --connect-rate) connect_rate=${2:-}; shift 2 || die_usage "--connect-rate needs a value" ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --qos1-window-ms) qos1_window_ms=${2:-}; shift 2 || die_usage "--qos1-window-ms needs a value" ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die_usage "unknown option $1 (see --help)" ;;
         *) positional+=("$1"); shift ;;
     esac
@@ -58,6 +62,7 @@ seconds=${positional[2]}
 [ -n "$settle" ] || settle=$((30 + count / 100))
 [[ $settle =~ ^[0-9]+$ ]] || die_usage "--settle must be a whole number of seconds"
 [[ $connect_rate =~ ^[0-9]+$ ]] && [ "$connect_rate" -ge 1 ] || die_usage "--connect-rate must be a whole number >= 1"
+[[ $qos1_window_ms =~ ^[0-9]+$ ]] || die_usage "--qos1-window-ms must be a whole number"
 
 for tool in mosquitto sqlite3 awk; do
     command -v "$tool" >/dev/null || {
@@ -251,7 +256,7 @@ clk_tck=$(getconf CLK_TCK)
 # ---------------------------------------------------------------------------------------------
 # The run
 
-echo "bench-fleet: $count devices, $rate samples/s each, ${seconds} s, ${kill_share} killed uncleanly at $((seconds / 2)) s"
+echo "bench-fleet: $count devices, $rate samples/s each, ${seconds} s, ${kill_share} killed uncleanly at $((seconds / 2)) s, telemetry QoS 1 for ${qos1_window_ms} ms after each connect"
 echo "bench-fleet: private mosquitto $(mosquitto -h | head -1 | awk '{print $3}') on 127.0.0.1:$port (stock limits; ulimit -n $hard_nofile for broker and fleet)"
 echo "bench-fleet: binaries copied from $build; output in $out"
 echo "bench-fleet: load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
@@ -265,6 +270,7 @@ cpu_before=$(proc_cpu_ticks "$dashboard_pid")
 fleet_start_ms=$(date +%s%3N)
 "$fleet_bin" --host 127.0.0.1 --port "$port" --count "$count" --rate "$rate" \
     --seconds "$seconds" --kill-share "$kill_share" --connect-rate "$connect_rate" \
+    --qos1-window-ms "$qos1_window_ms" \
     --sent-file "$out/sent.tsv" >"$out/fleet.log" 2>&1 &
 fleet_pid=$!
 log "fleet $fleet_pid started"
