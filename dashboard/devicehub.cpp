@@ -22,6 +22,10 @@ DeviceHub::DeviceHub(MqttClient *client, QObject *parent)
     m_logThrottle.setOverflowKey(QStringLiteral("malformed messages on other topics"));
     m_logTimer->setSingleShot(true);
     connect(m_logTimer, &QTimer::timeout, this, [this] { warn(m_logThrottle.takeDue()); });
+    m_probeTimer = new QTimer(this);
+    m_probeTimer->setSingleShot(true);
+    connect(m_probeTimer, &QTimer::timeout, this, &DeviceHub::onProbeTimeout);
+    connect(m_client, &MqttClient::connected, this, &DeviceHub::onConnected);
 }
 
 DeviceHub::~DeviceHub()
@@ -33,10 +37,83 @@ DeviceHub::~DeviceHub()
 
 void DeviceHub::startDiscovery()
 {
+    m_discovering = true;
+    // Exact topics watched before this are for the probe to decide (see onProbeTimeout()); if
+    // the client has not connected yet, they were never sent.
+    for (const QString &id : std::as_const(m_exact)) {
+        m_client->unsubscribe(stateTopic(id));
+        m_client->unsubscribe(statusTopic(id));
+    }
+    m_exact.clear();
+    // QoS 1 for all three: status and state changes while we are away are queued for our
+    // persistent session, and so is what a device sends at QoS 1 after a reconnect (live
+    // telemetry is QoS 0 and stays so: the lower of the two applies). With MQTT 5 the client
+    // lifts mosquitto's in-flight limit (Receive Maximum), so a fleet's retained messages at
+    // subscribe and its Last Wills at a mass exit are not dropped (docs/dashboard.md).
     m_client->subscribe(discoveryTopic(TopicKind::Status), 1);
-    // QoS 1: live telemetry is QoS 0 and stays so (the lower of the two applies); what a device
-    // sends at QoS 1 after a reconnect is queued for our persistent session while we are away.
+    m_client->subscribe(discoveryTopic(TopicKind::State), 1);
     m_client->subscribe(discoveryTopic(TopicKind::Telemetry), 1);
+    if (m_client->isConnected())
+        onConnected();
+}
+
+void DeviceHub::onConnected()
+{
+    if (!m_discovering)
+        return;
+    m_sinceConnect.start();
+    if (m_delivery == RetainedDelivery::ExactTopics)
+        return; // stays so; a retained message through a wildcard still switches (below)
+    // Another broker may be behind the same settings now: look again.
+    m_delivery = RetainedDelivery::Probing;
+    m_probeTimer->start(m_probeMs);
+}
+
+void DeviceHub::onProbeTimeout()
+{
+    if (m_delivery != RetainedDelivery::Probing)
+        return;
+    m_delivery = RetainedDelivery::ExactTopics;
+    qCInfo(lcHub).noquote()
+        << QStringLiteral("no retained message came through the wildcard subscriptions in %1 ms: "
+                          "subscribing the exact state and status topics of %2 devices")
+               .arg(m_probeMs)
+               .arg(m_watched.size());
+    for (const QString &id : std::as_const(m_watched))
+        subscribeExact(id);
+}
+
+void DeviceHub::noteRetained(const QString &deviceId)
+{
+    // Retained messages come at subscribe time, so only just after a connect; one for an id
+    // without exact subscriptions came through a wildcard.
+    if (m_delivery == RetainedDelivery::Wildcards || m_exact.contains(deviceId) ||
+        !m_sinceConnect.isValid() || m_sinceConnect.elapsed() > m_probeMs)
+        return;
+    m_probeTimer->stop();
+    if (m_delivery == RetainedDelivery::ExactTopics) {
+        qCInfo(lcHub).noquote() << QStringLiteral(
+                                       "retained messages come through the wildcard subscriptions: "
+                                       "unsubscribing the exact topics of %1 devices")
+                                       .arg(m_exact.size());
+        for (const QString &id : std::as_const(m_exact)) {
+            m_client->unsubscribe(stateTopic(id));
+            m_client->unsubscribe(statusTopic(id));
+        }
+        m_exact.clear();
+    }
+    m_delivery = RetainedDelivery::Wildcards;
+}
+
+void DeviceHub::subscribeExact(const QString &deviceId)
+{
+    if (m_exact.contains(deviceId))
+        return;
+    m_exact.insert(deviceId);
+    // Telemetry is not retained, so the +/telemetry wildcard sees all of it; subscribing to the
+    // exact telemetry topic too would deliver every sample twice (overlapping subscriptions).
+    m_client->subscribe(stateTopic(deviceId), 1);
+    m_client->subscribe(statusTopic(deviceId), 1);
 }
 
 bool DeviceHub::watchDevice(const QString &deviceId)
@@ -46,10 +123,9 @@ bool DeviceHub::watchDevice(const QString &deviceId)
     if (m_watched.contains(deviceId))
         return true;
     m_watched.insert(deviceId);
-    // Telemetry is not retained, so the +/telemetry wildcard sees all of it; subscribing to the
-    // exact telemetry topic too would deliver every sample twice (overlapping subscriptions).
-    m_client->subscribe(stateTopic(deviceId), 1);
-    m_client->subscribe(statusTopic(deviceId), 1);
+    // Without the wildcards (a hub for one device) only exact topics bring its state.
+    if (!m_discovering || m_delivery == RetainedDelivery::ExactTopics)
+        subscribeExact(deviceId);
     // After the subscriptions: a receiver of deviceAdmitted may call this again.
     admit(deviceId, false);
     return true;
@@ -60,7 +136,8 @@ void DeviceHub::forgetDevice(const QString &deviceId)
     dropCandidate(deviceId);
     if (!m_known.remove(deviceId))
         return;
-    if (m_watched.remove(deviceId)) {
+    m_watched.remove(deviceId);
+    if (m_exact.remove(deviceId)) {
         m_client->unsubscribe(stateTopic(deviceId));
         m_client->unsubscribe(statusTopic(deviceId));
     }
@@ -107,14 +184,21 @@ bool DeviceHub::admit(const QString &deviceId, bool fromNetwork)
     }
     m_known.insert(deviceId);
     std::optional<Availability> status;
-    if (const auto it = m_candidates.constFind(deviceId); it != m_candidates.constEnd())
+    std::optional<DeviceState> state;
+    if (const auto it = m_candidates.constFind(deviceId); it != m_candidates.constEnd()) {
         status = it->availability;
+        state = it->state;
+    }
     dropCandidate(deviceId);
     emit deviceAdmitted(deviceId);
-    // The status it sent before (retained, so the broker will not send it again) is known now.
+    // What it sent before (retained, so the broker will not send it again) is known now.
     if (status && m_known.contains(deviceId)) {
         m_statuses.insert(deviceId, *status);
         emit statusReceived(deviceId, *status);
+    }
+    if (state && m_known.contains(deviceId) && !m_states.contains(deviceId)) {
+        m_states.insert(deviceId, *state);
+        emit stateReceived(deviceId, *state);
     }
     return m_known.contains(deviceId);
 }
@@ -134,18 +218,24 @@ void DeviceHub::refuse(const QString &deviceId)
         emit deviceLimitReached(m_maxDevices);
 }
 
-void DeviceHub::noteCandidate(const QString &deviceId, Availability availability)
+void DeviceHub::noteCandidate(const QString &deviceId,
+                              const std::optional<Availability> &availability,
+                              const std::optional<DeviceState> &state)
 {
     if (m_maxCandidates == 0)
         return;
     if (auto it = m_candidates.find(deviceId); it != m_candidates.end()) {
-        it->availability = availability;
+        if (availability)
+            it->availability = availability;
+        if (state)
+            it->state = state;
         return;
     }
     while (int(m_candidates.size()) >= m_maxCandidates)
         dropCandidate(m_candidateOrder.front());
     m_candidateOrder.push_back(deviceId);
-    m_candidates.insert(deviceId, Candidate{availability, std::prev(m_candidateOrder.end())});
+    m_candidates.insert(deviceId,
+                        Candidate{availability, state, std::prev(m_candidateOrder.end())});
 }
 
 void DeviceHub::dropCandidate(const QString &deviceId)
@@ -270,14 +360,16 @@ void DeviceHub::handleMessage(const MqttMessage &message)
         return;
     }
     case TopicKind::State: {
-        // Only exact subscriptions deliver states, so an unknown id's state was on its way when
-        // the device was forgotten: it must not bring the device back.
-        if (!m_known.contains(id))
-            return;
+        if (message.retained)
+            noteRetained(id);
         // MQTT-3.3.1-10: a retained message with an empty payload deletes the retained state.
         if (message.payload.isEmpty()) {
-            m_states.remove(id);
-            emit stateCleared(id);
+            if (auto it = m_candidates.find(id); it != m_candidates.end())
+                it->state.reset();
+            if (m_known.contains(id)) {
+                m_states.remove(id);
+                emit stateCleared(id);
+            }
             return;
         }
         const auto decoded = decodeState(message.payload);
@@ -287,14 +379,26 @@ void DeviceHub::handleMessage(const MqttMessage &message)
         }
         DeviceState s = *decoded;
         clampFutureTs(message.topic, s.ts, QDateTime::currentMSecsSinceEpoch());
+        if (!m_known.contains(id)) {
+            // A state never makes a device (a forgotten one's comes again at every connect):
+            // at most a candidate, in memory.
+            noteCandidate(id, std::nullopt, s);
+            return;
+        }
         m_states.insert(id, s);
         emit stateReceived(id, s);
         return;
     }
     case TopicKind::Status: {
+        if (message.retained)
+            noteRetained(id);
         if (message.payload.isEmpty()) {
             m_statuses.remove(id); // retained status deleted
-            dropCandidate(id);
+            if (auto it = m_candidates.find(id); it != m_candidates.end()) {
+                it->availability.reset();
+                if (!it->state)
+                    dropCandidate(id);
+            }
             return;
         }
         const auto a = decodeAvailability(message.payload);
@@ -304,7 +408,7 @@ void DeviceHub::handleMessage(const MqttMessage &message)
         }
         if (!m_known.contains(id)) {
             // A topic alone makes no device (#9): at most a candidate, in memory.
-            noteCandidate(id, *a);
+            noteCandidate(id, *a, std::nullopt);
             return;
         }
         m_statuses.insert(id, *a);

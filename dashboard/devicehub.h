@@ -1,7 +1,8 @@
 #pragma once
 
-// DeviceHub: the dashboard's one reader of MQTT messages. It subscribes to the discovery
-// wildcards and to the exact topics of the devices it is asked to watch, decodes every payload
+// DeviceHub: the dashboard's one reader of MQTT messages. It subscribes to the wildcards
+// +/status, +/state and +/telemetry, and to the exact topics of the devices it is asked to watch
+// only where the broker sends no retained messages to wildcards; it decodes every payload
 // through protocol.h and hands typed values on. Malformed payloads are counted, logged and never
 // reach a widget; the log is throttled per topic (LogThrottle: the first 5 in full, then a summary
 // a minute, and one at destruction), since any client of the broker can send them. Lives on the
@@ -10,10 +11,10 @@
 // It also decides which ids are devices (#9 item 8: any client can publish on any number of
 // ids). A device is "known" once it sent a valid reading, or once it is watched (the history, the
 // user's choice, --id); only known devices' messages are handed on. A status from an unknown id
-// only makes a candidate: its last status is kept (at most maxCandidates(), the oldest dropped) so
-// that the device shows it at once when its first reading comes; a state from an unknown id is
-// dropped (states only come through exact subscriptions, so this is a message still on its way
-// after forgetDevice()). At most maxDevices() devices become known from the network; readings from
+// or a state only makes a candidate: its last status and state are kept (at most maxCandidates(),
+// the oldest dropped) so that the device shows them at once when its first reading comes (the
+// broker sends retained messages once per subscription). At most maxDevices() devices become
+// known from the network; readings from
 // further new ids are ignored, counted and logged through the throttle. See docs/dashboard.md
 // "Which ids are devices".
 
@@ -21,6 +22,7 @@
 #include "mqttclient.h"
 #include "protocol.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QList>
 #include <QObject>
@@ -57,10 +59,29 @@ public:
 
     MqttClient *client() const { return m_client; }
 
-    // Subscribes to +/status (QoS 1) and +/telemetry (QoS 0).
+    // How the hub subscribes (docs/dashboard.md "Subscriptions at fleet scale").
+    enum class RetainedDelivery {
+        Probing, // wildcards subscribed, no retained message seen through them yet
+        Wildcards, // the broker delivers retained messages to wildcards: they are all we need
+        ExactTopics, // it does not (RabbitMQ): exact <id>/state and <id>/status for known devices
+    };
+    Q_ENUM(RetainedDelivery)
+    // Wait this long after a connect for a retained state or status through the wildcards,
+    // before the hub subscribes exact topics.
+    static constexpr int DefaultProbeMs = 5000;
+
+    // Subscribes to +/status, +/state and +/telemetry (QoS 1) and, after each connect, watches
+    // whether retained messages come through them (see RetainedDelivery).
     void startDiscovery();
-    // Subscribes to the exact <id>/state and <id>/status (PROTOCOL.md "Any standard broker":
-    // some brokers deliver no retained messages to wildcard subscriptions). Idempotent.
+    RetainedDelivery retainedDelivery() const { return m_delivery; }
+    // Devices whose exact <id>/state and <id>/status are subscribed.
+    int exactSubscriptionCount() const { return int(m_exact.size()); }
+    void setProbeTime(int ms) { m_probeMs = ms; }
+    // Marks a device as watched: its retained state and status are wanted. Where the broker
+    // delivers retained messages to wildcards (mosquitto, aedes, EMQX, HiveMQ) that needs no
+    // subscription of its own; where it does not, the exact <id>/state and <id>/status are
+    // subscribed (PROTOCOL.md "Any standard broker"), and so they are before startDiscovery()
+    // (a hub for one device). Idempotent.
     // A device not known yet becomes known (deviceAdmitted), whatever maxDevices(): watching is
     // asked for by the history, the user or --id, never by a message. Returns false for an
     // invalid id.
@@ -126,7 +147,8 @@ signals:
     // After the counter went up; `error` is "<topic>: <reason>".
     void malformedMessage(const QString &topic, const QString &error);
     // A device became known (its first reading, or watchDevice()), before any of its messages is
-    // handed on. A status it sent as a candidate follows at once as statusReceived.
+    // handed on. A status and a state it sent as a candidate follow at once (statusReceived,
+    // stateReceived).
     void deviceAdmitted(const QString &deviceId);
     // forgetDevice() was called for a known device.
     void deviceForgotten(const QString &deviceId);
@@ -137,7 +159,12 @@ private:
     // Known (true), admitted now (true, deviceAdmitted emitted) or refused (false).
     bool admit(const QString &deviceId, bool fromNetwork);
     void refuse(const QString &deviceId);
-    void noteCandidate(const QString &deviceId, Availability availability);
+    void noteCandidate(const QString &deviceId, const std::optional<Availability> &availability,
+                       const std::optional<DeviceState> &state);
+    void subscribeExact(const QString &deviceId);
+    void noteRetained(const QString &deviceId);
+    void onConnected();
+    void onProbeTimeout();
     void dropCandidate(const QString &deviceId);
     void reportMalformed(const QString &topic, const QString &reason);
     // Replaces a `ts` too far ahead of `nowMs` by `nowMs` and reports it.
@@ -149,11 +176,18 @@ private:
     MqttClient *m_client;
     QSet<QString> m_known;
     QSet<QString> m_watched; // a subset of m_known
-    // Candidates, oldest first, and their last status.
+    QSet<QString> m_exact; // watched devices whose exact topics are subscribed
+    RetainedDelivery m_delivery = RetainedDelivery::Probing;
+    int m_probeMs = DefaultProbeMs;
+    QTimer *m_probeTimer = nullptr;
+    QElapsedTimer m_sinceConnect;
+    bool m_discovering = false;
+    // Candidates, oldest first, and their last status and state.
     std::list<QString> m_candidateOrder;
     struct Candidate
     {
-        Availability availability;
+        std::optional<Availability> availability;
+        std::optional<DeviceState> state;
         std::list<QString>::iterator order;
     };
     QHash<QString, Candidate> m_candidates;

@@ -31,6 +31,7 @@ private slots:
     void intervalEstimate();
     void malformedIsCountedNotListed();
     void statusAloneMakesACandidate();
+    void retainedThroughWildcardsOrExactTopics();
     void deviceLimit();
     void forgetDevice();
     void removeManyRows();
@@ -307,9 +308,10 @@ void TestDeviceListModel::statusAloneMakesACandidate()
     handshake();
     QCOMPARE(model.rowCount(), 1);
     QCOMPARE(hub.candidateCount(), 3);
+    // A state makes a candidate too (it comes through the +/state wildcard); the oldest go.
     QVERIFY(!hub.isCandidate(QStringLiteral("cand-0")));
-    QVERIFY(!hub.isCandidate(QStringLiteral("cand-1")));
-    for (int i = 2; i < 5; ++i)
+    QVERIFY(!hub.isCandidate(QStringLiteral("cand-2")));
+    for (int i : {1, 3, 4})
         QVERIFY(hub.isCandidate(QStringLiteral("cand-%1").arg(i)));
     QCOMPARE(statuses.size(), 0);
     QVERIFY(!hub.lastStatus(QStringLiteral("cand-4")));
@@ -326,6 +328,49 @@ void TestDeviceListModel::statusAloneMakesACandidate()
     QTRY_VERIFY_WITH_TIMEOUT(model.rowOf(QStringLiteral("cand-0")) >= 0, 5000);
     QCOMPARE(model.status(QStringLiteral("cand-0")), Status::NoStatus);
     QCOMPARE(admitted.size(), 3);
+    // A candidate's retained state comes only once: its reading shows it at once.
+    QVERIFY(device->publish(telemetryTopic(QStringLiteral("cand-1")), R"({"light": 7})", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(model.rowOf(QStringLiteral("cand-1")) >= 0, 5000);
+    QCOMPARE(hub.lastState(QStringLiteral("cand-1")), std::optional<DeviceState>(state));
+}
+
+void TestDeviceListModel::retainedThroughWildcardsOrExactTopics()
+{
+    // A broker of its own: the probe looks at every retained message there is.
+    TestBroker broker;
+    QVERIFY2(broker.start(), qPrintable(broker.errorString()));
+    auto client = broker.connectedClient();
+    QVERIFY(client);
+    auto other = broker.connectedClient();
+    QVERIFY(other);
+    DeviceHub hub(client.get());
+    hub.setProbeTime(300);
+    hub.startDiscovery();
+    QCOMPARE(hub.retainedDelivery(), DeviceHub::RetainedDelivery::Probing);
+    // Nothing retained comes through the wildcards (as on RabbitMQ): exact topics, also for
+    // the devices watched later.
+    QTRY_COMPARE_WITH_TIMEOUT(hub.retainedDelivery(), DeviceHub::RetainedDelivery::ExactTopics,
+                              5000);
+    const QString id = QStringLiteral("exact-1");
+    QVERIFY(hub.watchDevice(id));
+    QCOMPARE(hub.exactSubscriptionCount(), 1);
+    DeviceState state;
+    state.ledOn = true;
+    QTRY_VERIFY_WITH_TIMEOUT((other->publish(stateTopic(id), encodeState(state), 1, true),
+                              hub.lastState(id).has_value()),
+                             5000);
+    QVERIFY(other->publish(statusTopic(QStringLiteral("exact-2")), "online", 1, true));
+
+    // At the next connect a retained status comes for an id without exact topics: it came
+    // through the wildcard, so the exact subscriptions go.
+    QSignalSpy connected(client.get(), &MqttClient::connected);
+    client->disconnectFromHost();
+    client->connectToHost();
+    QVERIFY(connected.wait(5000));
+    QTRY_COMPARE_WITH_TIMEOUT(hub.retainedDelivery(), DeviceHub::RetainedDelivery::Wildcards, 5000);
+    QCOMPARE(hub.exactSubscriptionCount(), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(hub.isCandidate(QStringLiteral("exact-2")), 5000);
+    QVERIFY(hub.isWatching(id));
 }
 
 void TestDeviceListModel::deviceLimit()
