@@ -2,6 +2,7 @@
 // device -> timeout -> failure and the real state, a state from another dashboard, and a
 // lesson-style device (telemetry only) that gets nothing but {"led_on": b}.
 
+#include "childprocess.h"
 #include "devicehub.h"
 #include "ledcontrol.h"
 #include "ledcontrolwidget.h"
@@ -53,6 +54,7 @@ std::unique_ptr<QProcess> TestLedControl::startDevice(const QString &id)
 {
     auto p = std::make_unique<QProcess>();
     p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    dieWithTest(*p);
     p->start(QStringLiteral(NIGHTLIGHT_DEVICE_BINARY),
              {QStringLiteral("--id"), id, QStringLiteral("--host"), m_broker.host(),
               QStringLiteral("--port"), QString::number(m_broker.port()),

@@ -3,6 +3,7 @@
 // codes. Every wait is on an observed message or log line (QTRY_*), never a sleep.
 
 #include "blackhole.h"
+#include "childprocess.h"
 #include "emojiid.h"
 #include "mqttclient.h"
 #include "procstatus.h"
@@ -45,6 +46,7 @@ public:
         QObject::connect(&m_process, &QProcess::readyReadStandardError,
                          [this] { m_stderr += m_process.readAllStandardError(); });
         const QString device = QStringLiteral(NIGHTLIGHT_DEVICE_BIN);
+        dieWithTest(m_process);
         if (wrapper.isEmpty())
             m_process.start(device, args);
         else

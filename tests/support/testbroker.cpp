@@ -1,5 +1,6 @@
 #include "testbroker.h"
 
+#include "childprocess.h"
 #include "mqttclient.h"
 
 #include <QDeadlineTimer>
@@ -176,6 +177,7 @@ bool TestBroker::start()
             return false;
         m_log.clear();
         m_process = std::make_unique<QProcess>();
+        dieWithTest(*m_process);
         m_process->setProcessChannelMode(QProcess::MergedChannels);
         m_process->start(QStringLiteral("mosquitto"),
                          {QStringLiteral("-c"), m_dir.filePath(QStringLiteral("mosquitto.conf"))});
