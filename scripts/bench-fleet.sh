@@ -7,6 +7,7 @@
 # warnings. Not part of the test command. Details: docs/fleet.md.
 #   scripts/bench-fleet.sh N RATE SECONDS [--build DIR] [--out DIR] [--keep] [--kill-share F]
 #                          [--settle S] [--connect-rate C] [--qos1-window-ms MS]
+#                          [--broker HOST:PORT] [--prefix P]
 #     N RATE SECONDS     devices, samples per device per second (may be fractional), run length
 #     --build DIR        build directory holding dashboard/nightlight-dashboard and
 #                        tools/fleetsim/nightlight-fleetsim (default build/dev); both are copied
@@ -21,6 +22,10 @@
 #     --connect-rate C   the fleet's new connections per second (default 500)
 #     --qos1-window-ms MS telemetry at QoS 1 for this long after each connect, as
 #                        nightlight-device does (default 60000, the device's default; 0: QoS 0)
+#     --broker HOST:PORT use a broker that already runs (aedes, RabbitMQ) instead of a private
+#                        mosquitto; it is not started or stopped, and its drops are not counted.
+#                        Its retained messages outlive the run: give each run its own --prefix
+#     --prefix P         the fleet's device ids are P0001.. (default fc)
 # Exit status: 0 pass, 1 a check failed (samples lost, a wrong status, a crash), 2 bad options or
 # a missing tool or binary.
 set -euo pipefail
@@ -34,6 +39,8 @@ kill_share=0.1
 settle=""
 connect_rate=500
 qos1_window_ms=60000
+external=""
+prefix=fc
 
 die_usage() { echo "bench-fleet.sh: $*" >&2; exit 2; }
 positional=()
@@ -46,6 +53,8 @@ while [ $# -gt 0 ]; do
         --settle) settle=${2:-}; shift 2 || die_usage "--settle needs a value" ;;
         --connect-rate) connect_rate=${2:-}; shift 2 || die_usage "--connect-rate needs a value" ;;
         --qos1-window-ms) qos1_window_ms=${2:-}; shift 2 || die_usage "--qos1-window-ms needs a value" ;;
+        --broker) external=${2:-}; shift 2 || die_usage "--broker needs HOST:PORT" ;;
+        --prefix) prefix=${2:-}; shift 2 || die_usage "--prefix needs a value" ;;
         -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die_usage "unknown option $1 (see --help)" ;;
         *) positional+=("$1"); shift ;;
@@ -63,6 +72,12 @@ seconds=${positional[2]}
 [[ $settle =~ ^[0-9]+$ ]] || die_usage "--settle must be a whole number of seconds"
 [[ $connect_rate =~ ^[0-9]+$ ]] && [ "$connect_rate" -ge 1 ] || die_usage "--connect-rate must be a whole number >= 1"
 [[ $qos1_window_ms =~ ^[0-9]+$ ]] || die_usage "--qos1-window-ms must be a whole number"
+[[ $prefix =~ ^[A-Za-z0-9_-]+$ ]] || die_usage "--prefix must be letters, digits, - or _"
+broker_host=127.0.0.1
+if [ -n "$external" ]; then
+    [[ $external =~ ^([^:]+):([0-9]+)$ ]] || die_usage "--broker must be HOST:PORT"
+    broker_host=${BASH_REMATCH[1]}
+fi
 
 for tool in mosquitto sqlite3 awk; do
     command -v "$tool" >/dev/null || {
@@ -144,30 +159,31 @@ trap 'echo "bench-fleet.sh: terminated; everything stopped" >&2; exit 143' TERM
 t0=$(date +%s)
 log() { printf '[%4ss] %s\n' "$(($(date +%s) - t0))" "$*"; }
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || true)
-if [ -z "$port" ]; then
-    for p in $(seq 18830 18999); do
-        if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+if [ -n "$external" ]; then
+    port=${external##*:}
+    (exec 3<>"/dev/tcp/$broker_host/$port") 2>/dev/null ||
+        { echo "bench-fleet.sh: nothing listens on $external" >&2; exit 2; }
+else
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || true)
+    if [ -z "$port" ]; then
+        for p in $(seq 18830 18999); do
+            if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+        done
+    fi
+    [ -n "$port" ] || { echo "bench-fleet.sh: no free loopback port" >&2; exit 2; }
+
+    printf '%s\n' "user $(id -un)" "listener $port 127.0.0.1" "allow_anonymous true" \
+        "persistence true" "persistence_location $out/" "log_dest file $out/mosquitto.log" \
+        >"$out/mosquitto.conf"
+    mosquitto -c "$out/mosquitto.conf" >"$out/mosquitto.out" 2>&1 &
+    broker_pid=$!
+    for i in $(seq 100); do
+        grep -q "running" "$out/mosquitto.log" 2>/dev/null && break
+        alive "$broker_pid" || { echo "bench-fleet.sh: mosquitto did not start (see $out/mosquitto.out)" >&2; exit 1; }
+        [ "$i" -lt 100 ] || { echo "bench-fleet.sh: mosquitto did not start in 10 s" >&2; exit 1; }
+        sleep 0.1
     done
 fi
-[ -n "$port" ] || { echo "bench-fleet.sh: no free loopback port" >&2; exit 2; }
-
-cat >"$out/mosquitto.conf" <<CONF
-user $(id -un)
-listener $port 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $out/
-log_dest file $out/mosquitto.log
-CONF
-mosquitto -c "$out/mosquitto.conf" >"$out/mosquitto.out" 2>&1 &
-broker_pid=$!
-for i in $(seq 100); do
-    grep -q "running" "$out/mosquitto.log" 2>/dev/null && break
-    alive "$broker_pid" || { echo "bench-fleet.sh: mosquitto did not start (see $out/mosquitto.out)" >&2; exit 1; }
-    [ "$i" -lt 100 ] || { echo "bench-fleet.sh: mosquitto did not start in 10 s" >&2; exit 1; }
-    sleep 0.1
-done
 
 export QT_MESSAGE_PATTERN='%{time yyyy-MM-ddTHH:mm:ss.zzz} %{type} %{if-category}%{category}: %{endif}%{message}'
 mkdir -p "$out/home" "$out/config" "$out/data" "$out/cache" "$out/runtime"
@@ -182,7 +198,7 @@ start_dashboard() { # log file
     HOME="$out/home" XDG_CONFIG_HOME="$out/config" XDG_DATA_HOME="$out/data" \
         XDG_CACHE_HOME="$out/cache" XDG_RUNTIME_DIR="$out/runtime" QT_QPA_PLATFORM=offscreen \
         DBUS_SESSION_BUS_ADDRESS="unix:path=$out/runtime/no-bus" \
-        "$dashboard_bin" --host 127.0.0.1 --port "$port" --database "$out/bench.db" \
+        "$dashboard_bin" --host "$broker_host" --port "$port" --database "$out/bench.db" \
         --bench-report "$report" "${max_devices[@]}" >"$1" 2>&1 &
     dashboard_pid=$!
     local i
@@ -257,7 +273,11 @@ clk_tck=$(getconf CLK_TCK)
 # The run
 
 echo "bench-fleet: $count devices, $rate samples/s each, ${seconds} s, ${kill_share} killed uncleanly at $((seconds / 2)) s, telemetry QoS 1 for ${qos1_window_ms} ms after each connect"
-echo "bench-fleet: private mosquitto $(mosquitto -h | head -1 | awk '{print $3}') on 127.0.0.1:$port (stock limits; ulimit -n $hard_nofile for broker and fleet)"
+if [ -n "$external" ]; then
+    echo "bench-fleet: the broker at $external (not started here; ulimit -n $hard_nofile for the fleet)"
+else
+    echo "bench-fleet: private mosquitto $(mosquitto -h | head -1 | awk '{print $3}') on 127.0.0.1:$port (stock limits; ulimit -n $hard_nofile for broker and fleet)"
+fi
 echo "bench-fleet: binaries copied from $build; output in $out"
 echo "bench-fleet: load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 
@@ -268,7 +288,7 @@ mem_csv="$out/memory.csv"
 echo "t_s,vmrss_kb,vmhwm_kb,cpu_ticks" >"$mem_csv"
 cpu_before=$(proc_cpu_ticks "$dashboard_pid")
 fleet_start_ms=$(date +%s%3N)
-"$fleet_bin" --host 127.0.0.1 --port "$port" --count "$count" --rate "$rate" \
+"$fleet_bin" --host "$broker_host" --port "$port" --prefix "$prefix" --count "$count" --rate "$rate" \
     --seconds "$seconds" --kill-share "$kill_share" --connect-rate "$connect_rate" \
     --qos1-window-ms "$qos1_window_ms" \
     --sent-file "$out/sent.tsv" >"$out/fleet.log" 2>&1 &
@@ -341,9 +361,13 @@ log "statuses after the restart: right wrong after-seconds = $restart_rw"
 stop_child "$dashboard_pid" 60
 dashboard_pid=""
 [ "$STOP_RC" = 0 ] || failures+=("dashboard after the restart: exit status $STOP_RC on SIGTERM")
-stop_child "$broker_pid" 30
-broker_pid=""
-dropped=$(grep -c "Outgoing messages are being dropped" "$out/mosquitto.log" || true)
+if [ -n "$external" ]; then
+    dropped=0
+else
+    stop_child "$broker_pid" 30
+    broker_pid=""
+    dropped=$(grep -c "Outgoing messages are being dropped" "$out/mosquitto.log" || true)
+fi
 
 # ---------------------------------------------------------------------------------------------
 # The summary
@@ -374,7 +398,11 @@ row "after a restart: right / wrong" "$restart_right / $restart_wrong (after ${r
 row "dashboard CPU (one core, mean)" "${cpu_pct} % over the fleet run"
 row "dashboard RSS peak / at end" "$((hwm / 1024)) MB / $((rss_end / 1024)) MB"
 row "longest GUI-thread stall" "${stall_ms} ms (GUI-thread CPU in it: ${stall_cpu_ms} ms)"
-row "broker: outgoing messages dropped" "$dropped warnings in mosquitto.log"
+if [ -n "$external" ]; then
+    row "broker: outgoing messages dropped" "not counted (a broker not started here)"
+else
+    row "broker: outgoing messages dropped" "$dropped warnings in mosquitto.log"
+fi
 row "fleet" "$(sed -n 's/^fleetsim: \([0-9]* devices, .*errors\)$/\1/p' "$out/fleet.log" | tail -1)"
 row "load average after" "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
