@@ -4,6 +4,9 @@ add_library(nightlight_dashboard_app STATIC
     dashboardoptions.h dashboardoptions.cpp
     devicehub.h devicehub.cpp
     devicelistmodel.h devicelistmodel.cpp
+    devicesortproxy.h devicesortproxy.cpp
+    deviceitemdelegate.h deviceitemdelegate.cpp
+    classview.h classview.cpp
     ledcontrol.h ledcontrol.cpp
     ledcontrolwidget.h ledcontrolwidget.cpp
     connectionsettings.h connectionsettings.cpp

@@ -45,11 +45,14 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
     QCommandLineOption paletteOption(QStringLiteral("palette"), QString(),
                                      QStringLiteral("light|dark"));
     paletteOption.setFlags(QCommandLineOption::HiddenFromHelp);
+    const QCommandLineOption viewOption(QStringLiteral("view"),
+                                        tr("View to show at start: detail or class."), tr("view"));
     QCommandLineOption benchOption(QStringLiteral("bench-report"), QString(),
                                    QStringLiteral("file"));
     benchOption.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({hostOption, portOption, idOption, langOption, dbOption, caOption, userOption,
-                       maxDevicesOption, settingsOption, shotOption, paletteOption, benchOption});
+                       maxDevicesOption, settingsOption, shotOption, paletteOption, viewOption,
+                       benchOption});
 
     if (!parser.parse(arguments)) {
         m_message = parser.errorText();
@@ -136,6 +139,13 @@ DashboardOptions::Outcome DashboardOptions::parse(const QStringList &arguments)
         palette = parser.value(paletteOption);
         if (palette != QLatin1String("light") && palette != QLatin1String("dark")) {
             m_message = tr("--palette must be light or dark");
+            return Outcome::Error;
+        }
+    }
+    if (parser.isSet(viewOption)) {
+        view = parser.value(viewOption);
+        if (view != QLatin1String("detail") && view != QLatin1String("class")) {
+            m_message = tr("--view must be detail or class, not \"%1\"").arg(view);
             return Outcome::Error;
         }
     }

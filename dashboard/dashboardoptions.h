@@ -46,6 +46,7 @@ public:
     // --bench-report FILE: what the dashboard believes (devices, statuses, GUI stalls), written
     // on SIGUSR1 and at exit, for scripts/bench-fleet.sh (BenchReport). Empty: none.
     QString benchReportPath;
+    QString view; // --view: "detail", "class" or empty (the view shown last)
 
 private:
     QString m_message;

@@ -108,6 +108,36 @@ QColor DeviceListModel::statusColor(Status status)
     return QColor(0x8a, 0x8a, 0x8a);
 }
 
+int DeviceListModel::count(Status status) const
+{
+    return m_counts.at(size_t(status));
+}
+
+void DeviceListModel::recount(Status from, Status to)
+{
+    --m_counts[size_t(from)];
+    ++m_counts[size_t(to)];
+}
+
+QString DeviceListModel::countsText(const QLocale &locale) const
+{
+    const auto n = [&](Status s) {
+        return locale.toString(count(s));
+    };
+    QStringList parts{tr("%1 online").arg(n(Status::Online)),
+                      tr("%1 offline").arg(n(Status::Offline)),
+                      tr("%1 stale").arg(n(Status::Stale))};
+    // One and many apart: English has the plural in the word, Bengali has it the same.
+    if (const int c = count(Status::NoStatus); c > 0)
+        parts
+            << (c == 1 ? tr("%1 lesson device") : tr("%1 lesson devices")).arg(n(Status::NoStatus));
+    if (const int c = count(Status::Shared); c > 0)
+        parts << (c == 1 ? tr("%1 shared id") : tr("%1 shared ids")).arg(n(Status::Shared));
+    if (count(Status::Unknown) > 0)
+        parts << tr("%1 unknown").arg(n(Status::Unknown));
+    return parts.join(QStringLiteral(" · "));
+}
+
 QVariant DeviceListModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid() || index.row() >= m_devices.size())
@@ -227,8 +257,10 @@ int DeviceListModel::ensureRow(const QString &deviceId)
     d.id = deviceId;
     m_devices.append(d);
     m_rows.insert(deviceId, row);
+    ++m_counts[size_t(Status::Unknown)];
     endInsertRows();
     emit deviceAdded(deviceId);
+    emit countsChanged();
     return row;
 }
 
@@ -238,9 +270,11 @@ void DeviceListModel::update(int row)
     const Status s = computeStatus(d, m_clock());
     const QModelIndex idx = index(row);
     if (s != d.status) {
+        recount(d.status, s);
         d.status = s;
         emit dataChanged(idx, idx);
         emit statusChanged(d.id, s);
+        emit countsChanged();
     }
     // Otherwise nothing shown changed: the tooltip and roles are computed when asked, and a
     // dataChanged per sample would re-layout the view thousands of times a second.
@@ -281,6 +315,7 @@ void DeviceListModel::removeDevices(const QStringList &deviceIds)
         const int last = rows.at(end - 1);
         beginRemoveRows({}, first, last);
         for (int row = first; row <= last; ++row) {
+            --m_counts[size_t(m_devices.at(row).status)];
             removed.append(m_devices.at(row).id);
             m_rows.remove(m_devices.at(row).id);
         }
@@ -293,6 +328,7 @@ void DeviceListModel::removeDevices(const QStringList &deviceIds)
     }
     for (const QString &id : std::as_const(removed))
         emit deviceRemoved(id);
+    emit countsChanged();
 }
 
 void DeviceListModel::noteTelemetry(const QString &deviceId, const Telemetry &t, qint64 receivedMs)
@@ -335,16 +371,21 @@ void DeviceListModel::noteState(const QString &deviceId, const QString &instance
 void DeviceListModel::refresh()
 {
     const qint64 now = m_clock();
+    bool counted = false;
     for (int row = 0; row < m_devices.size(); ++row) {
         Device &d = m_devices[row];
         const Status s = computeStatus(d, now);
         if (s != d.status) {
+            recount(d.status, s);
+            counted = true;
             d.status = s;
             const QModelIndex idx = index(row);
             emit dataChanged(idx, idx);
             emit statusChanged(d.id, s);
         }
     }
+    if (counted)
+        emit countsChanged();
 }
 
 } // namespace nightlight

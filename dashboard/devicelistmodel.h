@@ -13,9 +13,11 @@
 #include <QHash>
 #include <QIcon>
 #include <QList>
+#include <QLocale>
 #include <QString>
 #include <QTimer>
 
+#include <array>
 #include <functional>
 #include <optional>
 
@@ -76,6 +78,12 @@ public:
     static QString statusText(Status status);
     static QColor statusColor(Status status);
 
+    // How many devices have each status, kept as statuses change (O(1)).
+    int count(Status status) const;
+    // For the list's header: "998 online · 2 offline · 0 stale", then lesson devices, shared ids
+    // and unknown ones when there are any; numbers in `locale`.
+    QString countsText(const QLocale &locale) const;
+
     // The clock used for staleness (ms since the epoch); tests may replace it.
     void setClock(std::function<qint64()> clock);
     // How often staleness is re-evaluated; default 1000 ms.
@@ -98,6 +106,8 @@ signals:
     void deviceAdded(const QString &deviceId);
     void deviceRemoved(const QString &deviceId);
     void statusChanged(const QString &deviceId, nightlight::DeviceListModel::Status status);
+    // count() changed (a row added or removed, a status changed); once per refresh().
+    void countsChanged();
 
 private:
     struct Device
@@ -120,10 +130,13 @@ private:
     Status computeStatus(const Device &d, qint64 now) const;
     static qint64 intervalOf(const Device &d);
     void update(int row);
+    // Moves one device from one status's count to another's.
+    void recount(Status from, Status to);
     // One icon per status, drawn once: the view asks for every visible row at each repaint.
     QIcon dotIcon(Status status) const;
 
     QList<Device> m_devices;
+    std::array<int, 6> m_counts{}; // devices per Status
     QHash<QString, int> m_rows; // id -> row: telemetry of 5,000 devices looks its row up each time
     mutable QHash<int, QIcon> m_icons;
     std::function<qint64()> m_clock;

@@ -1,8 +1,11 @@
 #include "mainwindow.h"
 
+#include "classview.h"
 #include "connectiondialog.h"
 #include "devicehub.h"
+#include "deviceitemdelegate.h"
 #include "devicelistmodel.h"
+#include "devicesortproxy.h"
 #include "ledcontrol.h"
 #include "ledcontrolwidget.h"
 #include "lightchart.h"
@@ -15,6 +18,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
@@ -31,13 +35,15 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSaveFile>
+#include <QScrollBar>
 #include <QSettings>
-#include <QSortFilterProxyModel>
+#include <QStackedWidget>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QSysInfo>
 #include <QTimer>
+#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -157,6 +163,12 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
     const int preset = m_settings->value(QStringLiteral("window/preset"), 0).toInt();
     if (preset >= 0 && preset < m_windowActions.size())
         m_windowActions.at(preset)->trigger();
+    setSortKey(m_settings->value(QStringLiteral("devices/sort"), 0).toInt());
+    // The view: --view, else the one shown last.
+    if (options.view.isEmpty())
+        setClassViewShown(m_settings->value(QStringLiteral("window/classView"), false).toBool());
+    else
+        setClassViewShown(options.view == QLatin1String("class"));
 
     QString initial = options.deviceId;
     if (initial.isEmpty())
@@ -231,6 +243,7 @@ void MainWindow::createActions()
         const qint64 ms = presets.at(i);
         connect(a, &QAction::triggered, this, [this, ms, i] {
             m_chart->setWindow(ms);
+            m_classView->setWindow(ms); // the tiles' sparklines show the same window
             m_settings->setValue(QStringLiteral("window/preset"), i);
         });
         m_windowActions << a;
@@ -253,7 +266,18 @@ void MainWindow::createActions()
     m_forgetAction->setShortcut(QKeySequence::Delete);
     m_forgetAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     m_forgetAction->setEnabled(false);
-    connect(m_forgetAction, &QAction::triggered, this, &MainWindow::forgetDevicesInteractive);
+    connect(m_forgetAction, &QAction::triggered, this,
+            qOverload<>(&MainWindow::forgetDevicesInteractive));
+
+    m_classAction = new QAction(tr("&Class"), this);
+    m_classAction->setObjectName(QStringLiteral("classViewAction"));
+    m_classAction->setIconText(tr("Class"));
+    m_classAction->setCheckable(true);
+    m_classAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_classAction->setToolTip(
+        tr("Every device as a tile (%1)")
+            .arg(m_classAction->shortcut().toString(QKeySequence::NativeText)));
+    connect(m_classAction, &QAction::toggled, this, [this](bool on) { setClassViewShown(on); });
 
     m_aboutAction = new QAction(tr("&About Nightlight Dashboard"), this);
     m_aboutAction->setMenuRole(QAction::AboutRole);
@@ -277,11 +301,20 @@ void MainWindow::createMenus()
     connection->addAction(m_reconnectAction);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(m_classAction);
+    view->addSeparator();
     view->addActions(m_windowActions);
     view->addSeparator();
     view->addAction(m_liveAction);
     view->addSeparator();
     view->addAction(findChild<QDockWidget *>()->toggleViewAction());
+
+    // The toolbar: the class view's toggle, where it is seen.
+    QToolBar *toolbar = addToolBar(tr("View"));
+    toolbar->setObjectName(QStringLiteral("viewToolBar"));
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    toolbar->addAction(m_classAction);
+    view->addAction(toolbar->toggleViewAction());
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(m_aboutAction);
@@ -318,36 +351,66 @@ void MainWindow::createWidgets()
 
     m_ledWidget = new LedControlWidget(m_led, this);
 
-    auto *central = new QWidget(this);
-    auto *layout = new QVBoxLayout(central);
+    m_detailPage = new QWidget(this);
+    auto *layout = new QVBoxLayout(m_detailPage);
     layout->addLayout(presetRow);
     layout->addWidget(m_chart, 1);
     layout->addWidget(m_ledWidget);
-    setCentralWidget(central);
 
-    // The device list, in a dock on the left: sorted by id, with a filter above it, so one
-    // device among thousands is a few keystrokes away.
-    m_deviceProxy = new QSortFilterProxyModel(this);
+    // The device list, in a dock on the left: natural order by id (or by status), with a filter
+    // above it, so one device among thousands is a few keystrokes away. The class view shows the
+    // same rows in the same order.
+    m_deviceProxy = new DeviceSortProxy(this);
     m_deviceProxy->setSourceModel(m_devices);
-    m_deviceProxy->setSortRole(DeviceListModel::DeviceIdRole);
-    m_deviceProxy->setSortCaseSensitivity(Qt::CaseInsensitive);
-    m_deviceProxy->setFilterRole(DeviceListModel::DeviceIdRole);
-    m_deviceProxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    m_deviceProxy->sort(0);
-    m_deviceFilter = new QLineEdit(this);
-    m_deviceFilter->setObjectName(QStringLiteral("deviceFilter"));
-    m_deviceFilter->setPlaceholderText(tr("Filter devices"));
-    m_deviceFilter->setClearButtonEnabled(true);
-    connect(m_deviceFilter, &QLineEdit::textChanged, this, [this](const QString &text) {
-        // Filtering moves the view's current row when it hides it; that is no choice of the
-        // user's: the chart stays on its device, highlighted again when it is shown.
-        m_quietSelection = true;
-        m_deviceProxy->setFilterFixedString(text);
-        m_quietSelection = false;
-        syncDeviceView();
-    });
+    const auto makeSortBox = [this](const QString &name) {
+        auto *box = new QComboBox(this);
+        box->setObjectName(name);
+        for (auto key : {DeviceSortProxy::SortKey::Id, DeviceSortProxy::SortKey::Status,
+                         DeviceSortProxy::SortKey::Light})
+            box->addItem(tr("Sort by %1").arg(DeviceSortProxy::sortKeyName(key)), int(key));
+        box->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+        connect(box, &QComboBox::activated, this,
+                [this, box](int index) { setSortKey(box->itemData(index).toInt()); });
+        return box;
+    };
+    const auto makeFilter = [this](const QString &name) {
+        auto *edit = new QLineEdit(this);
+        edit->setObjectName(name);
+        edit->setPlaceholderText(tr("Filter devices"));
+        edit->setClearButtonEnabled(true);
+        connect(edit, &QLineEdit::textChanged, this,
+                [this](const QString &text) { setFilterText(text); });
+        return edit;
+    };
+    m_deviceFilter = makeFilter(QStringLiteral("deviceFilter"));
+    m_deviceSort = makeSortBox(QStringLiteral("deviceSort"));
+    m_deviceCounts = new QLabel(this);
+    m_deviceCounts->setObjectName(QStringLiteral("deviceCounts"));
+    m_deviceCounts->setWordWrap(true);
+    m_classFilter = makeFilter(QStringLiteral("classFilter"));
+    m_classSort = makeSortBox(QStringLiteral("classSort"));
+    m_classCounts = new QLabel(this);
+    m_classCounts->setObjectName(QStringLiteral("classCounts"));
+    // Counts follow status changes, at most a few times a second (a thousand devices going stale
+    // at once is one update).
+    m_countsTimer = new QTimer(this);
+    m_countsTimer->setSingleShot(true);
+    m_countsTimer->setInterval(200);
+    connect(m_countsTimer, &QTimer::timeout, this, &MainWindow::updateCounts);
+    connect(m_devices, &DeviceListModel::countsChanged, m_countsTimer, qOverload<>(&QTimer::start));
+
+    m_views = new QStackedWidget(this);
+    m_views->setObjectName(QStringLiteral("views"));
+    m_views->addWidget(m_detailPage);
+    m_views->addWidget(createClassPage());
+    setCentralWidget(m_views);
+
     m_deviceView = new QListView(this);
     m_deviceView->setModel(m_deviceProxy);
+    // One line a device, never wider than the list: the id and its status are elided to fit
+    // (whole in the tooltip), so no horizontal scroll bar however narrow the dock.
+    m_deviceView->setItemDelegate(new DeviceItemDelegate(m_deviceView));
+    m_deviceView->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     // Several at once for Forget Device (Ctrl+A after a filter); the current row is the chart's.
     m_deviceView->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_deviceView->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -365,7 +428,9 @@ void MainWindow::createWidgets()
     auto *devicePane = new QWidget(this);
     auto *deviceLayout = new QVBoxLayout(devicePane);
     deviceLayout->setContentsMargins(0, 0, 0, 0);
+    deviceLayout->addWidget(m_deviceCounts);
     deviceLayout->addWidget(m_deviceFilter);
+    deviceLayout->addWidget(m_deviceSort);
     deviceLayout->addWidget(m_deviceView);
     dock->setWidget(devicePane);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetClosable);
@@ -380,6 +445,95 @@ void MainWindow::createWidgets()
     connect(m_malformedButton, &QToolButton::clicked, this, &MainWindow::showMalformedDetails);
     statusBar()->addPermanentWidget(m_malformedButton);
     onMalformed();
+    updateCounts();
+}
+
+QWidget *MainWindow::createClassPage()
+{
+    auto *page = new QWidget(this);
+    auto *layout = new QVBoxLayout(page);
+    auto *header = new QHBoxLayout;
+    header->addWidget(new QLabel(tr("Show:"), page));
+    // The same preset actions as above the chart: the sparklines show the chart's window.
+    for (QAction *a : std::as_const(m_windowActions)) {
+        auto *b = new QToolButton(page);
+        b->setDefaultAction(a);
+        b->setToolButtonStyle(Qt::ToolButtonTextOnly);
+        b->setAutoRaise(true);
+        header->addWidget(b);
+    }
+    header->addSpacing(fontMetrics().horizontalAdvance(QLatin1Char('M')));
+    header->addWidget(m_classCounts, 1);
+    m_classFilter->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('M')) * 12);
+    header->addWidget(m_classFilter);
+    header->addWidget(m_classSort);
+    layout->addLayout(header);
+
+    m_classView = new ClassView(page);
+    m_classView->setModel(m_deviceProxy);
+    m_classView->setStore(m_store);
+    m_classView->setDevices(m_client, m_hub);
+    layout->addWidget(m_classView, 1);
+    connect(m_classView, &ClassView::deviceActivated, this, [this](const QString &id) {
+        selectDevice(id);
+        setClassViewShown(false);
+    });
+    connect(m_classView, &ClassView::forgetRequested, this,
+            [this](const QString &id) { forgetDevicesInteractive(QStringList{id}); });
+    return page;
+}
+
+bool MainWindow::isClassViewShown() const
+{
+    return m_views->currentWidget() != m_detailPage;
+}
+
+void MainWindow::setClassViewShown(bool shown)
+{
+    m_views->setCurrentIndex(shown ? 1 : 0);
+    if (m_classAction->isChecked() != shown)
+        m_classAction->setChecked(shown);
+    // The chart's actions act on the detail view only.
+    m_exportPngAction->setEnabled(!shown);
+    m_settings->setValue(QStringLiteral("window/classView"), shown);
+}
+
+void MainWindow::setFilterText(const QString &text)
+{
+    for (QLineEdit *edit : {m_deviceFilter, m_classFilter}) {
+        if (edit->text() != text) {
+            const QSignalBlocker block(edit);
+            edit->setText(text);
+        }
+    }
+    // Filtering moves the view's current row when it hides it; that is no choice of the
+    // user's: the chart stays on its device, highlighted again when it is shown.
+    m_quietSelection = true;
+    m_deviceProxy->setFilterFixedString(text);
+    m_quietSelection = false;
+    syncDeviceView();
+}
+
+void MainWindow::setSortKey(int key)
+{
+    if (key < int(DeviceSortProxy::SortKey::Id) || key > int(DeviceSortProxy::SortKey::Light))
+        key = int(DeviceSortProxy::SortKey::Id);
+    for (QComboBox *box : {m_deviceSort, m_classSort}) {
+        const QSignalBlocker block(box);
+        box->setCurrentIndex(box->findData(key));
+    }
+    m_quietSelection = true;
+    m_deviceProxy->setSortKey(DeviceSortProxy::SortKey(key));
+    m_quietSelection = false;
+    m_settings->setValue(QStringLiteral("devices/sort"), key);
+    syncDeviceView();
+}
+
+void MainWindow::updateCounts()
+{
+    const QString text = m_devices->countsText(locale());
+    m_deviceCounts->setText(text);
+    m_classCounts->setText(text);
 }
 
 void MainWindow::showHistoryProblem(const QString &text)
@@ -535,6 +689,7 @@ void MainWindow::selectDevice(const QString &deviceId)
         m_chart->setUnit(state ? state->unit : QString());
         m_chart->setDevice(deviceId);
         m_led->setDeviceId(deviceId); // also watches <id>/state and <id>/status exactly
+        m_classView->setCurrentDevice(deviceId);
         m_settings->setValue(QStringLiteral("lastDevice"), deviceId);
         setWindowTitle(tr("%1 — Nightlight Dashboard").arg(deviceId));
     }
@@ -554,7 +709,11 @@ QStringList MainWindow::selectedDevices() const
 
 void MainWindow::forgetDevicesInteractive()
 {
-    const QStringList ids = selectedDevices();
+    forgetDevicesInteractive(selectedDevices());
+}
+
+void MainWindow::forgetDevicesInteractive(const QStringList &ids)
+{
     if (ids.isEmpty())
         return;
     qsizetype readings = 0;
@@ -624,6 +783,7 @@ void MainWindow::forgetDevices(const QStringList &deviceIds, bool deleteHistory)
         m_chart->setLedPeriods({});
         m_chart->setThreshold(std::nullopt);
         m_led->setDeviceId(QString());
+        m_classView->setCurrentDevice(QString());
         m_forgetAction->setEnabled(false);
         setWindowTitle(tr("Nightlight Dashboard"));
     }

@@ -16,17 +16,21 @@
 
 class QAction;
 class QActionGroup;
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QListView;
-class QSortFilterProxyModel;
 class QSettings;
+class QStackedWidget;
+class QTimer;
 class QToolButton;
 
 namespace nightlight {
 
+class ClassView;
 class DeviceHub;
 class DeviceListModel;
+class DeviceSortProxy;
 class LedControl;
 class LedControlWidget;
 class LightChart;
@@ -56,9 +60,24 @@ public:
     DeviceListModel *deviceModel() const { return m_devices; }
     LedControl *ledControl() const { return m_led; }
     LedControlWidget *ledControlWidget() const { return m_ledWidget; }
-    // The device list (sorted by id, through deviceFilter()'s proxy) and the filter above it.
+    // The device list (through deviceProxy(): filtered, sorted by id in natural order, by status
+    // or by light), the filter and the sort choice above it, and the counts line heading it
+    // ("998 online · 2 offline · 0 stale").
     QListView *deviceView() const { return m_deviceView; }
     QLineEdit *deviceFilter() const { return m_deviceFilter; }
+    QComboBox *deviceSort() const { return m_deviceSort; }
+    QLabel *deviceCounts() const { return m_deviceCounts; }
+    DeviceSortProxy *deviceProxy() const { return m_deviceProxy; }
+    // The class view (issue #10): every device as a tile, over the same proxy; its own filter
+    // and sort boxes mirror the list's.
+    ClassView *classView() const { return m_classView; }
+    QLineEdit *classFilter() const { return m_classFilter; }
+    QComboBox *classSort() const { return m_classSort; }
+    // View > Class (and the toolbar's toggle): checked while the class view is shown.
+    QAction *classViewAction() const { return m_classAction; }
+    bool isClassViewShown() const;
+    // Shows the class view (true) or the detail view (chart and LED control) and remembers it.
+    void setClassViewShown(bool shown);
     ConnectionSettings connectionSettings() const { return m_connection; }
 
     QString currentDevice() const { return m_currentDevice; }
@@ -88,6 +107,8 @@ public slots:
     // Edit > Forget Device… (Delete in the device list, its context menu): asks whether to forget
     // the selected devices (else the current one) and whether their history goes too.
     void forgetDevicesInteractive();
+    // The same for the given devices (the class view's context menu).
+    void forgetDevicesInteractive(const QStringList &deviceIds);
     bool exportCsv(const QString &fileName, bool visibleRangeOnly);
     bool exportPng(const QString &fileName);
 
@@ -113,6 +134,11 @@ private:
     // Makes the list's current row the current device's (none while the filter hides it).
     void syncDeviceView();
     void syncWindowPreset(); // checks the preset the chart's window matches, if any
+    // One filter text and one sort order for the list and the class view, whichever box set it.
+    void setFilterText(const QString &text);
+    void setSortKey(int key);
+    QWidget *createClassPage();
+    void updateCounts();
     void exportCsvInteractive(bool visibleRangeOnly);
     void exportPngInteractive();
     void about();
@@ -130,7 +156,17 @@ private:
     LedControlWidget *m_ledWidget = nullptr;
     QListView *m_deviceView = nullptr;
     QLineEdit *m_deviceFilter = nullptr;
-    QSortFilterProxyModel *m_deviceProxy = nullptr;
+    DeviceSortProxy *m_deviceProxy = nullptr;
+    QComboBox *m_deviceSort = nullptr;
+    QLabel *m_deviceCounts = nullptr;
+    QStackedWidget *m_views = nullptr;
+    QWidget *m_detailPage = nullptr;
+    ClassView *m_classView = nullptr;
+    QLineEdit *m_classFilter = nullptr;
+    QComboBox *m_classSort = nullptr;
+    QLabel *m_classCounts = nullptr;
+    QAction *m_classAction = nullptr;
+    QTimer *m_countsTimer = nullptr;
     // Set while the filter or a removal, not the user, moves the view's current row.
     bool m_quietSelection = false;
     QLabel *m_connectionLabel = nullptr;

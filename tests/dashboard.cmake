@@ -25,3 +25,7 @@ add_dependencies(tst_dashboard nightlight-dashboard)
 # Ingest benchmark: the dashboard pipeline beside a bare libmosquitto subscriber.
 nightlight_add_benchmark(ingest LIBRARIES nightlight_dashboard_app nightlight_testsupport
     PkgConfig::Mosquitto Qt6::Test)
+
+# The class view and the device list for fleets (#10).
+nightlight_add_test(devicesortproxy LIBRARIES nightlight_dashboard_app)
+nightlight_add_test(classview LIBRARIES nightlight_dashboard_app)

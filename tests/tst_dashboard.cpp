@@ -3,11 +3,13 @@
 // control round-trips, a malformed payload bumps the counter, history survives a restart, and
 // the window's screenshot is not blank. Also the dashboard binary's command-line errors.
 
+#include "classview.h"
 #include "connectiondialog.h"
 #include "connectionsettings.h"
 #include "dashboardoptions.h"
 #include "devicehub.h"
 #include "devicelistmodel.h"
+#include "devicesortproxy.h"
 #include "emojiid.h"
 #include "ledcontrol.h"
 #include "ledcontrolwidget.h"
@@ -24,8 +26,10 @@
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDateTime>
 #include <QDir>
+#include <QDockWidget>
 #include <QFile>
 #include <QImage>
 #include <QLabel>
@@ -37,15 +41,18 @@
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QScopeGuard>
+#include <QScrollBar>
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlQuery>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolBar>
 #include <QTranslator>
 #include <QXmlStreamReader>
 
@@ -104,6 +111,9 @@ private slots:
     void forgetDevice_data();
     void forgetDevice();
     void deviceListSortsAndFilters();
+    void deviceListForFleets();
+    void classViewIsRemembered();
+    void classViewFitsHundredDevices();
     void spamKeepsMemoryBounded_data();
     void spamKeepsMemoryBounded();
 
@@ -161,6 +171,12 @@ void TestDashboard::commandLine_data()
         << QStringList{QStringLiteral("--database"), QStringLiteral("/nonexistent/x.sqlite")}
         << O::Error;
     QTest::newRow("unknown option") << QStringList{QStringLiteral("--colour")} << O::Error;
+    QTest::newRow("class view") << QStringList{QStringLiteral("--view"), QStringLiteral("class")}
+                                << O::Run;
+    QTest::newRow("detail view") << QStringList{QStringLiteral("--view"), QStringLiteral("detail")}
+                                 << O::Run;
+    QTest::newRow("unknown view") << QStringList{QStringLiteral("--view"), QStringLiteral("tiles")}
+                                  << O::Error;
     QTest::newRow("device limit") << QStringList{QStringLiteral("--max-devices"),
                                                  QStringLiteral("20000")}
                                   << O::Run;
@@ -1481,6 +1497,235 @@ void TestDashboard::deviceListSortsAndFilters()
     QCOMPARE(window.store()->size(QStringLiteral("beta-1")), 0);
     QCOMPARE(window.store()->size(QStringLiteral("Beta-2")), 0);
     QCOMPARE(window.store()->size(QStringLiteral("alpha")), 1);
+}
+
+void TestDashboard::deviceListForFleets()
+{
+    // #10 item 2: natural order by id (d2 before d10), or by status, the same for the list and
+    // the class view; counts in the list's header; one line a device however narrow the dock (no
+    // horizontal scroll bar); and Forget Device from the class view, with its history after
+    // confirmation.
+    const QString path = m_dir.filePath(QStringLiteral("fleet.sqlite"));
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QStringList ids;
+    {
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        for (int i : {10, 2, 1, 20, 3})
+            ids << QStringLiteral("desk%1").arg(i);
+        ids << QStringLiteral("a-very-long-device-id-for-the-narrow-list-0123456789");
+        for (const QString &id : std::as_const(ids)) {
+            for (int k = 0; k < 5; ++k)
+                store.append(id, now - 5000 + k * 1000, 100 + k);
+        }
+    }
+    DashboardOptions o = optionsFor(QStringLiteral("desk3"));
+    o.port = 1; // the file only
+    o.databasePath = path;
+    o.settingsPath = m_dir.filePath(QStringLiteral("fleet.ini"));
+    auto window = std::make_unique<MainWindow>(o);
+    window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    const auto shown = [&](const QAbstractItemModel *model) {
+        QStringList out;
+        for (int row = 0; row < model->rowCount(); ++row)
+            out << model->index(row, 0).data(DeviceListModel::DeviceIdRole).toString();
+        return out;
+    };
+    const QStringList natural{
+        QStringLiteral("a-very-long-device-id-for-the-narrow-list-0123456789"),
+        QStringLiteral("desk1"),
+        QStringLiteral("desk2"),
+        QStringLiteral("desk3"),
+        QStringLiteral("desk10"),
+        QStringLiteral("desk20")};
+    QCOMPARE(shown(window->deviceView()->model()), natural);
+    QCOMPARE(window->classView()->model(), window->deviceView()->model());
+
+    // Counts: nothing has a status yet (no broker): all unknown.
+    QCOMPARE(window->deviceCounts()->text(),
+             QStringLiteral("0 online · 0 offline · 0 stale · 6 unknown"));
+    // Statuses arrive (as from the hub): the header follows within its 200 ms coalescing.
+    DeviceListModel *model = window->deviceModel();
+    for (const QString &id : std::as_const(ids))
+        model->noteStatus(id, Availability::Online);
+    model->noteStatus(QStringLiteral("desk2"), Availability::Offline);
+    model->noteTelemetry(QStringLiteral("desk10"), Telemetry{5, std::nullopt}, now);
+    QTRY_COMPARE(window->deviceCounts()->text(), QStringLiteral("5 online · 1 offline · 0 stale"));
+    QCOMPARE(window->findChild<QLabel *>(QStringLiteral("classCounts"))->text(),
+             window->deviceCounts()->text());
+
+    // Sort by status in the list's box: the class view's box follows, and so does the order.
+    QComboBox *sort = window->deviceSort();
+    sort->setCurrentIndex(sort->findData(int(DeviceSortProxy::SortKey::Status)));
+    emit sort->activated(sort->currentIndex());
+    QCOMPARE(window->classSort()->currentData().toInt(), int(DeviceSortProxy::SortKey::Status));
+    QCOMPARE(shown(window->deviceView()->model()).constFirst(), QStringLiteral("desk2"));
+    QCOMPARE(window->classView()->tileText(0).id, QStringLiteral("desk2"));
+    // Remembered.
+    {
+        QSettings settings(o.settingsPath, QSettings::IniFormat);
+        QCOMPARE(settings.value(QStringLiteral("devices/sort")).toInt(),
+                 int(DeviceSortProxy::SortKey::Status));
+    }
+    window->classSort()->setCurrentIndex(0);
+    emit window->classSort()->activated(0);
+    QCOMPARE(shown(window->deviceView()->model()), natural);
+
+    // A filter typed in the class view's box filters the list too.
+    QTest::keyClicks(window->classFilter(), QStringLiteral("desk1"));
+    QCOMPARE(window->deviceFilter()->text(), QStringLiteral("desk1"));
+    QCOMPARE(shown(window->deviceView()->model()),
+             (QStringList{QStringLiteral("desk1"), QStringLiteral("desk10")}));
+    window->classFilter()->clear();
+    QCOMPARE(window->deviceView()->model()->rowCount(), 6);
+
+    // Narrow dock, the longest id and status: every row fits the view's width.
+    model->noteTelemetry(QStringLiteral("desk20"), Telemetry{5, std::nullopt}, now);
+    auto *dock = window->findChild<QDockWidget *>(QStringLiteral("devicesDock"));
+    QVERIFY(dock);
+    for (int width : {120, 200, 320}) {
+        window->resizeDocks({dock}, {width}, Qt::Horizontal);
+        QCoreApplication::processEvents();
+        QListView *view = window->deviceView();
+        view->doItemsLayout();
+        QVERIFY2(view->horizontalScrollBar()->maximum() == 0,
+                 qPrintable(QStringLiteral("dock %1 px: scroll range %2")
+                                .arg(width)
+                                .arg(view->horizontalScrollBar()->maximum())));
+        QVERIFY(!view->horizontalScrollBar()->isVisible());
+        for (int row = 0; row < view->model()->rowCount(); ++row) {
+            const QRect r = view->visualRect(view->model()->index(row, 0));
+            QVERIFY(r.right() <= view->viewport()->width());
+        }
+    }
+
+    // Forget from the class view's context menu: asks, and with the box ticked deletes the
+    // history too.
+    window->setClassViewShown(true);
+    int boxes = 0;
+    QString boxText;
+    answerForgetBox(this, true, true, &boxes, &boxText);
+    emit window->classView()->forgetRequested(QStringLiteral("desk10"));
+    QCOMPARE(boxes, 1);
+    QVERIFY2(boxText.contains(QStringLiteral("“desk10”")), qPrintable(boxText));
+    QVERIFY2(boxText.contains(QStringLiteral("(5 readings)")), qPrintable(boxText));
+    QCOMPARE(model->rowOf(QStringLiteral("desk10")), -1);
+    QCOMPARE(window->store()->size(QStringLiteral("desk10")), 0);
+    QVERIFY(window->store()->flush());
+    QCOMPARE(rowsOf(path, QStringLiteral("samples"), QStringLiteral("desk10")), 0);
+    QCOMPARE(rowsOf(path, QStringLiteral("samples"), QStringLiteral("desk1")), 5);
+    QCOMPARE(window->classView()->model()->rowCount(), 5);
+    QTRY_COMPARE(window->deviceCounts()->text(), QStringLiteral("4 online · 1 offline · 0 stale"));
+}
+
+void TestDashboard::classViewIsRemembered()
+{
+    // View > Class and the toolbar's toggle switch between the detail and the class view; the
+    // choice is remembered, --view overrides it; a click on a tile opens that device in the
+    // detail view.
+    const QString path = m_dir.filePath(QStringLiteral("classview.sqlite"));
+    {
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        for (const QString &id :
+             {QStringLiteral("k1"), QStringLiteral("k2"), QStringLiteral("k10")})
+            store.append(id, QDateTime::currentMSecsSinceEpoch(), 1);
+    }
+    DashboardOptions o = optionsFor(QStringLiteral("k1"));
+    o.port = 1;
+    o.databasePath = path;
+    o.settingsPath = m_dir.filePath(QStringLiteral("classview.ini"));
+    {
+        MainWindow window(o);
+        QVERIFY(!window.isClassViewShown());
+        QAction *action = window.classViewAction();
+        QVERIFY(action->isCheckable());
+        bool inViewMenu = false;
+        for (QAction *menu : window.menuBar()->actions()) {
+            if (menu->menu() && menu->text() == QLatin1String("&View"))
+                inViewMenu = menu->menu()->actions().contains(action);
+        }
+        QVERIFY(inViewMenu);
+        auto *toolbar = window.findChild<QToolBar *>(QStringLiteral("viewToolBar"));
+        QVERIFY(toolbar && toolbar->actions().contains(action));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        action->trigger();
+        QVERIFY(window.isClassViewShown());
+        auto *views = window.findChild<QStackedWidget *>(QStringLiteral("views"));
+        QVERIFY(views);
+        QCOMPARE(views->currentWidget()->findChild<ClassView *>(), window.classView());
+        QTRY_VERIFY(window.classView()->isVisible());
+        window.close();
+    }
+    {
+        MainWindow window(o);
+        QVERIFY(window.isClassViewShown());
+        QVERIFY(window.classViewAction()->isChecked());
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        ClassView *view = window.classView();
+        QTRY_COMPARE(view->tileText(2).id, QStringLiteral("k10"));
+        QCOMPARE(view->currentDevice(), QStringLiteral("k1"));
+        QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, view->tileRect(2).center());
+        QVERIFY(!window.isClassViewShown());
+        QCOMPARE(window.currentDevice(), QStringLiteral("k10"));
+        QCOMPARE(window.chart()->device(), QStringLiteral("k10"));
+        QCOMPARE(view->currentDevice(), QStringLiteral("k10"));
+    }
+    for (const QString &view : {QStringLiteral("class"), QStringLiteral("detail")}) {
+        DashboardOptions forced = o;
+        forced.view = view;
+        MainWindow window(forced);
+        QCOMPARE(window.isClassViewShown(), view == QLatin1String("class"));
+    }
+}
+
+void TestDashboard::classViewFitsHundredDevices()
+{
+    // Done-when of #10: 100 devices sending readings, a 1920x1080 window in the class view
+    // shows all 100 tiles at once (no scrolling), and they follow new readings.
+    const auto publisher = m_broker.connectedClient();
+    QVERIFY(publisher);
+    DashboardOptions o = optionsFor(QString());
+    o.databasePath = m_dir.filePath(QStringLiteral("hundred.sqlite"));
+    o.settingsPath = m_dir.filePath(QStringLiteral("hundred.ini"));
+    o.view = QStringLiteral("class");
+    MainWindow window(o);
+    window.resize(1920, 1080);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QTRY_VERIFY_WITH_TIMEOUT(window.client()->isConnected(), 10000);
+    const auto publishAll = [&](int round) {
+        for (int i = 1; i <= 100; ++i) {
+            publisher->publish(telemetryTopic(QStringLiteral("fleet%1").arg(i)),
+                               QStringLiteral(R"({"light": %1})").arg(round * 1000 + i).toUtf8(),
+                               1);
+        }
+    };
+    // The wildcard subscription may not be in place at once: publish until all are listed.
+    QTRY_VERIFY_WITH_TIMEOUT((publishAll(0), window.deviceModel()->rowCount() == 100), 10000);
+    ClassView *view = window.classView();
+    QCOMPARE(window.size(), QSize(1920, 1080));
+    QTRY_COMPARE(view->visibleRows(), qMakePair(0, 99));
+    QCOMPARE(view->verticalScrollBar()->maximum(), 0);
+    for (int row = 0; row < 100; ++row)
+        QVERIFY2(view->viewport()->rect().contains(view->tileRect(row)),
+                 qPrintable(QString::number(row)));
+    // Natural order: fleet2 second, fleet10 tenth.
+    QCOMPARE(view->tileText(1).id, QStringLiteral("fleet2"));
+    QCOMPARE(view->tileText(9).id, QStringLiteral("fleet10"));
+    // Live: a new round of readings reaches the tiles, and one repaint draws all 100.
+    publishAll(7);
+    QTRY_COMPARE_WITH_TIMEOUT(view->tileText(99).value, QStringLiteral("7,100"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(view->tileText(0).value, QStringLiteral("7,001"), 10000);
+    const int paints = view->paintCount();
+    QTRY_VERIFY(view->paintCount() > paints || !view->isDirty());
+    QImage frame(view->viewport()->size(), QImage::Format_ARGB32_Premultiplied);
+    view->viewport()->render(&frame);
+    QCOMPARE(view->tilesPainted(), 100);
+    frame.save(QStringLiteral(NIGHTLIGHT_SCREENSHOT_DIR "/tst_dashboard-classview.png"));
 }
 
 void TestDashboard::spamKeepsMemoryBounded_data()

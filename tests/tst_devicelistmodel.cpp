@@ -35,6 +35,7 @@ private slots:
     void deviceLimit();
     void forgetDevice();
     void removeManyRows();
+    void counts();
 
 private:
     TestBroker m_broker;
@@ -532,4 +533,54 @@ void TestDeviceListModel::sharedIdIsShown()
 }
 
 QTEST_MAIN(TestDeviceListModel)
+void TestDeviceListModel::counts()
+{
+    // #10: the list's header counts devices per status ("998 online · 2 offline · 0 stale"),
+    // kept as statuses change, rows come and go, and staleness sets in; lesson devices, shared
+    // ids and unknown ones are named only when there are any.
+    qint64 now = 1'000'000;
+    DeviceListModel model;
+    model.setClock([&now] { return now; });
+    QSignalSpy changed(&model, &DeviceListModel::countsChanged);
+    const QLocale en(QLocale::English);
+    QCOMPARE(model.countsText(en), QStringLiteral("0 online · 0 offline · 0 stale"));
+
+    for (int i = 1; i <= 5; ++i) {
+        const QString id = QStringLiteral("d%1").arg(i);
+        model.noteStatus(id, Availability::Online);
+        model.noteTelemetry(id, Telemetry{100, std::nullopt}, now);
+    }
+    model.noteStatus(QStringLiteral("d5"), Availability::Offline);
+    model.noteTelemetry(QStringLiteral("lesson"), Telemetry{1, std::nullopt}, now);
+    model.addDevice(QStringLiteral("quiet"));
+    QVERIFY(!changed.isEmpty());
+    QCOMPARE(model.count(Status::Online), 4);
+    QCOMPARE(model.count(Status::Offline), 1);
+    QCOMPARE(model.count(Status::NoStatus), 1);
+    QCOMPARE(model.count(Status::Unknown), 1);
+    QCOMPARE(model.countsText(en),
+             QStringLiteral("4 online · 1 offline · 0 stale · 1 lesson device · 1 unknown"));
+
+    // Three intervals without telemetry: the online ones and the lesson device go stale at the
+    // next refresh, counted once.
+    now += 20000;
+    model.noteTelemetry(QStringLiteral("d1"), Telemetry{100, std::nullopt}, now);
+    changed.clear();
+    model.refresh();
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(model.countsText(en), QStringLiteral("1 online · 1 offline · 4 stale · 1 unknown"));
+
+    model.removeDevices({QStringLiteral("d2"), QStringLiteral("quiet"), QStringLiteral("d5")});
+    QCOMPARE(model.countsText(en), QStringLiteral("1 online · 0 offline · 3 stale"));
+    int total = 0;
+    for (int s = 0; s <= int(Status::Shared); ++s)
+        total += model.count(Status(s));
+    QCOMPARE(total, model.rowCount());
+
+    // Numbers in the locale's digits.
+    const QString bn = model.countsText(QLocale(QLocale::Bengali, QLocale::Bangladesh));
+    QVERIFY2(bn.contains(QChar(0x09E7)), qPrintable(bn)); // ১
+    QVERIFY2(!bn.contains(QLatin1Char('1')), qPrintable(bn));
+}
+
 #include "tst_devicelistmodel.moc"
