@@ -29,3 +29,5 @@ nightlight_add_benchmark(ingest LIBRARIES nightlight_dashboard_app nightlight_te
 # The class view and the device list for fleets (#10).
 nightlight_add_test(devicesortproxy LIBRARIES nightlight_dashboard_app)
 nightlight_add_test(classview LIBRARIES nightlight_dashboard_app)
+# Class view benchmark: a frame of 100 tiles beside the detail chart's (scripts/bench-classview.sh).
+nightlight_add_benchmark(classview LIBRARIES nightlight_dashboard_app Qt6::Widgets)
