@@ -26,6 +26,10 @@ DeviceHub::DeviceHub(MqttClient *client, QObject *parent)
     m_probeTimer->setSingleShot(true);
     connect(m_probeTimer, &QTimer::timeout, this, &DeviceHub::onProbeTimeout);
     connect(m_client, &MqttClient::connected, this, &DeviceHub::onConnected);
+    m_refreshTimer = new QTimer(this);
+    m_refreshTimer->setSingleShot(true);
+    connect(m_refreshTimer, &QTimer::timeout, this, &DeviceHub::expireRefreshes);
+    m_clock.start();
 }
 
 DeviceHub::~DeviceHub()
@@ -88,7 +92,8 @@ void DeviceHub::noteRetained(const QString &deviceId)
     // Retained messages come at subscribe time, so only just after a connect; one for an id
     // without exact subscriptions came through a wildcard.
     if (m_delivery == RetainedDelivery::Wildcards || m_exact.contains(deviceId) ||
-        !m_sinceConnect.isValid() || m_sinceConnect.elapsed() > m_probeMs)
+        m_refreshing.contains(deviceId) || !m_sinceConnect.isValid() ||
+        m_sinceConnect.elapsed() > m_probeMs)
         return;
     m_probeTimer->stop();
     if (m_delivery == RetainedDelivery::ExactTopics) {
@@ -116,6 +121,58 @@ void DeviceHub::subscribeExact(const QString &deviceId)
     m_client->subscribe(statusTopic(deviceId), 1);
 }
 
+void DeviceHub::refreshRetained(const QString &deviceId)
+{
+    if (!m_known.contains(deviceId) || m_refreshing.contains(deviceId))
+        return;
+    if (m_refreshQueued.isEmpty())
+        QMetaObject::invokeMethod(this, &DeviceHub::sendRefreshes, Qt::QueuedConnection);
+    m_refreshQueued.insert(deviceId);
+}
+
+void DeviceHub::sendRefreshes()
+{
+    const qint64 now = m_clock.elapsed();
+    for (const QString &id : std::as_const(m_refreshQueued)) {
+        if (!m_known.contains(id))
+            continue;
+        // Subscribing again to an exact topic we hold (ExactTopics) sends its retained message
+        // again too (MQTT-3.8.4-3).
+        m_client->subscribe(statusTopic(id), 1);
+        m_client->subscribe(stateTopic(id), 1);
+        m_refreshing.insert(id, now);
+    }
+    m_refreshQueued.clear();
+    if (!m_refreshTimer->isActive() && !m_refreshing.isEmpty())
+        m_refreshTimer->start(RefreshTimeoutMs);
+}
+
+void DeviceHub::endRefresh(const QString &deviceId)
+{
+    if (!m_refreshing.remove(deviceId) || m_exact.contains(deviceId))
+        return;
+    // The wildcards bring what comes next; two subscriptions would bring it twice.
+    m_client->unsubscribe(statusTopic(deviceId));
+    m_client->unsubscribe(stateTopic(deviceId));
+}
+
+void DeviceHub::expireRefreshes()
+{
+    // No retained status at all (a lesson device), or the reply was lost with the connection.
+    const qint64 now = m_clock.elapsed();
+    qint64 next = -1;
+    const QStringList ids = m_refreshing.keys();
+    for (const QString &id : ids) {
+        const qint64 age = now - m_refreshing.value(id);
+        if (age >= RefreshTimeoutMs)
+            endRefresh(id);
+        else
+            next = std::max(next, RefreshTimeoutMs - age);
+    }
+    if (next >= 0)
+        m_refreshTimer->start(int(next));
+}
+
 bool DeviceHub::watchDevice(const QString &deviceId)
 {
     if (!isValidDeviceId(deviceId))
@@ -137,6 +194,11 @@ void DeviceHub::forgetDevice(const QString &deviceId)
     if (!m_known.remove(deviceId))
         return;
     m_watched.remove(deviceId);
+    m_refreshQueued.remove(deviceId);
+    if (m_refreshing.remove(deviceId) && !m_exact.contains(deviceId)) {
+        m_client->unsubscribe(stateTopic(deviceId));
+        m_client->unsubscribe(statusTopic(deviceId));
+    }
     if (m_exact.remove(deviceId)) {
         m_client->unsubscribe(stateTopic(deviceId));
         m_client->unsubscribe(statusTopic(deviceId));
@@ -390,8 +452,13 @@ void DeviceHub::handleMessage(const MqttMessage &message)
         return;
     }
     case TopicKind::Status: {
-        if (message.retained)
+        if (message.retained) {
             noteRetained(id);
+            // The answer to refreshRetained() (its retained state, subscribed after it, is on
+            // its way before the broker handles the UNSUBSCRIBE).
+            if (m_refreshing.contains(id))
+                endRefresh(id);
+        }
         if (message.payload.isEmpty()) {
             m_statuses.remove(id); // retained status deleted
             if (auto it = m_candidates.find(id); it != m_candidates.end()) {

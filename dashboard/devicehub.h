@@ -86,6 +86,16 @@ public:
     // asked for by the history, the user or --id, never by a message. Returns false for an
     // invalid id.
     bool watchDevice(const QString &deviceId);
+    // Asks the broker again for a known device's retained status and state: its exact topics
+    // are subscribed (again) at QoS 1, and unsubscribed once the status came or after
+    // RefreshTimeoutMs (unless the broker needs them anyway). For a device gone stale: a live
+    // status the broker dropped on its way to us (a stock mosquitto drops QoS 0 messages for a
+    // client that is 1,000 packets behind, as at a mass exit of a 5,000-device fleet, whose
+    // clean "offline" is QoS 0) is still retained there. Requests within one event-loop turn go
+    // out together.
+    void refreshRetained(const QString &deviceId);
+    static constexpr int RefreshTimeoutMs = 10000;
+    int refreshingCount() const { return int(m_refreshing.size()); }
     bool isWatching(const QString &deviceId) const { return m_watched.contains(deviceId); }
     bool isKnown(const QString &deviceId) const { return m_known.contains(deviceId); }
     int deviceCount() const { return int(m_known.size()); }
@@ -163,6 +173,9 @@ private:
                        const std::optional<DeviceState> &state);
     void subscribeExact(const QString &deviceId);
     void noteRetained(const QString &deviceId);
+    void sendRefreshes();
+    void endRefresh(const QString &deviceId);
+    void expireRefreshes();
     void onConnected();
     void onProbeTimeout();
     void dropCandidate(const QString &deviceId);
@@ -180,6 +193,11 @@ private:
     RetainedDelivery m_delivery = RetainedDelivery::Probing;
     int m_probeMs = DefaultProbeMs;
     QTimer *m_probeTimer = nullptr;
+    // refreshRetained(): not sent yet, and sent (with when).
+    QSet<QString> m_refreshQueued;
+    QHash<QString, qint64> m_refreshing;
+    QTimer *m_refreshTimer = nullptr; // single shot: the oldest refresh times out
+    QElapsedTimer m_clock; // since construction, for the refresh timeouts
     QElapsedTimer m_sinceConnect;
     bool m_discovering = false;
     // Candidates, oldest first, and their last status and state.

@@ -52,6 +52,11 @@ void DeviceListModel::attach(DeviceHub *hub)
             [this](const QString &id, const DeviceState &s) { noteState(id, s.instance); });
     connect(hub, &DeviceHub::deviceAdmitted, this, &DeviceListModel::addDevice);
     connect(hub, &DeviceHub::deviceForgotten, this, &DeviceListModel::removeDevice);
+    // Gone stale: the broker may hold a status we never got (dropped on its way to us).
+    connect(this, &DeviceListModel::statusChanged, hub, [hub](const QString &id, Status status) {
+        if (status == Status::Stale)
+            hub->refreshRetained(id);
+    });
 }
 
 void DeviceListModel::setClock(std::function<qint64()> clock)

@@ -164,12 +164,13 @@ if [ -n "$external" ]; then
     (exec 3<>"/dev/tcp/$broker_host/$port") 2>/dev/null ||
         { echo "bench-fleet.sh: nothing listens on $external" >&2; exit 2; }
 else
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || true)
-    if [ -z "$port" ]; then
-        for p in $(seq 18830 18999); do
-            if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
-        done
-    fi
+    # A port nothing listens on, from a random start (bash only: a fresh machine may have
+    # neither python3 nor ss).
+    port=""
+    for _ in $(seq 200); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000)) # below the ephemeral range
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+    done
     [ -n "$port" ] || { echo "bench-fleet.sh: no free loopback port" >&2; exit 2; }
 
     printf '%s\n' "user $(id -un)" "listener $port 127.0.0.1" "allow_anonymous true" \

@@ -11,6 +11,7 @@ packages=(
     libmosquitto-dev mosquitto mosquitto-clients
     libgpiod-dev
     openssl xvfb xauth
+    sqlite3          # scripts/soak.sh and scripts/bench-fleet.sh (CTest fleet-status) read the database
     dpkg-dev file    # scripts/make-packages.sh: CPack's DEB generator runs dpkg-shlibdeps and file
     fonts-lohit-beng-bengali
 )

@@ -7,6 +7,7 @@
 #include "protocol.h"
 #include "testbroker.h"
 
+#include <QDateTime>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -32,6 +33,7 @@ private slots:
     void malformedIsCountedNotListed();
     void statusAloneMakesACandidate();
     void retainedThroughWildcardsOrExactTopics();
+    void staleDeviceAsksForItsRetainedStatus();
     void deviceLimit();
     void forgetDevice();
     void removeManyRows();
@@ -372,6 +374,37 @@ void TestDeviceListModel::retainedThroughWildcardsOrExactTopics()
     QCOMPARE(hub.exactSubscriptionCount(), 0);
     QTRY_VERIFY_WITH_TIMEOUT(hub.isCandidate(QStringLiteral("exact-2")), 5000);
     QVERIFY(hub.isWatching(id));
+}
+
+void TestDeviceListModel::staleDeviceAsksForItsRetainedStatus()
+{
+    const QString id = QStringLiteral("refresh-1");
+    // Its "offline" is retained on the broker, but this hub never heard it (no wildcards here,
+    // as if the broker had dropped the live message on its way to us).
+    QVERIFY(mosquittoPub(m_broker,
+                         {QStringLiteral("-q"), QStringLiteral("1"), QStringLiteral("-r"),
+                          QStringLiteral("-t"), statusTopic(id), QStringLiteral("-m"),
+                          QStringLiteral("offline")}));
+    auto client = m_broker.connectedClient();
+    QVERIFY(client);
+    DeviceHub hub(client.get());
+    DeviceListModel model;
+    qint64 skew = 0;
+    model.setClock([&skew] { return QDateTime::currentMSecsSinceEpoch() + skew; });
+    model.attach(&hub);
+    MqttMessage reading;
+    reading.topic = telemetryTopic(id);
+    reading.payload = R"({"light": 5})";
+    hub.handleMessage(reading);
+    QCOMPARE(model.status(id), Status::NoStatus);
+
+    // No reading for a minute: stale, so the hub asks the broker, which answers "offline".
+    skew = 60000;
+    model.refresh();
+    QCOMPARE(model.status(id), Status::Stale);
+    QTRY_COMPARE_WITH_TIMEOUT(model.status(id), Status::Offline, 5000);
+    QCOMPARE(hub.lastStatus(id), std::optional<Availability>(Availability::Offline));
+    QCOMPARE(hub.refreshingCount(), 0); // answered: its exact topics are unsubscribed
 }
 
 void TestDeviceListModel::deviceLimit()
