@@ -39,13 +39,16 @@ void DeviceItemDelegate::paint(QPainter *painter, const QStyleOptionViewItem &op
     const QRect textRect = style->subElementRect(QStyle::SE_ItemViewItemText, &opt, widget);
     const QFontMetrics fm(opt.font);
     const int gap = fm.horizontalAdvance(QLatin1Char('M'));
-    // The id first (up to two thirds if the status needs the rest), then the status.
+    // The id first; the status in what is left, at least four letters' worth. When that would cut
+    // the id below half the row, the status is left out (the dot says it, the tooltip too).
     const int idFull = fm.horizontalAdvance(id);
-    const int statusFull = fm.horizontalAdvance(status);
-    int idWidth = std::min(idFull, textRect.width());
-    if (idWidth + gap + statusFull > textRect.width())
-        idWidth = std::min(idFull,
-                           std::max(textRect.width() * 2 / 3, textRect.width() - gap - statusFull));
+    const int statusMin = std::min(fm.horizontalAdvance(status), gap * 4);
+    int idWidth = std::min(idFull, textRect.width() - gap - statusMin);
+    bool showStatus = true;
+    if (idWidth < std::min(idFull, textRect.width() / 2)) {
+        idWidth = std::min(idFull, textRect.width());
+        showStatus = false;
+    }
     const QPalette::ColorGroup group = !(opt.state & QStyle::State_Enabled) ? QPalette::Disabled
         : (opt.state & QStyle::State_Active)                                ? QPalette::Normal
                                                                             : QPalette::Inactive;
@@ -55,11 +58,13 @@ void DeviceItemDelegate::paint(QPainter *painter, const QStyleOptionViewItem &op
     painter->setPen(
         opt.palette.color(group, selected ? QPalette::HighlightedText : QPalette::Text));
     const QRect idRect(textRect.left(), textRect.top(), idWidth, textRect.height());
-    painter->drawText(idRect, int(Qt::AlignLeft | Qt::AlignVCenter),
-                      fm.elidedText(id, Qt::ElideMiddle, idWidth));
+    // Whole when it fits: elidedText() measures with fractions and may cut an id that fits to the
+    // pixel (d0009 as "d…9").
+    painter->drawText(idRect.adjusted(0, 0, 1, 0), int(Qt::AlignLeft | Qt::AlignVCenter),
+                      idWidth >= idFull ? id : fm.elidedText(id, Qt::ElideMiddle, idWidth));
     const int statusLeft = idRect.right() + 1 + gap;
     const int statusWidth = textRect.right() + 1 - statusLeft;
-    if (statusWidth > fm.horizontalAdvance(QStringLiteral("M…"))) {
+    if (showStatus && statusWidth > 0) {
         if (!selected)
             painter->setPen(opt.palette.color(group, QPalette::PlaceholderText));
         painter->drawText(QRect(statusLeft, textRect.top(), statusWidth, textRect.height()),

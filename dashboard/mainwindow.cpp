@@ -157,7 +157,10 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
         const QFontMetrics fm = fontMetrics();
         const int em = fm.horizontalAdvance(QLatin1Char('M'));
         resize(em * 68, fm.height() * 36);
-        resizeDocks({findChild<QDockWidget *>()}, {em * 16}, Qt::Horizontal);
+        // Once the window is laid out: before, the dock keeps its minimum width.
+        QTimer::singleShot(0, this, [this, em] {
+            resizeDocks({findChild<QDockWidget *>()}, {em * 16}, Qt::Horizontal);
+        });
     }
     restoreState(m_settings->value(QStringLiteral("window/state")).toByteArray());
     const int preset = m_settings->value(QStringLiteral("window/preset"), 0).toInt();
@@ -391,13 +394,19 @@ void MainWindow::createWidgets()
     m_classSort = makeSortBox(QStringLiteral("classSort"));
     m_classCounts = new QLabel(this);
     m_classCounts->setObjectName(QStringLiteral("classCounts"));
+    // It may be cut short rather than widen the window (the list's header has it whole; the
+    // tooltip too): the class page's minimum width is the detail page's.
+    m_classCounts->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     // Counts follow status changes, at most a few times a second (a thousand devices going stale
     // at once is one update).
     m_countsTimer = new QTimer(this);
     m_countsTimer->setSingleShot(true);
     m_countsTimer->setInterval(200);
     connect(m_countsTimer, &QTimer::timeout, this, &MainWindow::updateCounts);
-    connect(m_devices, &DeviceListModel::countsChanged, m_countsTimer, qOverload<>(&QTimer::start));
+    connect(m_devices, &DeviceListModel::countsChanged, this, [this] {
+        if (!m_countsTimer->isActive()) // not restarted: a steady stream of changes still shows
+            m_countsTimer->start();
+    });
 
     m_views = new QStackedWidget(this);
     m_views->setObjectName(QStringLiteral("views"));
@@ -464,7 +473,7 @@ QWidget *MainWindow::createClassPage()
     }
     header->addSpacing(fontMetrics().horizontalAdvance(QLatin1Char('M')));
     header->addWidget(m_classCounts, 1);
-    m_classFilter->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('M')) * 12);
+    m_classFilter->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('M')) * 8);
     header->addWidget(m_classFilter);
     header->addWidget(m_classSort);
     layout->addLayout(header);
@@ -534,6 +543,7 @@ void MainWindow::updateCounts()
     const QString text = m_devices->countsText(locale());
     m_deviceCounts->setText(text);
     m_classCounts->setText(text);
+    m_classCounts->setToolTip(text);
 }
 
 void MainWindow::showHistoryProblem(const QString &text)
