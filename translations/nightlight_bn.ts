@@ -107,6 +107,113 @@
         <source>--max-devices must be a number from 1 to %1, not &quot;%2&quot;</source>
         <translation>--max-devices ১ থেকে %1-এর মধ্যে একটি সংখ্যা হতে হবে, &quot;%2&quot; নয়</translation>
     </message>
+    <message>
+        <source>View to show at start: detail or class.</source>
+        <translation>শুরুতে যে দৃশ্য দেখাবে: detail অথবা class।</translation>
+    </message>
+    <message>
+        <source>view</source>
+        <translation>দৃশ্য</translation>
+    </message>
+    <message>
+        <source>--view must be detail or class, not &quot;%1&quot;</source>
+        <translation>--view অবশ্যই detail অথবা class হতে হবে, &quot;%1&quot; নয়</translation>
+    </message>
+    <message>
+        <source>--bench-report: the folder of &quot;%1&quot; does not exist</source>
+        <translation>--bench-report: &quot;%1&quot;-এর ফোল্ডারটি নেই</translation>
+    </message>
+</context>
+<context>
+    <name>nightlight::ClassView</name>
+    <message>
+        <source>online</source>
+        <translation>অনলাইন</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>অফলাইন</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>পুরনো তথ্য</translation>
+    </message>
+    <message>
+        <source>lesson device</source>
+        <translation>পাঠের ডিভাইস</translation>
+    </message>
+    <message>
+        <source>shared id</source>
+        <translation>আইডি ভাগাভাগি</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>অজানা</translation>
+    </message>
+    <message>
+        <source>LED on</source>
+        <translation>LED চালু</translation>
+    </message>
+    <message>
+        <source>LED off</source>
+        <translation>LED বন্ধ</translation>
+    </message>
+    <message>
+        <source>auto</source>
+        <translation>স্বয়ংক্রিয়</translation>
+    </message>
+    <message>
+        <source>manual</source>
+        <translation>হাতে নিয়ন্ত্রিত</translation>
+    </message>
+    <message>
+        <source>No data</source>
+        <translation>কোনো তথ্য নেই</translation>
+    </message>
+    <message>
+        <source>Sent “%1”…</source>
+        <translation>“%1” পাঠানো হয়েছে…</translation>
+    </message>
+    <message>
+        <source>Not connected to the broker</source>
+        <translation>ব্রোকারের সাথে সংযুক্ত নয়</translation>
+    </message>
+    <message>
+        <source>Show in &amp;Detail View</source>
+        <translation>বিস্তারিত দৃশ্যে দেখান (&amp;D)</translation>
+    </message>
+    <message>
+        <source>&amp;Forget Device…</source>
+        <translation>ডিভাইস ভুলে যান (&amp;F)…</translation>
+    </message>
+    <message>
+        <source>“%1” confirmed</source>
+        <translation>“%1” নিশ্চিত হয়েছে</translation>
+    </message>
+    <message>
+        <source>“%1” not confirmed</source>
+        <translation>“%1” নিশ্চিত হয়নি</translation>
+    </message>
+    <message>
+        <source>Sent “%1” (no confirmation)</source>
+        <translation>“%1” পাঠানো হয়েছে (নিশ্চিতকরণ নেই)</translation>
+    </message>
+    <message>
+        <source>LED unknown</source>
+        <translation>LED অজানা</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation>%1 · %2</translation>
+    </message>
+    <message>
+        <source>No device matches the filter</source>
+        <translation>ফিল্টারের সাথে কোনো ডিভাইস মেলে না</translation>
+    </message>
+    <message>
+        <source>No devices yet</source>
+        <translation>এখনও কোনো ডিভাইস নেই</translation>
+    </message>
 </context>
 <context>
     <name>nightlight::ConnectionDialog</name>
@@ -224,6 +331,53 @@
     <message>
         <source>Two devices use this id: their readings are mixed and the broker keeps disconnecting one for the other. Give each device its own id.</source>
         <translation>দুটি ডিভাইস এই আইডি ব্যবহার করছে: তাদের রিডিং মিশে যাচ্ছে এবং ব্রোকার একটির জন্য অন্যটিকে বারবার বিচ্ছিন্ন করছে। প্রতিটি ডিভাইসকে আলাদা আইডি দিন।</translation>
+    </message>
+    <message>
+        <source>%1 online</source>
+        <translation>%1 অনলাইন</translation>
+    </message>
+    <message>
+        <source>%1 offline</source>
+        <translation>%1 অফলাইন</translation>
+    </message>
+    <message>
+        <source>%1 stale</source>
+        <translation>%1 পুরনো তথ্য</translation>
+    </message>
+    <message>
+        <source>%1 lesson device</source>
+        <translation>%1টি পাঠের ডিভাইস</translation>
+    </message>
+    <message>
+        <source>%1 lesson devices</source>
+        <translation>%1টি পাঠের ডিভাইস</translation>
+    </message>
+    <message>
+        <source>%1 shared id</source>
+        <translation>%1টি আইডি ভাগাভাগি</translation>
+    </message>
+    <message>
+        <source>%1 shared ids</source>
+        <translation>%1টি আইডি ভাগাভাগি</translation>
+    </message>
+    <message>
+        <source>%1 unknown</source>
+        <translation>%1 অজানা</translation>
+    </message>
+</context>
+<context>
+    <name>nightlight::DeviceSortProxy</name>
+    <message>
+        <source>Id</source>
+        <translation>আইডি</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>অবস্থা</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>আলো</translation>
     </message>
 </context>
 <context>
@@ -624,6 +778,26 @@
     <message>
         <source>Forgot %1 devices</source>
         <translation>%1টি ডিভাইস ভুলে যাওয়া হয়েছে</translation>
+    </message>
+    <message>
+        <source>&amp;Class</source>
+        <translation>ক্লাস (&amp;C)</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>ক্লাস</translation>
+    </message>
+    <message>
+        <source>Every device as a tile (%1)</source>
+        <translation>প্রতিটি ডিভাইস একটি টাইল হিসেবে (%1)</translation>
+    </message>
+    <message>
+        <source>View</source>
+        <translation>দৃশ্য</translation>
+    </message>
+    <message>
+        <source>Sort by %1</source>
+        <translation>%1 অনুযায়ী সাজান</translation>
     </message>
 </context>
 <context>
