@@ -26,6 +26,9 @@ DeviceHub::DeviceHub(MqttClient *client, QObject *parent)
     m_probeTimer->setSingleShot(true);
     connect(m_probeTimer, &QTimer::timeout, this, &DeviceHub::onProbeTimeout);
     connect(m_client, &MqttClient::connected, this, &DeviceHub::onConnected);
+    m_unheardTimer = new QTimer(this);
+    m_unheardTimer->setSingleShot(true);
+    connect(m_unheardTimer, &QTimer::timeout, this, &DeviceHub::checkUnheard);
     m_refreshTimer = new QTimer(this);
     m_refreshTimer->setSingleShot(true);
     connect(m_refreshTimer, &QTimer::timeout, this, &DeviceHub::expireRefreshes);
@@ -78,13 +81,42 @@ void DeviceHub::onProbeTimeout()
     if (m_delivery != RetainedDelivery::Probing)
         return;
     m_delivery = RetainedDelivery::ExactTopics;
+    // No retained message through the wildcards: the broker may not send them there (RabbitMQ),
+    // or it has none (a new broker, a fleet starting with us). Only the devices nothing was heard
+    // of need their exact topics: the others' live status came through the wildcards, and
+    // exact topics beside the wildcards bring every later message twice on mosquitto.
+    int count = 0;
+    for (const QString &id : std::as_const(m_watched)) {
+        if (!heardOf(id)) {
+            subscribeExact(id);
+            ++count;
+        }
+    }
     qCInfo(lcHub).noquote()
         << QStringLiteral("no retained message came through the wildcard subscriptions in %1 ms: "
-                          "subscribing the exact state and status topics of %2 devices")
+                          "subscribing the exact state and status topics of the %2 devices (of "
+                          "%3) not heard of")
                .arg(m_probeMs)
+               .arg(count)
                .arg(m_watched.size());
-    for (const QString &id : std::as_const(m_watched))
-        subscribeExact(id);
+}
+
+bool DeviceHub::heardOf(const QString &deviceId) const
+{
+    return m_states.contains(deviceId) || m_statuses.contains(deviceId);
+}
+
+void DeviceHub::checkUnheard()
+{
+    if (m_delivery != RetainedDelivery::ExactTopics) {
+        m_unheard.clear();
+        return;
+    }
+    for (const QString &id : std::as_const(m_unheard)) {
+        if (m_watched.contains(id) && !heardOf(id))
+            subscribeExact(id);
+    }
+    m_unheard.clear();
 }
 
 void DeviceHub::noteRetained(const QString &deviceId)
@@ -181,8 +213,14 @@ bool DeviceHub::watchDevice(const QString &deviceId)
         return true;
     m_watched.insert(deviceId);
     // Without the wildcards (a hub for one device) only exact topics bring its state.
-    if (!m_discovering || m_delivery == RetainedDelivery::ExactTopics)
+    if (!m_discovering) {
         subscribeExact(deviceId);
+    } else if (m_delivery == RetainedDelivery::ExactTopics && !heardOf(deviceId)) {
+        // Its status or state may come through the wildcards yet; look again in a while.
+        m_unheard.insert(deviceId);
+        if (!m_unheardTimer->isActive())
+            m_unheardTimer->start(m_probeMs);
+    }
     // After the subscriptions: a receiver of deviceAdmitted may call this again.
     admit(deviceId, false);
     return true;
@@ -194,6 +232,7 @@ void DeviceHub::forgetDevice(const QString &deviceId)
     if (!m_known.remove(deviceId))
         return;
     m_watched.remove(deviceId);
+    m_unheard.remove(deviceId);
     m_refreshQueued.remove(deviceId);
     if (m_refreshing.remove(deviceId) && !m_exact.contains(deviceId)) {
         m_client->unsubscribe(stateTopic(deviceId));

@@ -63,7 +63,8 @@ public:
     enum class RetainedDelivery {
         Probing, // wildcards subscribed, no retained message seen through them yet
         Wildcards, // the broker delivers retained messages to wildcards: they are all we need
-        ExactTopics, // it does not (RabbitMQ): exact <id>/state and <id>/status for known devices
+        ExactTopics, // none came (RabbitMQ, or no retained messages yet): exact <id>/state and
+                     // <id>/status for the known devices nothing was heard of
     };
     Q_ENUM(RetainedDelivery)
     // Wait this long after a connect for a retained state or status through the wildcards,
@@ -79,9 +80,10 @@ public:
     void setProbeTime(int ms) { m_probeMs = ms; }
     // Marks a device as watched: its retained state and status are wanted. Where the broker
     // delivers retained messages to wildcards (mosquitto, aedes, EMQX, HiveMQ) that needs no
-    // subscription of its own; where it does not, the exact <id>/state and <id>/status are
-    // subscribed (PROTOCOL.md "Any standard broker"), and so they are before startDiscovery()
-    // (a hub for one device). Idempotent.
+    // subscription of its own; where it may not, the exact <id>/state and <id>/status of a
+    // device nothing was heard of within the probe time are subscribed (PROTOCOL.md "Any
+    // standard broker"), and before startDiscovery() (a hub for one device) at once.
+    // Idempotent.
     // A device not known yet becomes known (deviceAdmitted), whatever maxDevices(): watching is
     // asked for by the history, the user or --id, never by a message. Returns false for an
     // invalid id.
@@ -173,6 +175,8 @@ private:
                        const std::optional<DeviceState> &state);
     void subscribeExact(const QString &deviceId);
     void noteRetained(const QString &deviceId);
+    bool heardOf(const QString &deviceId) const;
+    void checkUnheard();
     void sendRefreshes();
     void endRefresh(const QString &deviceId);
     void expireRefreshes();
@@ -193,6 +197,9 @@ private:
     RetainedDelivery m_delivery = RetainedDelivery::Probing;
     int m_probeMs = DefaultProbeMs;
     QTimer *m_probeTimer = nullptr;
+    // ExactTopics: devices watched since, to subscribe exactly if still not heard of.
+    QSet<QString> m_unheard;
+    QTimer *m_unheardTimer = nullptr;
     // refreshRetained(): not sent yet, and sent (with when).
     QSet<QString> m_refreshQueued;
     QHash<QString, qint64> m_refreshing;
