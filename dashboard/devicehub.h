@@ -59,7 +59,7 @@ public:
 
     MqttClient *client() const { return m_client; }
 
-    // How the hub subscribes (docs/dashboard.md "Subscriptions at fleet scale").
+    // How the hub subscribes (docs/fleet.md "How the dashboard stays right at 5,000 devices").
     enum class RetainedDelivery {
         Probing, // wildcards subscribed, no retained message seen through them yet
         Wildcards, // the broker delivers retained messages to wildcards: they are all we need
