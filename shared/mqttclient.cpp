@@ -178,6 +178,9 @@ private:
     bool relayDeliver();
     bool relayFlush(int *err);
     void drainPair();
+    bool relayPackets(const QByteArray &packets);
+    bool takePublish(const char *packet, int headerBytes, qsizetype size);
+    void queueAck(const QByteArray &ack);
     void relayPump();
     void onWritable();
     void onTcpConnected();
@@ -254,6 +257,11 @@ private:
     QSocketNotifier *m_tcpWriteNotifier = nullptr;
     QSocketNotifier *m_pairNotifier = nullptr;
     QByteArray m_toBroker; // libmosquitto's packets and our acknowledgements, not yet sent
+    // Where libmosquitto's stream into m_toBroker is: our acknowledgements may only go between
+    // two of its packets (it may have written part of one when the socketpair was full).
+    MqttPacketBoundary m_outgoing;
+    QByteArray m_pendingAcks; // acknowledgements waiting for a boundary
+    QByteArray m_packets; // whole packets from the filter, not yet handled
     QByteArray m_toClient; // checked packets not yet written to the socketpair
     QByteArray m_readBuffer; // RelayChunk bytes, allocated once
     std::unique_ptr<MqttPacketFilter> m_filter;
@@ -818,6 +826,9 @@ void Worker::stopRelay()
     m_toBroker.squeeze();
     m_toClient.clear();
     m_toClient.squeeze();
+    m_packets = QByteArray();
+    m_pendingAcks.clear(); // packet ids of this connection only
+    m_outgoing.reset();
     m_readBuffer = QByteArray();
     if (m_filter)
         m_filter->reset();
@@ -847,16 +858,16 @@ void Worker::onRelayReadable()
             return;
         }
         QList<MqttPacketFilter::Dropped> dropped;
-        if (!m_filter->feed(m_readBuffer.constData(), n, &m_toClient, &dropped)) {
+        m_packets.clear(); // keeps its capacity
+        if (!m_filter->feed(m_readBuffer.constData(), n, &m_packets, &dropped)) {
             linkLost(MOSQ_ERR_PROTOCOL, 0);
             return;
         }
         for (const MqttPacketFilter::Dropped &d : std::as_const(dropped)) {
             qCDebug(lcMqtt) << "dropped an oversized message of" << d.bytes << "bytes on"
                             << d.topic;
-            // Acknowledged, so the broker does not send it again at every reconnect. It goes
-            // out between two of libmosquitto's packets (m_toBroker only ever gets whole ones).
-            m_toBroker += MqttPacketFilter::acknowledgement(d);
+            // Acknowledged, so the broker does not send it again at every reconnect.
+            queueAck(MqttPacketFilter::acknowledgement(d));
             QMetaObject::invokeMethod(
                 m_context,
                 [sink = m_sink, topic = d.topic, bytes = d.bytes] {
@@ -864,13 +875,111 @@ void Worker::onRelayReadable()
                 },
                 Qt::QueuedConnection);
         }
-        if (!relayDeliver())
+        if (!relayPackets(m_packets))
             return;
         if (n < m_readBuffer.size())
             break;
     }
     flushBatch();
     relayPump();
+}
+
+// The filter's whole packets, in order. A PUBLISH at QoS 0 or 1 in an accepted session is
+// decoded here and acknowledged in our stream to the broker: through libmosquitto each one cost a
+// write into the socketpair, three or four reads and a poll() there, and its PUBACK the same road
+// back (docs/fleet.md, "Where the dashboard's CPU goes"). The rest (CONNACK, SUBACK, PINGRESP,
+// QoS 2, anything we cannot read) goes to libmosquitto, which keeps its state and its errors.
+bool Worker::relayPackets(const QByteArray &packets)
+{
+    const char *data = packets.constData();
+    qsizetype pos = 0;
+    while (pos < packets.size()) {
+        int headerBytes = 0;
+        quint32 remaining = 0;
+        if (!MqttPacketFilter::header(data + pos, packets.size() - pos, &headerBytes, &remaining) ||
+            qint64(headerBytes) + remaining > packets.size() - pos) {
+            m_toClient.append(data + pos, packets.size() - pos); // not expected: libmosquitto's
+            break;
+        }
+        const qsizetype total = qsizetype(headerBytes + qint64(remaining));
+        const auto command = quint8(data[pos]);
+        if ((command & 0xF0) == 0x30 && ((command >> 1) & 3) < 2) {
+            // What libmosquitto has before it comes first (a CONNACK opens the session).
+            if (!m_toClient.isEmpty() && !relayDeliver())
+                return false;
+            if (m_sessionUp && takePublish(data + pos, headerBytes, total)) {
+                pos += total;
+                continue;
+            }
+        }
+        m_toClient.append(data + pos, total);
+        pos += total;
+    }
+    return m_toClient.isEmpty() || relayDeliver();
+}
+
+// A PUBLISH (QoS 0 or 1) into the batch, as libmosquitto would hand it over; false if it cannot
+// be read, for libmosquitto to deal with.
+bool Worker::takePublish(const char *packet, int headerBytes, qsizetype size)
+{
+    const auto command = quint8(packet[0]);
+    const int qos = (command >> 1) & 3;
+    qsizetype pos = headerBytes;
+    if (size - pos < 2)
+        return false;
+    const int topicLength = (quint8(packet[pos]) << 8) | quint8(packet[pos + 1]);
+    pos += 2;
+    if (topicLength == 0 || size - pos < topicLength)
+        return false; // no topic: a topic alias, which we never allow
+    const char *topic = packet + pos;
+    pos += topicLength;
+    int packetId = 0;
+    if (qos == 1) {
+        if (size - pos < 2)
+            return false;
+        packetId = (quint8(packet[pos]) << 8) | quint8(packet[pos + 1]);
+        pos += 2;
+        if (packetId == 0)
+            return false;
+    }
+    if (m_mqtt5) {
+        // Properties: their length (a Variable Byte Integer), then skipped.
+        quint32 length = 0;
+        int i = 0;
+        for (;; ++i) {
+            if (i == 4 || pos >= size)
+                return false;
+            const auto byte = quint8(packet[pos++]);
+            length |= quint32(byte & 127) << (7 * i);
+            if (!(byte & 128))
+                break;
+        }
+        if (qint64(length) > size - pos)
+            return false;
+        pos += qsizetype(length);
+    }
+    if (mosquitto_validate_utf8(topic, topicLength) != MOSQ_ERR_SUCCESS)
+        return false;
+    MqttMessage m;
+    m.topic = QString::fromUtf8(topic, topicLength);
+    m.payload = QByteArray(packet + pos, size - pos);
+    m.qos = qos;
+    m.retained = command & 1;
+    m_batch.append(std::move(m));
+    if (qos == 1) {
+        const char puback[4] = {char(0x40), 0x02, char(packetId >> 8), char(packetId & 0xFF)};
+        queueAck(QByteArray(puback, 4));
+    }
+    return true;
+}
+
+// Our acknowledgements go into libmosquitto's stream only between two of its packets.
+void Worker::queueAck(const QByteArray &ack)
+{
+    if (m_outgoing.atBoundary() && m_pendingAcks.isEmpty())
+        m_toBroker += ack;
+    else
+        m_pendingAcks += ack;
 }
 
 // Writes the checked packets into the socketpair and lets libmosquitto read them.
@@ -929,6 +1038,11 @@ void Worker::drainPair()
         if (n <= 0)
             break;
         m_toBroker.append(buffer, qsizetype(n));
+        m_outgoing.feed(buffer, qsizetype(n));
+    }
+    if (!m_pendingAcks.isEmpty() && m_outgoing.atBoundary()) {
+        m_toBroker += m_pendingAcks;
+        m_pendingAcks.clear();
     }
 }
 

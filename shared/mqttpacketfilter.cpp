@@ -35,6 +35,12 @@ int topicLength(const QByteArray &head)
 
 } // namespace
 
+bool MqttPacketFilter::header(const char *data, qsizetype size, int *headerBytes,
+                              quint32 *remaining)
+{
+    return parseHeader(data, size, headerBytes, remaining) == HeaderResult::Complete;
+}
+
 void MqttPacketFilter::reset()
 {
     m_partial.clear();
@@ -160,6 +166,31 @@ bool MqttPacketFilter::feed(const char *data, qsizetype size, QByteArray *forwar
         }
     }
     return true;
+}
+
+void MqttPacketBoundary::feed(const char *data, qsizetype size)
+{
+    qsizetype pos = 0;
+    while (pos < size) {
+        if (m_skip > 0) {
+            const qsizetype take = qsizetype(std::min<qint64>(m_skip, size - pos));
+            m_skip -= take;
+            pos += take;
+            continue;
+        }
+        const auto byte = quint8(data[pos++]);
+        if (m_header == 0) { // the packet type
+            m_header = 1;
+            m_remaining = 0;
+            continue;
+        }
+        m_remaining |= quint32(byte & 127) << (7 * (m_header - 1));
+        ++m_header;
+        if (!(byte & 128) || m_header > 4) {
+            m_header = 0;
+            m_skip = m_remaining;
+        }
+    }
 }
 
 } // namespace nightlight

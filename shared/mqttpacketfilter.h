@@ -37,6 +37,10 @@ public:
     qsizetype buffered() const { return m_partial.size(); }
     void reset();
 
+    // The fixed header at data: true with its length (2..5 bytes) and the Remaining Length once
+    // it is complete and well formed.
+    static bool header(const char *data, qsizetype size, int *headerBytes, quint32 *remaining);
+
     // The bytes of an acknowledgement of a dropped message: PUBACK (QoS 1) or PUBREC (QoS 2),
     // valid in MQTT 3.1.1 and 5; empty for QoS 0.
     static QByteArray acknowledgement(const Dropped &dropped);
@@ -54,6 +58,22 @@ private:
     int m_discardHeaderBytes = 0;
     int m_discardQos = 0;
     QByteArray m_discardHead; // topic length, topic, packet id
+};
+
+// Follows the packet boundaries in an MQTT byte stream fed in pieces of any size (MqttClient's
+// relay: where its own PUBACKs may go between libmosquitto's packets).
+class MqttPacketBoundary
+{
+public:
+    void feed(const char *data, qsizetype size);
+    // Between two packets (or before the first).
+    bool atBoundary() const { return m_header == 0 && m_skip == 0; }
+    void reset() { *this = MqttPacketBoundary(); }
+
+private:
+    qint64 m_skip = 0; // bytes left of the current packet's body
+    int m_header = 0; // bytes of its fixed header seen so far
+    quint32 m_remaining = 0; // its Remaining Length so far
 };
 
 } // namespace nightlight

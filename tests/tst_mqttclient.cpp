@@ -191,6 +191,8 @@ private slots:
     void unacknowledgedQos1SurvivesReconnect_data();
     void unacknowledgedQos1SurvivesReconnect();
     void manyRetainedMessagesArriveOnSubscribe();
+    void qos1AcknowledgedOnceWhileSending_data();
+    void qos1AcknowledgedOnceWhileSending();
     void oversizedMessageIsDroppedUnread_data();
     void oversizedMessageIsDroppedUnread();
     void manyOversizedMessagesDoNotStopDelivery_data();
@@ -839,6 +841,64 @@ void TestMqttClient::manyRetainedMessagesArriveOnSubscribe()
     // Clean up: the retained messages would be delivered to later tests' wildcards.
     for (int i = 0; i < Count; ++i)
         QVERIFY(publisher->publish(QStringLiteral("bulk/d%1/state").arg(i), QByteArray(), 1, true));
+}
+
+// The relay decodes PUBLISH packets itself and acknowledges QoS 1 ones in its own stream: each
+// acknowledgement must reach the broker once, between two of libmosquitto's packets, while
+// libmosquitto sends large messages of its own (the socketpair fills and it writes packets in
+// parts). A broker that got a broken stream closes the connection; one that missed a PUBACK sends
+// the message again at the next connect of the persistent session.
+void TestMqttClient::qos1AcknowledgedOnceWhileSending_data()
+{
+    bothProtocols();
+}
+
+void TestMqttClient::qos1AcknowledgedOnceWhileSending()
+{
+    QFETCH(MqttClient::ProtocolVersion, version);
+    const QString prefix = version == MqttClient::ProtocolVersion::Mqtt5 ? QStringLiteral("ack5")
+                                                                         : QStringLiteral("ack3");
+    constexpr int Incoming = 1000;
+    constexpr int Outgoing = 60;
+    auto client = makeClient(prefix + QStringLiteral("-sub"));
+    client->setProtocolVersion(version);
+    client->setCleanSession(false);
+    QSignalSpy messages(client.get(), &MqttClient::messageReceived);
+    QSignalSpy errors(client.get(), &MqttClient::errorOccurred);
+    connectClient(*client);
+    subscribeAndSync(*client, messages, prefix, 1);
+    auto publisher = makeClient(prefix + QStringLiteral("-pub"));
+    connectClient(*publisher);
+
+    const QByteArray big(50 * 1024, 'x');
+    for (int i = 0; i < Incoming; ++i) {
+        if (i % (Incoming / Outgoing) == 0) // 50 KiB of our own between the incoming ones
+            QVERIFY(client->publish(QStringLiteral("elsewhere/%1").arg(prefix), big, 1));
+        QVERIFY(publisher->publish(prefix + QStringLiteral("/in"), QByteArray::number(i), 1));
+    }
+    const auto received = [&] {
+        int n = 0;
+        for (qsizetype i = 0; i < messages.size(); ++i)
+            n += messageAt(messages, i).topic == prefix + QStringLiteral("/in");
+        return n;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(received(), Incoming, 3 * MessageTimeoutMs);
+    // Our own last publish came back in order: everything before it was read by the broker.
+    QVERIFY(client->publish(prefix + QStringLiteral("/sync2"), "sync", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, prefix + QStringLiteral("/sync2")) >= 0,
+                             MessageTimeoutMs);
+    QCOMPARE(errors.size(), 0);
+
+    // Away and back with the same session: nothing is sent again.
+    client->disconnectFromHost();
+    QTRY_COMPARE_WITH_TIMEOUT(client->state(), MqttClient::State::Disconnected, MessageTimeoutMs);
+    messages.clear();
+    connectClient(*client);
+    QVERIFY(publisher->publish(prefix + QStringLiteral("/after"), "after", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, prefix + QStringLiteral("/after")) >= 0,
+                             MessageTimeoutMs);
+    QCOMPARE(received(), 0);
+    QCOMPARE(errors.size(), 0);
 }
 
 void TestMqttClient::oversizedMessageIsDroppedUnread_data()

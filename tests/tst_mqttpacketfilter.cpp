@@ -6,6 +6,7 @@
 
 #include <QTest>
 
+using nightlight::MqttPacketBoundary;
 using nightlight::MqttPacketFilter;
 
 namespace {
@@ -66,6 +67,7 @@ private slots:
     void packetAtTheLimitPasses();
     void malformedAndForeignOversizeAreRefused();
     void acknowledgementBytes();
+    void boundariesInAnyPieces();
 };
 
 void TestMqttPacketFilter::passesAndDrops_data()
@@ -146,6 +148,33 @@ void TestMqttPacketFilter::acknowledgementBytes()
     d.qos = 0;
     d.packetId = -1;
     QVERIFY(MqttPacketFilter::acknowledgement(d).isEmpty());
+}
+
+// MqttPacketBoundary says "between two packets" exactly at the ends of packets, however the stream
+// is cut: packets of 2 bytes (PINGREQ), 4 (PUBACK), 200 and 20,000 (two and three length bytes).
+void TestMqttPacketFilter::boundariesInAnyPieces()
+{
+    const QList<QByteArray> packets = {QByteArray("\xC0\x00", 2), QByteArray("\x40\x02\x00\x07", 4),
+                                       publish("a/b", QByteArray(190, 'x'), 1, 9),
+                                       publish("c", QByteArray(20000, 'y'))};
+    QByteArray stream;
+    QList<qsizetype> ends;
+    for (int round = 0; round < 2; ++round) {
+        for (const QByteArray &p : packets) {
+            stream += p;
+            ends.append(stream.size());
+        }
+    }
+    for (qsizetype piece : {qsizetype(1), qsizetype(3), qsizetype(7), qsizetype(4096)}) {
+        MqttPacketBoundary boundary;
+        QVERIFY(boundary.atBoundary());
+        for (qsizetype pos = 0; pos < stream.size(); pos += piece) {
+            const qsizetype n = std::min(piece, stream.size() - pos);
+            boundary.feed(stream.constData() + pos, n);
+            QCOMPARE(boundary.atBoundary(), ends.contains(pos + n));
+        }
+        QVERIFY(boundary.atBoundary());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestMqttPacketFilter)
