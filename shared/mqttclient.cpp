@@ -58,6 +58,10 @@ constexpr qsizetype MaxPayload = 268435455 - 65535 - 4;
 // Packets handled per read notification before the batch is handed over and the worker's event
 // loop gets a turn (new publish() calls, timers).
 constexpr int MaxPacketsPerWakeup = 2000;
+// Received messages go to the owner's thread at most this often while they keep coming (the
+// first after a quiet spell at once): at 10,000 messages a second in ones and twos, one queued
+// call each cost both threads more than the messages did (#10, docs/fleet.md).
+constexpr int BatchIntervalMs = 10;
 constexpr int MiscIntervalMs = 1000;
 constexpr int DisconnectFlushMs = 2000;
 // A session that lasted less than this does not reset the reconnect delay: a broker that
@@ -151,6 +155,8 @@ public:
         connect(&m_miscTimer, &QTimer::timeout, this, &Worker::onMisc);
         connect(&m_reconnectTimer, &QTimer::timeout, this, &Worker::attempt);
         connect(&m_connectTimer, &QTimer::timeout, this, &Worker::onConnectTimeout);
+        m_batchTimer.setSingleShot(true);
+        connect(&m_batchTimer, &QTimer::timeout, this, &Worker::flushBatchNow);
     }
 
     void start(const Settings &settings, quint64 epoch);
@@ -198,6 +204,7 @@ private:
     void sendOfflineQueue();
     void sendPublish(const MqttMessage &message);
     void flushBatch();
+    void flushBatchNow();
     void setState(State state);
     void fail(MqttPhase phase, int code, int err, const QString &action = QString());
     void fail(const MqttFailure &failure);
@@ -220,6 +227,8 @@ private:
     QTimer m_miscTimer{this};
     QTimer m_reconnectTimer{this};
     QTimer m_connectTimer{this}; // from mosquitto_connect_async() to CONNACK
+    QTimer m_batchTimer{this}; // the next hand-over of m_batch (BatchIntervalMs)
+    QElapsedTimer m_sinceHandOver; // since m_batch was last handed over
     QElapsedTimer m_sessionTimer; // since the last accepting CONNACK
     State m_state = State::Disconnected;
     bool m_wanted = false; // connectToHost() and no disconnectFromHost() or permanent error since
@@ -294,6 +303,7 @@ void Worker::setState(State state)
         return;
     m_state = state;
     const ProtocolVersion version = m_mqtt5 ? ProtocolVersion::Mqtt5 : ProtocolVersion::Mqtt311;
+    flushBatchNow();
     QMetaObject::invokeMethod(
         m_context,
         [sink = m_sink, epoch = m_epoch, state, version] {
@@ -324,6 +334,7 @@ void Worker::fail(const MqttFailure &failure)
         m_state = State::Connecting;
     }
     // State and error in one report: the owner sets both before it emits anything.
+    flushBatchNow();
     QMetaObject::invokeMethod(
         m_context,
         [sink = m_sink, epoch = m_epoch, state = m_state, failure] {
@@ -332,10 +343,25 @@ void Worker::fail(const MqttFailure &failure)
         Qt::QueuedConnection);
 }
 
+// Hands the received messages over now, or within BatchIntervalMs of the last hand-over.
 void Worker::flushBatch()
 {
+    if (m_batch.isEmpty() || m_batchTimer.isActive())
+        return;
+    const qint64 since = m_sinceHandOver.isValid() ? m_sinceHandOver.elapsed() : BatchIntervalMs;
+    if (since >= BatchIntervalMs)
+        flushBatchNow();
+    else
+        m_batchTimer.start(int(BatchIntervalMs - since));
+}
+
+// Also before every other report, so the owner sees everything in the order it happened.
+void Worker::flushBatchNow()
+{
+    m_batchTimer.stop();
     if (m_batch.isEmpty())
         return;
+    m_sinceHandOver.start();
     QMetaObject::invokeMethod(
         m_context,
         [sink = m_sink, batch = std::exchange(m_batch, {})] { sink->reportMessages(batch); },
@@ -363,6 +389,7 @@ void Worker::onMessageCb(mosquitto *, void *obj, const mosquitto_message *msg)
         // we do not copy it. libmosquitto acknowledges it when we return.
         const QString topic = QString::fromUtf8(msg->topic);
         const qint64 bytes = msg->payloadlen;
+        w->flushBatchNow();
         QMetaObject::invokeMethod(
             w->m_context, [sink = w->m_sink, topic, bytes] { sink->reportTooLarge(topic, bytes); },
             Qt::QueuedConnection);
@@ -868,6 +895,7 @@ void Worker::onRelayReadable()
                             << d.topic;
             // Acknowledged, so the broker does not send it again at every reconnect.
             queueAck(MqttPacketFilter::acknowledgement(d));
+            flushBatchNow();
             QMetaObject::invokeMethod(
                 m_context,
                 [sink = m_sink, topic = d.topic, bytes = d.bytes] {
@@ -1271,6 +1299,7 @@ void Worker::shutdown()
     closeCleanly();
     m_mosq.reset();
     m_miscTimer.stop();
+    m_batchTimer.stop(); // the owner is going away
 }
 
 } // namespace
