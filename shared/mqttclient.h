@@ -141,8 +141,10 @@ signals:
     void connected(); // the state became Connected
     void disconnected(); // the state left Connected (connection lost or closed)
     void errorOccurred(nightlight::MqttClient::Error error, const QString &message);
-    // One signal per message, in arrival order. At high rates the worker hands messages over in
-    // batches; messagesReceived fires once per batch, before the per-message signals.
+    // One signal per message, in arrival order. The worker hands messages over in batches, at
+    // most every 10 ms while they keep coming (the first after a quiet spell at once), and always
+    // before a state change or error it reports after them; messagesReceived fires once per
+    // batch, before the per-message signals.
     void messagesReceived(const QList<nightlight::MqttMessage> &messages);
     void messageReceived(const nightlight::MqttMessage &message);
     // A message over maximumPacketSize() was dropped unread (and acknowledged, at QoS 1).
