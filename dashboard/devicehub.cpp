@@ -47,10 +47,8 @@ void DeviceHub::startDiscovery()
     m_discovering = true;
     // Exact topics watched before this are for the probe to decide (see onProbeTimeout()); if
     // the client has not connected yet, they were never sent.
-    for (const QString &id : std::as_const(m_exact)) {
-        m_client->unsubscribe(stateTopic(id));
-        m_client->unsubscribe(statusTopic(id));
-    }
+    for (const QString &id : std::as_const(m_exact))
+        unsubscribeDevice(id);
     m_exact.clear();
     // QoS 1 for all three: status and state changes while we are away are queued for our
     // persistent session, and so is what a device sends at QoS 1 after a reconnect (live
@@ -133,13 +131,26 @@ void DeviceHub::noteRetained(const QString &deviceId)
                                        "retained messages come through the wildcard subscriptions: "
                                        "unsubscribing the exact topics of %1 devices")
                                        .arg(m_exact.size());
-        for (const QString &id : std::as_const(m_exact)) {
-            m_client->unsubscribe(stateTopic(id));
-            m_client->unsubscribe(statusTopic(id));
-        }
+        for (const QString &id : std::as_const(m_exact))
+            unsubscribeDevice(id);
         m_exact.clear();
     }
     m_delivery = RetainedDelivery::Wildcards;
+}
+
+// Its exact <id>/status and <id>/state, in this order: a refresh ends when the retained status
+// comes, and by then the state's is on its way. Telemetry is not retained, so the +/telemetry
+// wildcard sees all of it; its exact topic too would deliver every sample twice.
+void DeviceHub::subscribeDevice(const QString &deviceId)
+{
+    m_client->subscribe(statusTopic(deviceId), 1);
+    m_client->subscribe(stateTopic(deviceId), 1);
+}
+
+void DeviceHub::unsubscribeDevice(const QString &deviceId)
+{
+    m_client->unsubscribe(statusTopic(deviceId));
+    m_client->unsubscribe(stateTopic(deviceId));
 }
 
 void DeviceHub::subscribeExact(const QString &deviceId)
@@ -147,10 +158,7 @@ void DeviceHub::subscribeExact(const QString &deviceId)
     if (m_exact.contains(deviceId))
         return;
     m_exact.insert(deviceId);
-    // Telemetry is not retained, so the +/telemetry wildcard sees all of it; subscribing to the
-    // exact telemetry topic too would deliver every sample twice (overlapping subscriptions).
-    m_client->subscribe(stateTopic(deviceId), 1);
-    m_client->subscribe(statusTopic(deviceId), 1);
+    subscribeDevice(deviceId);
 }
 
 void DeviceHub::refreshRetained(const QString &deviceId)
@@ -170,8 +178,7 @@ void DeviceHub::sendRefreshes()
             continue;
         // Subscribing again to an exact topic we hold (ExactTopics) sends its retained message
         // again too (MQTT-3.8.4-3).
-        m_client->subscribe(statusTopic(id), 1);
-        m_client->subscribe(stateTopic(id), 1);
+        subscribeDevice(id);
         m_refreshing.insert(id, now);
     }
     m_refreshQueued.clear();
@@ -184,8 +191,7 @@ void DeviceHub::endRefresh(const QString &deviceId)
     if (!m_refreshing.remove(deviceId) || m_exact.contains(deviceId))
         return;
     // The wildcards bring what comes next; two subscriptions would bring it twice.
-    m_client->unsubscribe(statusTopic(deviceId));
-    m_client->unsubscribe(stateTopic(deviceId));
+    unsubscribeDevice(deviceId);
 }
 
 void DeviceHub::expireRefreshes()
@@ -234,14 +240,10 @@ void DeviceHub::forgetDevice(const QString &deviceId)
     m_watched.remove(deviceId);
     m_unheard.remove(deviceId);
     m_refreshQueued.remove(deviceId);
-    if (m_refreshing.remove(deviceId) && !m_exact.contains(deviceId)) {
-        m_client->unsubscribe(stateTopic(deviceId));
-        m_client->unsubscribe(statusTopic(deviceId));
-    }
-    if (m_exact.remove(deviceId)) {
-        m_client->unsubscribe(stateTopic(deviceId));
-        m_client->unsubscribe(statusTopic(deviceId));
-    }
+    const bool refreshing = m_refreshing.remove(deviceId);
+    const bool exact = m_exact.remove(deviceId);
+    if (refreshing || exact)
+        unsubscribeDevice(deviceId);
     m_states.remove(deviceId);
     m_statuses.remove(deviceId);
     m_heardTelemetry.remove(deviceId);

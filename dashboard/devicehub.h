@@ -174,6 +174,8 @@ private:
     void noteCandidate(const QString &deviceId, const std::optional<Availability> &availability,
                        const std::optional<DeviceState> &state);
     void subscribeExact(const QString &deviceId);
+    void subscribeDevice(const QString &deviceId);
+    void unsubscribeDevice(const QString &deviceId);
     void noteRetained(const QString &deviceId);
     bool heardOf(const QString &deviceId) const;
     void checkUnheard();
