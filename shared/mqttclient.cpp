@@ -971,20 +971,13 @@ bool Worker::takePublish(const char *packet, int headerBytes, qsizetype size)
             return false;
     }
     if (m_mqtt5) {
-        // Properties: their length (a Variable Byte Integer), then skipped.
+        // Properties: their length, then skipped.
+        int bytes = 0;
         quint32 length = 0;
-        int i = 0;
-        for (;; ++i) {
-            if (i == 4 || pos >= size)
-                return false;
-            const auto byte = quint8(packet[pos++]);
-            length |= quint32(byte & 127) << (7 * i);
-            if (!(byte & 128))
-                break;
-        }
-        if (qint64(length) > size - pos)
+        if (!MqttPacketFilter::variableByteInteger(packet + pos, size - pos, &bytes, &length) ||
+            qint64(length) > size - pos - bytes)
             return false;
-        pos += qsizetype(length);
+        pos += bytes + qsizetype(length);
     }
     if (mosquitto_validate_utf8(topic, topicLength) != MOSQ_ERR_SUCCESS)
         return false;
@@ -994,16 +987,15 @@ bool Worker::takePublish(const char *packet, int headerBytes, qsizetype size)
     m.qos = qos;
     m.retained = command & 1;
     m_batch.append(std::move(m));
-    if (qos == 1) {
-        const char puback[4] = {char(0x40), 0x02, char(packetId >> 8), char(packetId & 0xFF)};
-        queueAck(QByteArray(puback, 4));
-    }
+    queueAck(MqttPacketFilter::acknowledgement(qos, packetId)); // PUBACK at QoS 1
     return true;
 }
 
 // Our acknowledgements go into libmosquitto's stream only between two of its packets.
 void Worker::queueAck(const QByteArray &ack)
 {
+    if (ack.isEmpty())
+        return;
     if (m_outgoing.atBoundary() && m_pendingAcks.isEmpty())
         m_toBroker += ack;
     else

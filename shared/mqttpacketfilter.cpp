@@ -8,22 +8,34 @@ namespace {
 
 enum class HeaderResult { Complete, Incomplete, Malformed };
 
-// The fixed header: packet type byte, then the Remaining Length in 1..4 bytes (MQTT-2.2.3).
-HeaderResult parseHeader(const char *data, qsizetype size, int *headerBytes, quint32 *remaining)
+// A Variable Byte Integer: 1..4 bytes, 7 bits each, low bits first (MQTT-1.5.5).
+HeaderResult parseVariableByteInteger(const char *data, qsizetype size, int *bytes, quint32 *value)
 {
-    quint32 value = 0;
+    quint32 v = 0;
     for (int i = 0; i < 4; ++i) {
-        if (1 + i >= size)
+        if (i >= size)
             return HeaderResult::Incomplete;
-        const auto byte = quint8(data[1 + i]);
-        value |= quint32(byte & 127) << (7 * i);
+        const auto byte = quint8(data[i]);
+        v |= quint32(byte & 127) << (7 * i);
         if (!(byte & 128)) {
-            *headerBytes = 2 + i;
-            *remaining = value;
+            *bytes = 1 + i;
+            *value = v;
             return HeaderResult::Complete;
         }
     }
     return HeaderResult::Malformed;
+}
+
+// The fixed header: packet type byte, then the Remaining Length (MQTT-2.2.3).
+HeaderResult parseHeader(const char *data, qsizetype size, int *headerBytes, quint32 *remaining)
+{
+    if (size < 1)
+        return HeaderResult::Incomplete;
+    int bytes = 0;
+    const HeaderResult r = parseVariableByteInteger(data + 1, size - 1, &bytes, remaining);
+    if (r == HeaderResult::Complete)
+        *headerBytes = 1 + bytes;
+    return r;
 }
 
 constexpr quint8 Publish = 0x30;
@@ -41,6 +53,12 @@ bool MqttPacketFilter::header(const char *data, qsizetype size, int *headerBytes
     return parseHeader(data, size, headerBytes, remaining) == HeaderResult::Complete;
 }
 
+bool MqttPacketFilter::variableByteInteger(const char *data, qsizetype size, int *bytes,
+                                           quint32 *value)
+{
+    return parseVariableByteInteger(data, size, bytes, value) == HeaderResult::Complete;
+}
+
 void MqttPacketFilter::reset()
 {
     m_partial.clear();
@@ -52,10 +70,15 @@ void MqttPacketFilter::reset()
 
 QByteArray MqttPacketFilter::acknowledgement(const Dropped &dropped)
 {
-    if (dropped.qos == 0 || dropped.packetId < 0)
+    return acknowledgement(dropped.qos, dropped.packetId);
+}
+
+QByteArray MqttPacketFilter::acknowledgement(int qos, int packetId)
+{
+    if (qos == 0 || packetId < 0)
         return QByteArray();
-    const char bytes[4] = {char(dropped.qos == 1 ? 0x40 : 0x50), 0x02, char(dropped.packetId >> 8),
-                           char(dropped.packetId & 0xFF)};
+    const char bytes[4] = {char(qos == 1 ? 0x40 : 0x50), 0x02, char(packetId >> 8),
+                           char(packetId & 0xFF)};
     return QByteArray(bytes, 4);
 }
 

@@ -40,10 +40,14 @@ public:
     // The fixed header at data: true with its length (2..5 bytes) and the Remaining Length once
     // it is complete and well formed.
     static bool header(const char *data, qsizetype size, int *headerBytes, quint32 *remaining);
+    // A Variable Byte Integer (MQTT-1.5.5: the Remaining Length, MQTT 5's property lengths) at
+    // data: true with its length (1..4 bytes) and value once it is complete and well formed.
+    static bool variableByteInteger(const char *data, qsizetype size, int *bytes, quint32 *value);
 
     // The bytes of an acknowledgement of a dropped message: PUBACK (QoS 1) or PUBREC (QoS 2),
     // valid in MQTT 3.1.1 and 5; empty for QoS 0.
     static QByteArray acknowledgement(const Dropped &dropped);
+    static QByteArray acknowledgement(int qos, int packetId);
 
 private:
     qsizetype discardBytes(const char *data, qsizetype size, QList<Dropped> *dropped);
