@@ -119,20 +119,8 @@ broker_pid=""
 dashboard_pid=""
 fleet_pid=""
 passed=""
-alive() {
-    [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
-}
-STOP_RC=0
-stop_child() { # pid seconds: SIGTERM, SIGKILL after that long; exit status in STOP_RC
-    local pid=$1 limit=$2 i=0
-    kill -TERM "$pid" 2>/dev/null || true
-    while alive "$pid" && [ $i -lt $((limit * 10)) ]; do sleep 0.1; i=$((i + 1)); done
-    local hung=""
-    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; hung=1; fi
-    STOP_RC=0
-    wait "$pid" 2>/dev/null || STOP_RC=$?
-    [ -z "$hung" ] || STOP_RC="hung (killed after ${limit} s)"
-}
+# alive, stop_child (STOP_RC)
+source "$repo/scripts/children.sh"
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM

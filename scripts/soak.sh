@@ -99,26 +99,8 @@ now_ms() { date +%s%3N; }
 elapsed() { echo $(($(date +%s) - t0)); }
 log() { printf '[%4ss] %s\n' "$(elapsed)" "$*"; }
 
-alive() {
-    [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
-}
-
-# Stops a child with SIGTERM (SIGKILL after $3 seconds); its exit status goes to STOP_RC
-# ("hung" if it had to be killed). Not in a subshell: `wait` needs our own child.
-STOP_RC=0
-STOP_MS=0
-stop_child() {
-    local pid=$1 limit=$2 i=0 start
-    start=$(now_ms)
-    kill -TERM "$pid" 2>/dev/null || true
-    while alive "$pid" && [ $i -lt $((limit * 10)) ]; do sleep 0.1; i=$((i + 1)); done
-    local hung=""
-    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; hung=1; fi
-    STOP_RC=0
-    wait "$pid" 2>/dev/null || STOP_RC=$?
-    STOP_MS=$(($(now_ms) - start))
-    [ -z "$hung" ] || STOP_RC="hung (killed after ${limit} s)"
-}
+# alive, stop_child (STOP_RC, STOP_MS)
+source "$repo/scripts/children.sh"
 
 cleanup() {
     local rc=$?
