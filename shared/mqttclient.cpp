@@ -98,6 +98,7 @@ struct Settings
     ProtocolVersion protocol = ProtocolVersion::Auto;
     quint32 maxPacketSize = MqttClient::DefaultMaximumPacketSize;
     quint32 sessionExpiry = 0xFFFFFFFF;
+    int readPaceMs = 0;
 };
 
 // Implemented by MqttClient::Private; called on the owner's thread only.
@@ -157,6 +158,8 @@ public:
         connect(&m_connectTimer, &QTimer::timeout, this, &Worker::onConnectTimeout);
         m_batchTimer.setSingleShot(true);
         connect(&m_batchTimer, &QTimer::timeout, this, &Worker::flushBatchNow);
+        m_paceTimer.setSingleShot(true);
+        connect(&m_paceTimer, &QTimer::timeout, this, &Worker::resumeRelayReads);
     }
 
     void start(const Settings &settings, quint64 epoch);
@@ -181,6 +184,8 @@ private:
     bool startRelay();
     void stopRelay();
     void onRelayReadable();
+    void paceRelayReads(bool gotData);
+    void resumeRelayReads();
     bool relayDeliver();
     bool relayFlush(int *err);
     void drainPair();
@@ -229,6 +234,11 @@ private:
     QTimer m_connectTimer{this}; // from mosquitto_connect_async() to CONNACK
     QTimer m_batchTimer{this}; // the next hand-over of m_batch (BatchIntervalMs)
     QElapsedTimer m_sinceHandOver; // since m_batch was last handed over
+    // Read pacing (Settings::readPaceMs, the relay only): the TCP socket's notifier is off until
+    // m_paceTimer, while messages keep coming.
+    QTimer m_paceTimer{this};
+    QElapsedTimer m_sinceRelayRead; // since the last relay read that found bytes
+    bool m_paceResumed = false; // this read is m_paceTimer's
     QElapsedTimer m_sessionTimer; // since the last accepting CONNACK
     State m_state = State::Disconnected;
     bool m_wanted = false; // connectToHost() and no disconnectFromHost() or permanent error since
@@ -838,6 +848,9 @@ void Worker::stopRelay()
     if (!m_relayed)
         return;
     m_relayed = false;
+    m_paceTimer.stop();
+    m_paceResumed = false;
+    m_sinceRelayRead.invalidate();
     for (QSocketNotifier **n : {&m_tcpReadNotifier, &m_tcpWriteNotifier, &m_pairNotifier}) {
         if (*n) {
             (*n)->setEnabled(false);
@@ -868,9 +881,12 @@ void Worker::onRelayReadable()
         return;
     if (m_readBuffer.size() != RelayChunk)
         m_readBuffer.resize(RelayChunk);
+    bool gotData = false;
     for (int round = 0; round < 16; ++round) {
         const ssize_t n =
             ::recv(m_tcpFd, m_readBuffer.data(), size_t(m_readBuffer.size()), MSG_DONTWAIT);
+        if (n > 0)
+            gotData = true;
         if (n == 0) {
             linkLost(MOSQ_ERR_CONN_LOST, 0);
             return;
@@ -908,8 +924,42 @@ void Worker::onRelayReadable()
         if (n < m_readBuffer.size())
             break;
     }
-    flushBatch();
+    // A paced read comes at most every readPaceMs: its messages go over at once.
+    if (m_paceResumed)
+        flushBatchNow();
+    else
+        flushBatch();
     relayPump();
+    if (m_relayed)
+        paceRelayReads(gotData);
+}
+
+// With Settings::readPaceMs, a read that finds bytes less than readPaceMs after the last one
+// (or that was itself paced) turns the socket's notifier off for readPaceMs: while messages keep
+// coming, one wake-up of this thread takes in all that arrived in that time, where it would
+// otherwise wake for nearly every message (docs/fleet.md, "Where the dashboard's CPU goes"). The
+// first read after a quiet spell is never delayed.
+void Worker::paceRelayReads(bool gotData)
+{
+    const bool resumed = std::exchange(m_paceResumed, false);
+    if (m_settings.readPaceMs <= 0 || !gotData)
+        return;
+    const bool busy = resumed ||
+        (m_sinceRelayRead.isValid() && m_sinceRelayRead.elapsed() < m_settings.readPaceMs);
+    m_sinceRelayRead.start();
+    if (!busy)
+        return;
+    m_tcpReadNotifier->setEnabled(false);
+    m_paceTimer.start(m_settings.readPaceMs);
+}
+
+void Worker::resumeRelayReads()
+{
+    if (!m_relayed)
+        return;
+    m_tcpReadNotifier->setEnabled(true);
+    m_paceResumed = true;
+    onRelayReadable();
 }
 
 // The filter's whole packets, in order. A PUBLISH at QoS 0 or 1 in an accepted session is
@@ -1585,6 +1635,11 @@ quint32 MqttClient::maximumPacketSize() const
 void MqttClient::setSessionExpiry(quint32 seconds)
 {
     d->settings.sessionExpiry = seconds;
+}
+
+void MqttClient::setReadPacing(int ms)
+{
+    d->settings.readPaceMs = std::max(0, ms);
 }
 
 bool MqttClient::publish(const QString &topic, const QByteArray &payload, int qos, bool retain)

@@ -110,6 +110,11 @@ public:
     // MQTT 5 Session Expiry Interval for cleanSession(false); default 0xFFFFFFFF (never), as a
     // 3.1.1 persistent session.
     void setSessionExpiry(quint32 seconds);
+    // While messages keep coming, read the socket at most every `ms` (the first read after a
+    // quiet spell at once): a client taking in thousands of messages a second wakes a hundred
+    // times a second instead of for nearly each one, for at most `ms` more latency. Plain TCP
+    // only (over TLS libmosquitto reads the socket). Default 0: read as soon as bytes arrive.
+    void setReadPacing(int ms);
 
     State state() const;
     bool isConnected() const { return state() == State::Connected; }

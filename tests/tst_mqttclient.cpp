@@ -20,6 +20,7 @@
 #include <QTest>
 #include <QTimer>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -185,6 +186,7 @@ private slots:
     void invalidArguments_data();
     void invalidArguments();
     void highRateArrivesInOrder();
+    void readPacingBatchesAStream();
     void destroyWhileMessagesInFlight();
     void negotiatesMqtt5WithMosquitto();
     void fallsBackTo311WhenBrokerRefuses5();
@@ -667,6 +669,71 @@ void TestMqttClient::highRateArrivesInOrder()
     QVERIFY2(batches < received, qPrintable(QString::number(batches)));
     qInfo("%d QoS 0 messages in %lld ms (%.0f messages/s), %d batches", Count, lastMs,
           Count * 1000.0 / double(std::max<qint64>(1, lastMs)), batches);
+}
+
+// setReadPacing(): a steady stream is taken in a few times a second, whole and in order (QoS 1:
+// the acknowledgements still flow), and the first message after a quiet spell is not held back.
+void TestMqttClient::readPacingBatchesAStream()
+{
+    constexpr int PaceMs = 1000;
+    constexpr int Count = 100;
+    auto subscriber = makeClient(QStringLiteral("tst-pace-sub"));
+    subscriber->setReadPacing(PaceMs);
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("pace"), 1);
+
+    int received = 0;
+    int outOfOrder = 0;
+    int batches = 0;
+    connect(subscriber.get(), &MqttClient::messagesReceived, this,
+            [&](const QList<MqttMessage> &batch) {
+                if (std::any_of(batch.begin(), batch.end(), [](const MqttMessage &m) {
+                        return m.topic == QStringLiteral("pace/n");
+                    }))
+                    ++batches;
+            });
+    connect(subscriber.get(), &MqttClient::messageReceived, this, [&](const MqttMessage &m) {
+        if (m.topic != QStringLiteral("pace/n"))
+            return;
+        if (m.payload.toInt() != received)
+            ++outOfOrder;
+        ++received;
+    });
+
+    // One message every 10 ms: unpaced, nearly each one is a read and a hand-over of its own.
+    auto publisher = makeClient(QStringLiteral("tst-pace-pub"));
+    connectClient(*publisher);
+    QElapsedTimer clock;
+    clock.start();
+    int sent = 0;
+    QTimer sender;
+    sender.setInterval(10);
+    connect(&sender, &QTimer::timeout, this, [&] {
+        publisher->publish(QStringLiteral("pace/n"), QByteArray::number(sent), 1);
+        if (++sent == Count)
+            sender.stop();
+    });
+    sender.start();
+    QTRY_COMPARE_WITH_TIMEOUT(received, Count, 30000);
+    const qint64 spanMs = clock.elapsed();
+    QCOMPARE(outOfOrder, 0);
+    // A read at most every PaceMs, after the first; one more for a timer's slack.
+    const qint64 bound = 2 + spanMs / PaceMs + 1;
+    QVERIFY2(batches <= bound,
+             qPrintable(QStringLiteral("%1 hand-overs in %2 ms, at most %3")
+                            .arg(batches)
+                            .arg(spanMs)
+                            .arg(bound)));
+
+    // A quiet spell (longer than a pace and the read that ends it), then one message: it comes
+    // at once, not a pace later.
+    QTest::qWait(3 * PaceMs);
+    messages.clear();
+    clock.restart();
+    QVERIFY(publisher->publish(QStringLiteral("pace/after-quiet"), "1", 1));
+    QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("pace/after-quiet")) >= 0,
+                             PaceMs / 2);
 }
 
 void TestMqttClient::destroyWhileMessagesInFlight()
