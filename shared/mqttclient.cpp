@@ -62,6 +62,11 @@ constexpr int MaxPacketsPerWakeup = 2000;
 // first after a quiet spell at once): at 10,000 messages a second in ones and twos, one queued
 // call each cost both threads more than the messages did (#10, docs/fleet.md).
 constexpr int BatchIntervalMs = 10;
+// Read pacing's guard (Worker::paceRelayReads): this many paced reads in a row, each with the
+// same number (at least PaceWindowMin) of QoS 1 messages, mean the broker sends a window's worth
+// and waits for our acknowledgements; pacing is then off for the connection.
+constexpr int PacePlateauReads = 6;
+constexpr int PaceWindowMin = 8;
 constexpr int MiscIntervalMs = 1000;
 constexpr int DisconnectFlushMs = 2000;
 // A session that lasted less than this does not reset the reconnect delay: a broker that
@@ -239,6 +244,10 @@ private:
     QTimer m_paceTimer{this};
     QElapsedTimer m_sinceRelayRead; // since the last relay read that found bytes
     bool m_paceResumed = false; // this read is m_paceTimer's
+    bool m_paceOff = false; // the guard tripped on this connection
+    int m_qos1InRead = 0; // QoS 1 messages taken in by this read
+    int m_lastPacedQos1 = 0; // ... by the last paced read
+    int m_samePacedReads = 0; // paced reads in a row with m_lastPacedQos1 of them
     QElapsedTimer m_sessionTimer; // since the last accepting CONNACK
     State m_state = State::Disconnected;
     bool m_wanted = false; // connectToHost() and no disconnectFromHost() or permanent error since
@@ -850,6 +859,8 @@ void Worker::stopRelay()
     m_relayed = false;
     m_paceTimer.stop();
     m_paceResumed = false;
+    m_paceOff = false;
+    m_lastPacedQos1 = m_samePacedReads = 0;
     m_sinceRelayRead.invalidate();
     for (QSocketNotifier **n : {&m_tcpReadNotifier, &m_tcpWriteNotifier, &m_pairNotifier}) {
         if (*n) {
@@ -882,6 +893,7 @@ void Worker::onRelayReadable()
     if (m_readBuffer.size() != RelayChunk)
         m_readBuffer.resize(RelayChunk);
     bool gotData = false;
+    m_qos1InRead = 0;
     for (int round = 0; round < 16; ++round) {
         const ssize_t n =
             ::recv(m_tcpFd, m_readBuffer.data(), size_t(m_readBuffer.size()), MSG_DONTWAIT);
@@ -939,11 +951,30 @@ void Worker::onRelayReadable()
 // coming, one wake-up of this thread takes in all that arrived in that time, where it would
 // otherwise wake for nearly every message (docs/fleet.md, "Where the dashboard's CPU goes"). The
 // first read after a quiet spell is never delayed.
+// A broker sends at most its in-flight window of QoS 1 messages before it waits for their
+// PUBACKs; paced, that would be a window per readPaceMs. On MQTT 5 we ask for 65,535
+// (setConnectProperties()) and mosquitto honours it, but a broker may keep a smaller one of its
+// own, and on 3.1.1 it always does (mosquitto 20, RabbitMQ's prefetch 10). Such a broker shows as
+// paced reads that each bring exactly its window: after PacePlateauReads of them pacing is off
+// until the next connection. With a large window the count varies from read to read.
 void Worker::paceRelayReads(bool gotData)
 {
     const bool resumed = std::exchange(m_paceResumed, false);
-    if (m_settings.readPaceMs <= 0 || !gotData)
+    if (m_settings.readPaceMs <= 0 || m_paceOff || !gotData)
         return;
+    if (resumed) {
+        if (m_qos1InRead >= PaceWindowMin && m_qos1InRead == m_lastPacedQos1)
+            ++m_samePacedReads;
+        else
+            m_samePacedReads = 1;
+        m_lastPacedQos1 = m_qos1InRead;
+        if (m_samePacedReads >= PacePlateauReads) {
+            qCDebug(lcMqtt) << "the broker waits for acknowledgements every" << m_qos1InRead
+                            << "QoS 1 messages: reading without pacing on this connection";
+            m_paceOff = true;
+            return;
+        }
+    }
     const bool busy = resumed ||
         (m_sinceRelayRead.isValid() && m_sinceRelayRead.elapsed() < m_settings.readPaceMs);
     m_sinceRelayRead.start();
@@ -1037,6 +1068,8 @@ bool Worker::takePublish(const char *packet, int headerBytes, qsizetype size)
     m.qos = qos;
     m.retained = command & 1;
     m_batch.append(std::move(m));
+    if (qos == 1)
+        ++m_qos1InRead;
     queueAck(MqttPacketFilter::acknowledgement(qos, packetId)); // PUBACK at QoS 1
     return true;
 }

@@ -113,7 +113,9 @@ public:
     // While messages keep coming, read the socket at most every `ms` (the first read after a
     // quiet spell at once): a client taking in thousands of messages a second wakes a hundred
     // times a second instead of for nearly each one, for at most `ms` more latency. Plain TCP
-    // only (over TLS libmosquitto reads the socket). Default 0: read as soon as bytes arrive.
+    // only (over TLS libmosquitto reads the socket). Off for the rest of a connection when the
+    // broker turns out to send only a small window of QoS 1 messages before it waits for their
+    // acknowledgements (docs/mqtt-client.md). Default 0: read as soon as bytes arrive.
     void setReadPacing(int ms);
 
     State state() const;

@@ -187,6 +187,7 @@ private slots:
     void invalidArguments();
     void highRateArrivesInOrder();
     void readPacingBatchesAStream();
+    void readPacingStepsAsideForASmallWindow();
     void destroyWhileMessagesInFlight();
     void negotiatesMqtt5WithMosquitto();
     void fallsBackTo311WhenBrokerRefuses5();
@@ -734,6 +735,41 @@ void TestMqttClient::readPacingBatchesAStream()
     QVERIFY(publisher->publish(QStringLiteral("pace/after-quiet"), "1", 1));
     QTRY_VERIFY_WITH_TIMEOUT(indexOf(messages, QStringLiteral("pace/after-quiet")) >= 0,
                              PaceMs / 2);
+}
+
+// On MQTT 3.1.1 mosquitto sends 20 QoS 1 messages and then waits for their PUBACKs: paced, that
+// would be 20 messages a pace (15 s for these 600). The client notices and stops pacing.
+void TestMqttClient::readPacingStepsAsideForASmallWindow()
+{
+    constexpr int PaceMs = 500;
+    constexpr int Count = 600; // within mosquitto's default queue of 1,000 for one client
+    auto subscriber = makeClient(QStringLiteral("tst-pacewin-sub"));
+    subscriber->setProtocolVersion(MqttClient::ProtocolVersion::Mqtt311);
+    subscriber->setReadPacing(PaceMs);
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("pacewin"), 1);
+    int received = 0;
+    int outOfOrder = 0;
+    connect(subscriber.get(), &MqttClient::messageReceived, this, [&](const MqttMessage &m) {
+        if (m.topic != QStringLiteral("pacewin/n"))
+            return;
+        if (m.payload.toInt() != received)
+            ++outOfOrder;
+        ++received;
+    });
+
+    auto publisher = makeClient(QStringLiteral("tst-pacewin-pub"));
+    connectClient(*publisher);
+    QElapsedTimer clock;
+    clock.start();
+    for (int i = 0; i < Count; ++i)
+        QVERIFY(publisher->publish(QStringLiteral("pacewin/n"), QByteArray::number(i), 1));
+    // Paced all the way: Count / 20 * PaceMs = 15 s. Guarded: 6 paces, then at once.
+    QTRY_COMPARE_WITH_TIMEOUT(received, Count, 10000);
+    QCOMPARE(outOfOrder, 0);
+    qInfo("%d QoS 1 messages on MQTT 3.1.1 in %lld ms with %d ms pacing", Count, clock.elapsed(),
+          PaceMs);
 }
 
 void TestMqttClient::destroyWhileMessagesInFlight()

@@ -60,6 +60,7 @@ constexpr int ExitBadOptions = 2;
 constexpr double Hysteresis = 20;
 constexpr int MinBackoffMs = 500;
 constexpr int MaxBackoffMs = 10000;
+constexpr int DrainSeconds = 10; // the longest a clean end waits for its QoS 1 telemetry's PUBACKs
 
 void fail(const QString &message)
 {
@@ -259,6 +260,7 @@ struct Device
         Connecting, // CONNECT sent, no CONNACK yet
         Connected,
         Backoff, // lost or refused: reconnects at retryAt
+        Draining, // the clean end: waiting for the broker to acknowledge its QoS 1 telemetry
         Disconnecting, // the clean end: offline, DISCONNECT queued
         Killed, // socket closed without DISCONNECT
         Done, // ended cleanly
@@ -276,6 +278,12 @@ struct Device
     bool everConnected = false;
     bool scheduled = false; // has an entry in the telemetry queue
     qint64 sent = 0;
+    // Message ids of QoS 1 telemetry the broker has not acknowledged yet, and how many there were
+    // when the device was killed (or gave up waiting for them at its clean end): those may never
+    // have reached the broker (libmosquitto holds back all beyond its in-flight window of 20, and
+    // a broker that reads slowly leaves more in the socket), so a dashboard cannot be blamed.
+    std::vector<int> unackedTelemetry;
+    qint64 unconfirmed = 0;
     qint64 lastTs = 0;
     int commands = 0;
     int badCommands = 0;
@@ -296,6 +304,7 @@ public:
     void onConnect(Device &d, int rc);
     void onDisconnect(Device &d, int rc);
     void onMessage(Device &d, const mosquitto_message &message);
+    void onPublished(Device &d, int mid);
 
 private:
     struct Due
@@ -309,8 +318,9 @@ private:
     void takeSample(Device &d);
     void publishState(Device &d, int qos);
     void publish(Device &d, const QByteArray &topic, const QByteArray &payload, int qos,
-                 bool retain);
+                 bool retain, int *mid = nullptr);
     void killShare(Clock::time_point now);
+    void endCleanly(Device &d);
     void beginShutdown(Clock::time_point now);
     void touch(int index);
     void syncPollEvents();
@@ -335,6 +345,7 @@ private:
     bool m_killed = false;
     int m_killedCount = 0;
     bool m_shuttingDown = false;
+    Clock::time_point m_drainDeadline;
     Clock::time_point m_shutdownDeadline;
     qint64 m_samples = 0;
     qint64 m_skipped = 0; // due while not connected: not taken
@@ -365,6 +376,12 @@ void onMessageCb(mosquitto *, void *obj, const mosquitto_message *message)
 {
     auto *d = static_cast<Device *>(obj);
     d->fleet->onMessage(*d, *message);
+}
+
+void onPublishCb(mosquitto *, void *obj, int mid)
+{
+    auto *d = static_cast<Device *>(obj);
+    d->fleet->onPublished(*d, mid);
 }
 
 void Fleet::error(const QString &message)
@@ -422,6 +439,7 @@ bool Fleet::create()
         mosquitto_connect_callback_set(m, onConnectCb);
         mosquitto_disconnect_callback_set(m, onDisconnectCb);
         mosquitto_message_callback_set(m, onMessageCb);
+        mosquitto_publish_callback_set(m, onPublishCb);
         m_pollfds[size_t(i)] = pollfd{-1, 0, 0};
     }
     m_pollfds.back() = pollfd{s_signalPipe[0], POLLIN, 0};
@@ -473,9 +491,9 @@ void Fleet::startConnect(Device &d, Clock::time_point now)
 }
 
 void Fleet::publish(Device &d, const QByteArray &topic, const QByteArray &payload, int qos,
-                    bool retain)
+                    bool retain, int *mid)
 {
-    const int rc = mosquitto_publish(d.mosq.get(), nullptr, topic.constData(), int(payload.size()),
+    const int rc = mosquitto_publish(d.mosq.get(), mid, topic.constData(), int(payload.size()),
                                      payload.constData(), qos, retain);
     touch(d.index);
     if (rc != MOSQ_ERR_SUCCESS) {
@@ -543,6 +561,14 @@ void Fleet::onDisconnect(Device &d, int rc)
     case Device::Phase::Killed:
     case Device::Phase::Done:
         return;
+    case Device::Phase::Draining:
+        ++m_lostConnections;
+        --m_connected;
+        d.unconfirmed = qint64(d.unackedTelemetry.size());
+        d.phase = Device::Phase::Done;
+        error(QStringLiteral("%1: connection lost at the end: %2")
+                  .arg(QString::fromUtf8(d.id), QString::fromUtf8(mosquitto_strerror(rc))));
+        return;
     default:
         break;
     }
@@ -555,6 +581,15 @@ void Fleet::onDisconnect(Device &d, int rc)
     const int jitter = int(QRandomGenerator::global()->bounded(d.backoffMs / 2 + 1));
     d.retryAt = Clock::now() + milliseconds(d.backoffMs / 2 + jitter);
     d.backoffMs = std::min(MaxBackoffMs, d.backoffMs * 2);
+}
+
+void Fleet::onPublished(Device &d, int mid)
+{
+    const auto it = std::find(d.unackedTelemetry.begin(), d.unackedTelemetry.end(), mid);
+    if (it != d.unackedTelemetry.end())
+        d.unackedTelemetry.erase(it);
+    if (d.phase == Device::Phase::Draining && d.unackedTelemetry.empty())
+        endCleanly(d);
 }
 
 void Fleet::onMessage(Device &d, const mosquitto_message &message)
@@ -599,7 +634,10 @@ void Fleet::takeSample(Device &d)
     d.state.light = light;
     d.state.ts = ts;
     const bool fresh = Clock::now() - d.connectedAt < milliseconds(m_o.qos1WindowMs);
-    publish(d, d.telemetryTopic, encodeTelemetry(Telemetry{light, ts}), fresh ? 1 : 0, false);
+    int mid = 0;
+    publish(d, d.telemetryTopic, encodeTelemetry(Telemetry{light, ts}), fresh ? 1 : 0, false, &mid);
+    if (fresh && mid != 0)
+        d.unackedTelemetry.push_back(mid);
     ++d.sent;
     ++m_samples;
     if (d.state.mode == Mode::Auto) {
@@ -628,6 +666,7 @@ void Fleet::killShare(Clock::time_point now)
         if (fd >= 0)
             ::shutdown(fd, SHUT_RDWR); // no DISCONNECT: the broker sends the Will
         d.phase = Device::Phase::Killed; // first: no callback may take it for a lost one
+        d.unconfirmed = qint64(d.unackedTelemetry.size());
         d.mosq.reset(); // closes the socket without a word
         touch(d.index);
         ++m_killedCount;
@@ -641,23 +680,34 @@ void Fleet::killShare(Clock::time_point now)
                  m_killedCount > names.size() ? QStringLiteral(" ...") : QString()));
 }
 
+// As nightlight-device on SIGTERM: LED off, state and "offline" retained at QoS 0 (mosquitto
+// before 2.0.22 may drop the DISCONNECT after a QoS 1 PUBACK it could not send, and publish the
+// Will too), then DISCONNECT.
+void Fleet::endCleanly(Device &d)
+{
+    d.state.ledOn = false;
+    publishState(d, 0);
+    publish(d, d.statusTopic, encodeAvailability(Availability::Offline), 0, true);
+    d.phase = Device::Phase::Disconnecting;
+    --m_connected;
+    mosquitto_disconnect(d.mosq.get());
+    touch(d.index);
+}
+
 void Fleet::beginShutdown(Clock::time_point now)
 {
     m_shuttingDown = true;
-    m_shutdownDeadline = now + std::chrono::seconds(5) + milliseconds(m_o.count);
+    // QoS 1 telemetry still unacknowledged is waited for first (a QoS 0 "offline" and the
+    // DISCONNECT would overtake what libmosquitto holds back), up to DrainSeconds.
+    m_drainDeadline = now + std::chrono::seconds(DrainSeconds);
+    m_shutdownDeadline = m_drainDeadline + std::chrono::seconds(5) + milliseconds(m_o.count);
     for (Device &d : m_devices) {
         switch (d.phase) {
         case Device::Phase::Connected:
-            // As nightlight-device on SIGTERM: LED off, state and "offline" retained at QoS 0
-            // (mosquitto before 2.0.22 may drop the DISCONNECT after a QoS 1 PUBACK it could not
-            // send, and publish the Will too), then DISCONNECT.
-            d.state.ledOn = false;
-            publishState(d, 0);
-            publish(d, d.statusTopic, encodeAvailability(Availability::Offline), 0, true);
-            d.phase = Device::Phase::Disconnecting;
-            --m_connected;
-            mosquitto_disconnect(d.mosq.get());
-            touch(d.index);
+            if (d.unackedTelemetry.empty())
+                endCleanly(d);
+            else
+                d.phase = Device::Phase::Draining;
             break;
         case Device::Phase::Connecting:
         case Device::Phase::Backoff:
@@ -706,8 +756,15 @@ int Fleet::run()
         }
         if (m_shuttingDown) {
             bool pending = false;
-            for (const Device &d : m_devices)
-                pending = pending || d.phase == Device::Phase::Disconnecting;
+            const bool drainOver = now >= m_drainDeadline;
+            for (Device &d : m_devices) {
+                if (d.phase == Device::Phase::Draining && drainOver) {
+                    d.unconfirmed = qint64(d.unackedTelemetry.size());
+                    endCleanly(d);
+                }
+                pending = pending || d.phase == Device::Phase::Disconnecting ||
+                    d.phase == Device::Phase::Draining;
+            }
             if (!pending)
                 break;
             if (now >= m_shutdownDeadline) {
@@ -854,7 +911,7 @@ bool Fleet::writeSentFile(bool final) const
     }
     QByteArray out = "# nightlight-fleetsim: id, samples sent, expected final status "
                      "(online/offline/none), how it ended (clean/killed/online/never), "
-                     "led_on (0/1), commands applied\n";
+                     "led_on (0/1), commands applied, QoS 1 samples unacknowledged when killed\n";
     for (const Device &d : m_devices) {
         const char *status = "none";
         const char *how = "never";
@@ -871,7 +928,8 @@ bool Fleet::writeSentFile(bool final) const
             }
         }
         out += d.id + '\t' + QByteArray::number(d.sent) + '\t' + status + '\t' + how + '\t' +
-            (d.state.ledOn ? '1' : '0') + '\t' + QByteArray::number(d.commands) + '\n';
+            (d.state.ledOn ? '1' : '0') + '\t' + QByteArray::number(d.commands) + '\t' +
+            QByteArray::number(d.unconfirmed) + '\n';
     }
     if (file.write(out) != out.size() || !file.commit()) {
         fail(QStringLiteral("cannot write %1: %2").arg(m_o.sentFile, file.errorString()));
