@@ -1,9 +1,16 @@
 # Sourced by scripts/soak.sh and scripts/bench-fleet.sh: the state of a child process and a
 # bounded stop of it. Not a command of its own.
 
-# True while pid $1 runs (a zombie does not count).
+# True while pid $1 runs (a zombie does not count). One read of /proc/PID/stat: bash reaps an
+# exited child on its own at any moment, so "kill -0 worked, then the stat file was gone" must
+# mean gone, not running (that race once made stop_child call a clean exit "hung").
 alive() {
-    [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+    [ -n "$1" ] || return 1
+    local stat state
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$stat" ] || return 1
+    state=${stat##*) } # after the command name, which may hold spaces and parentheses
+    [ "${state%% *}" != Z ]
 }
 
 # Stops child $1 with SIGTERM (SIGKILL after $2 seconds); its exit status goes to STOP_RC ("hung"
