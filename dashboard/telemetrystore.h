@@ -3,12 +3,16 @@
 // TelemetryStore: every device's light samples, in memory as two sorted columns (time, value)
 // with per-block min/max summaries for fast decimation, and its LED on/off changes, bounded by a
 // retention period, and persisted to a SQLite file in batched transactions. Knows nothing of
-// widgets or MQTT.
+// widgets or MQTT. The facade the widgets use: one SampleSeries and one LedHistory per device,
+// the file through TelemetryDatabase, CSV through writeCsv(); it keeps the rows queued for the
+// file, their bound, and the retention.
 //
 // Thread: create and use on the GUI thread only. The SQLite writes (inserts, retention deletes)
 // run on a worker QThread the store owns, with its own QSqlDatabase connection made, used and
 // removed on that thread; the GUI thread only hands it whole batches of rows and never waits on
 // SQLite, except in open() (loading), flush() and close() (and so the destructor).
+
+#include "sampleseries.h"
 
 #include <QList>
 #include <QObject>
@@ -30,39 +34,16 @@ class TelemetryStore : public QObject
     Q_OBJECT
 public:
     // One sample: time in ms since the Unix epoch (UTC), value in the device's units.
-    struct Sample
-    {
-        qint64 t = 0;
-        double v = 0;
-        bool operator==(const Sample &o) const { return t == o.t && v == o.v; }
-        bool operator!=(const Sample &o) const { return !(*this == o); }
-    };
+    using Sample = SampleSeries::Sample;
     // First and last sample time of a device, in ms since the epoch (UTC), inclusive.
-    struct Range
-    {
-        qint64 first = 0;
-        qint64 last = 0;
-    };
+    using Range = SampleSeries::Range;
     // One decimated column: min/max of the values in its time slice, and the values of its
     // first and last sample (to join neighbouring columns). `empty` when no sample falls in it
     // (then the numbers are meaningless).
-    struct Column
-    {
-        double min = 0;
-        double max = 0;
-        double first = 0;
-        double last = 0;
-        bool empty = true;
-        bool operator==(const Column &o) const
-        {
-            return empty == o.empty &&
-                (empty || (min == o.min && max == o.max && first == o.first && last == o.last));
-        }
-        bool operator!=(const Column &o) const { return !(*this == o); }
-    };
+    using Column = SampleSeries::Column;
 
     // Samples per min/max summary block. Decimation reads whole blocks from their summary.
-    static constexpr int BlockSize = 64;
+    static constexpr int BlockSize = SampleSeries::BlockSize;
     // Default retention: 30 days.
     static constexpr qint64 DefaultRetentionMs = qint64(30) * 24 * 3600 * 1000;
     // Default bound of the rows waiting to be written: 4 MB (40 bytes a row on x86-64); 5.8 days

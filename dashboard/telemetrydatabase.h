@@ -1,0 +1,112 @@
+#pragma once
+
+// TelemetryDatabase: TelemetryStore's SQLite file and the worker thread that writes it. Owns the
+// thread, the QSqlDatabase connection (made, used and removed on that thread, as Qt SQL requires)
+// and the rows of a failed write, kept for the next try. Opening moves a damaged file aside.
+//
+// Thread: create and call on the GUI thread. open(), close(), insertNow() and setMaxPageCount()
+// run on the worker and wait for it; the *Later() calls hand a job to the worker and return at
+// once. Jobs run in the order they were handed over (one receiver, one thread), so a delete
+// follows the inserts before it. A later job that fails reports its message to `writeFailed`, and
+// an insertLater() that succeeds while setReportSuccess(true) reports to `insertSucceeded`: both
+// called on `context`'s thread (queued), and dropped if `context` is gone by then.
+
+#include "ledhistory.h"
+#include "sampleseries.h"
+
+#include <QString>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+class QObject;
+
+namespace nightlight {
+
+class TelemetryDatabase
+{
+public:
+    // A sample row of the `samples` table.
+    struct SampleRow
+    {
+        QString device;
+        qint64 t;
+        double v;
+    };
+    // A row of the `led` table: from `t` on the LED is `on`.
+    struct LedRow
+    {
+        QString device;
+        qint64 t;
+        bool on;
+    };
+    // A device the file should list (the `devices` table), heard at `seen` (ms since the epoch).
+    struct DeviceRow
+    {
+        QString device;
+        qint64 seen;
+    };
+    // What open() reads from the file: samples and LED changes per device, each in time order
+    // (LED changes of equal time in the order they were written), and the devices it lists with
+    // when they were last heard.
+    struct Loaded
+    {
+        std::map<QString, std::vector<SampleSeries::Sample>> samples;
+        std::map<QString, LedHistory> led;
+        std::map<QString, qint64> devices;
+    };
+
+    TelemetryDatabase(QObject *context, std::function<void(const QString &)> writeFailed,
+                      std::function<void()> insertSucceeded);
+    ~TelemetryDatabase(); // stops the thread (closing nothing: call close() first)
+
+    // Opens (or creates) the database at `path` on the worker and waits; with `loaded`, deletes
+    // the rows older than `cutoff` (std::numeric_limits<qint64>::min(): none) and loads the rest.
+    // Only a file positively known not to be a database (no SQLite header), or one SQLite finds
+    // damaged (SQLITE_CORRUPT, SQLITE_NOTADB), is moved aside to "<path>.corrupt-<stamp>", with
+    // movedAside(message) called before a new one is started (then nothing is loaded). Anything
+    // else wrong with the path (a folder, no permission, a FIFO, a lock held by another program)
+    // touches nothing. False on failure, with *reason (without the path, for openError()) and
+    // *message (with it, for the user and the log).
+    bool open(const QString &path, qint64 cutoff, Loaded *loaded,
+              const std::function<void(const QString &)> &movedAside, QString *reason,
+              QString *message);
+    // Closes the connection (on the worker, waiting) if the worker runs; rows kept from a failed
+    // write are given up.
+    void close();
+
+    // Writes the rows, after those kept from a failed write, in one transaction on the worker,
+    // after every job handed over before, and waits. Empty on success, else the message (the rows
+    // are then kept for the next try).
+    QString insertNow(std::vector<SampleRow> rows, std::vector<LedRow> ledRows,
+                      std::vector<DeviceRow> deviceRows);
+    // The same, without waiting.
+    void insertLater(std::vector<SampleRow> rows, std::vector<LedRow> ledRows,
+                     std::vector<DeviceRow> deviceRows);
+    // Takes `id` out of the devices table and, with `history`, deletes its samples and LED
+    // changes (one transaction), rows of it kept from a failed write too.
+    void forgetLater(const QString &id, bool history);
+    // Deletes the samples of `id` older than `cutoff` (those kept for a retry too).
+    void deleteSamplesBeforeLater(const QString &id, qint64 cutoff);
+    // Deletes the LED changes of `id` before `cutoff` (those kept for a retry too) and, with
+    // `carryOn`, records a change to on at the cutoff (see LedHistory::clipBefore).
+    void clipLedLater(const QString &id, qint64 cutoff, bool carryOn);
+
+    // SQLite's max_page_count for the connection (0: SQLite's own); kept across open(). Starts
+    // the worker if needed and waits for it. Returns the limit in effect (0 when not open).
+    qint64 setMaxPageCount(qint64 pages);
+
+    // Sample and LED rows handed over (or kept after a failed write) and not yet committed or
+    // dropped: the backlog that is bounded. Device rows are not counted.
+    qsizetype unwritten() const;
+    // While true, every insertLater() that succeeds is reported (see above).
+    void setReportSuccess(bool report);
+
+private:
+    struct Private;
+    std::unique_ptr<Private> const d;
+};
+
+} // namespace nightlight
