@@ -1,4 +1,9 @@
 # TelemetryStore and LightChart suites and benchmarks (issue #5)
 nightlight_add_test(telemetrystore LIBRARIES nightlight_chart)
+# The store's parts on their own: samples, LED history, the SQLite file, CSV.
+nightlight_add_test(sampleseries LIBRARIES nightlight_chart)
+nightlight_add_test(ledhistory LIBRARIES nightlight_chart)
+nightlight_add_test(telemetrydatabase LIBRARIES nightlight_chart)
+nightlight_add_test(csvexport LIBRARIES nightlight_chart)
 nightlight_add_test(lightchart LIBRARIES nightlight_chart)
 nightlight_add_benchmark(lightchart LIBRARIES nightlight_chart Qt6::Widgets)

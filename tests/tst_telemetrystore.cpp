@@ -3,28 +3,20 @@
 #include <QBuffer>
 #include <QDateTime>
 #include <QDir>
-#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QProcess>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 #include <vector>
-
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 using nightlight::TelemetryStore;
 using Column = TelemetryStore::Column;
@@ -181,72 +173,11 @@ Periods allLedPeriods(const TelemetryStore &store, const QString &id)
                             std::numeric_limits<qint64>::max());
 }
 
-// The bytes of a real database file with `count` samples, made by the store and closed (so its
-// write-ahead log is checkpointed into it).
-QByteArray databaseBytes(int count)
-{
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("made.sqlite"));
-    {
-        TelemetryStore store;
-        if (!store.open(path))
-            return QByteArray();
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        for (int i = 0; i < count; ++i)
-            store.append(QStringLiteral("kitchen"), now - count + i, i);
-    }
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 void writeFile(const QString &path, const QByteArray &bytes)
 {
     QFile f(path);
     QVERIFY2(f.open(QIODevice::WriteOnly), qPrintable(f.errorString()));
     QCOMPARE(f.write(bytes), bytes.size());
-}
-
-// Everything under `dir` (names, types, sizes, permissions, and the bytes of regular files),
-// without following symbolic links: equal before and after means nothing was touched.
-QStringList snapshot(const QString &dir)
-{
-    QStringList out;
-    QDirIterator it(dir, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot,
-                    QDirIterator::Subdirectories);
-    while (it.hasNext()) {
-        it.next();
-        const QFileInfo info = it.fileInfo();
-        struct stat st = {};
-        ::lstat(QFile::encodeName(info.filePath()).constData(), &st);
-        QString line = QStringLiteral("%1 mode=%2 size=%3")
-                           .arg(info.filePath())
-                           .arg(st.st_mode, 0, 8)
-                           .arg(st.st_size);
-        if (S_ISREG(st.st_mode)) {
-            QFile f(info.filePath());
-            if (f.open(QIODevice::ReadOnly))
-                line += QLatin1Char(' ') + QString::fromLatin1(f.readAll().toHex());
-        }
-        out << line;
-    }
-    out.sort();
-    return out;
-}
-
-// The option that makes this executable open a store instead of running the tests: see main().
-constexpr char OpenAsChildOption[] = "--open-store-as-child";
-
-// A command prefix that runs a program as the unprivileged user nobody (uid/gid 65534), or empty
-// when this process is not root or no tool for it is installed.
-QStringList asNobody()
-{
-    if (::geteuid() != 0)
-        return {};
-    const QString setpriv = QStandardPaths::findExecutable(QStringLiteral("setpriv"));
-    if (setpriv.isEmpty())
-        return {};
-    return {setpriv, QStringLiteral("--reuid=65534"), QStringLiteral("--regid=65534"),
-            QStringLiteral("--clear-groups"), QStringLiteral("--")};
 }
 
 } // namespace
@@ -258,8 +189,6 @@ class TestTelemetryStore : public QObject
 private slots:
     void appendAndQuery();
     void ignoresDuplicatesAndNonFinite();
-    void decimate_data();
-    void decimate();
     void outOfOrder_data();
     void outOfOrder();
     void sqliteRoundTrip();
@@ -267,29 +196,21 @@ private slots:
     void appendBeforeOpenAndReopen();
     void appendWhileWriterWrites();
     void guiDoesNotWaitForLockedFile();
-    void corruptFile_data();
-    void corruptFile();
-    void emptyFileIsANewDatabase();
-    void pathIsLeftAlone_data();
-    void pathIsLeftAlone();
-    void unreadableDatabaseIsLeftAlone_data();
-    void unreadableDatabaseIsLeftAlone();
     void unwritableLocation();
-    void lockedDatabaseIsNotMovedAside();
+    void openErrorSaysWhy();
+    void corruptFileIsMovedAsideWithAWarning();
     void diskFullBacklogIsBounded();
     void retention();
     void retentionOnOpen();
     void maxSamplesPerDevice();
     void csvExport();
     void memoryPerSample();
-    void ledPeriods_data();
-    void ledPeriods();
+    void unknownDevice();
+    void ledStatesThroughTheStore();
     void ledSqliteRoundTrip();
-    void ledOldSchemaFile();
     void ledRetention();
     void ledRetentionOnOpen();
     void devicesAreListed();
-    void devicesOfAnOldFile();
     void silentDevicesGoOnOpen();
     void forgetDevice_data();
     void forgetDevice();
@@ -349,59 +270,6 @@ void TestTelemetryStore::ignoresDuplicatesAndNonFinite()
     store.append(id, T0 - 5, 0);
     store.append(id, T0 - 5, 0); // duplicate of an inserted one
     QCOMPARE(contents(store, id), (std::vector<Sample>{{T0 - 5, 0}, {T0, 1}, {T0, 2}}));
-}
-
-void TestTelemetryStore::decimate_data()
-{
-    QTest::addColumn<std::vector<Sample>>("samples");
-    QTest::addColumn<qint64>("t0");
-    QTest::addColumn<qint64>("t1");
-    QTest::addColumn<int>("columns");
-
-    const auto dense = makeSamples(100000, 10, 1);
-    const qint64 denseEnd = dense.back().t + 1;
-    QTest::newRow("random with spikes, whole range") << dense << T0 << denseEnd << 1200;
-    QTest::newRow("window edges inside blocks")
-        << dense << dense[1000].t + 3 << dense[90017].t - 2 << 977;
-    QTest::newRow("window starts before the data") << dense << T0 - 500000 << T0 + 400000 << 300;
-    QTest::newRow("window ends after the data")
-        << dense << denseEnd - 300000 << denseEnd + 900000 << 640;
-    QTest::newRow("window outside the data") << dense << denseEnd + 10 << denseEnd + 1000 << 50;
-    QTest::newRow("one column") << dense << T0 << denseEnd << 1;
-    QTest::newRow("columns narrower than a ms") << dense << T0 + 1000 << T0 + 1100 << 400;
-    const auto sparse = makeSamples(5000, 1000, 2, true);
-    QTest::newRow("empty columns between sparse data")
-        << sparse << T0 << sparse.back().t + 1 << 4000;
-    QTest::newRow("single point") << std::vector<Sample>{{T0 + 50, 3.5}} << T0 << T0 + 100 << 10;
-    QTest::newRow("more columns than points")
-        << makeSamples(7, 1000, 3) << T0 << T0 + 20000 << 1000;
-    QTest::newRow("empty window") << makeSamples(10, 1000, 4) << T0 << T0 << 10;
-    QTest::newRow("zero columns") << makeSamples(10, 1000, 4) << T0 << T0 + 9000 << 0;
-    std::vector<Sample> same;
-    for (int i = 0; i < 1000; ++i)
-        same.push_back({T0 + (i / 100) * 1000, double((i * 7919) % 1000)});
-    QTest::newRow("many samples with equal times") << same << T0 << T0 + 10000 << 7;
-}
-
-void TestTelemetryStore::decimate()
-{
-    QFETCH(std::vector<Sample>, samples);
-    QFETCH(qint64, t0);
-    QFETCH(qint64, t1);
-    QFETCH(int, columns);
-
-    TelemetryStore store;
-    for (const Sample &s : samples)
-        store.append(QStringLiteral("d"), s.t, s.v);
-    const auto got = store.decimate(QStringLiteral("d"), t0, t1, columns);
-    const auto want = bruteForce(samples, t0, t1, columns);
-    QCOMPARE(got.size(), size_t(std::max(0, columns)));
-    QVERIFY2(got == want, qPrintable(describe(got, want)));
-    // Something was checked: windows that hold samples give non-empty columns.
-    const bool anyInWindow = std::any_of(samples.begin(), samples.end(),
-                                         [&](const Sample &s) { return s.t >= t0 && s.t < t1; });
-    QCOMPARE(std::any_of(got.begin(), got.end(), [](const Column &c) { return !c.empty; }),
-             anyInWindow && columns > 0);
 }
 
 void TestTelemetryStore::outOfOrder_data()
@@ -652,232 +520,6 @@ void TestTelemetryStore::guiDoesNotWaitForLockedFile()
     QCOMPARE(rowCount(path), qint64(1000));
 }
 
-void TestTelemetryStore::corruptFile_data()
-{
-    QTest::addColumn<QByteArray>("bytes");
-    QByteArray garbage(8192, '\0');
-    QRandomGenerator rng(42);
-    for (auto &c : garbage)
-        c = char(rng.bounded(256));
-    QTest::newRow("garbage bytes") << garbage;
-    QTest::newRow("a text file") << QByteArray("time_utc,device,light\nnot a database\n");
-    QByteArray header("SQLite format 3", 16);
-    QTest::newRow("SQLite header then garbage") << header + garbage;
-    QTest::newRow("the text file hello") << QByteArray("hello");
-    // Damaged databases: SQLite itself says SQLITE_CORRUPT ("database disk image is malformed").
-    const QByteArray database = databaseBytes(20000);
-    QVERIFY(database.size() > 16 * 4096);
-    QCOMPARE(database.left(16), header);
-    QTest::newRow("a truncated database") << database.left(database.size() / 2);
-    QByteArray garbled = database;
-    // The first page (header and schema) intact, every later page overwritten.
-    for (qsizetype i = 4096; i < garbled.size(); ++i)
-        garbled[i] = char(rng.bounded(256));
-    QTest::newRow("a garbled database") << garbled;
-}
-
-void TestTelemetryStore::corruptFile()
-{
-    QFETCH(QByteArray, bytes);
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
-    {
-        QFile f(path);
-        QVERIFY(f.open(QIODevice::WriteOnly));
-        QCOMPARE(f.write(bytes), bytes.size());
-    }
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    {
-        TelemetryStore store;
-        QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
-        QTest::ignoreMessage(
-            QtWarningMsg, QRegularExpression(QStringLiteral("not a readable telemetry database")));
-        QString error;
-        QVERIFY2(store.open(path, &error), qPrintable(error));
-        QCOMPARE(warned.count(), 1);
-        QVERIFY(!store.lastWarning().isEmpty());
-        QVERIFY2(store.lastWarning().contains(QStringLiteral(".corrupt-")),
-                 qPrintable(store.lastWarning()));
-
-        // The old file was moved aside intact.
-        const QStringList aside =
-            QDir(dir.path()).entryList({QStringLiteral("telemetry.sqlite.corrupt-*")});
-        QCOMPARE(aside.size(), 1);
-        QFile moved(dir.filePath(aside.first()));
-        QVERIFY(moved.open(QIODevice::ReadOnly));
-        QCOMPARE(moved.readAll(), bytes);
-
-        // The new database works.
-        store.append(QStringLiteral("d"), now, 1.5);
-        store.appendLedState(QStringLiteral("d"), now, true);
-        QVERIFY(store.flush(&error));
-    }
-    TelemetryStore again;
-    QVERIFY(again.open(path));
-    QVERIFY(again.lastWarning().isEmpty());
-    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1.5}}));
-    QCOMPARE(allLedPeriods(again, QStringLiteral("d")), (Periods{{now, now}}));
-}
-
-void TestTelemetryStore::emptyFileIsANewDatabase()
-{
-    // An empty file is what SQLite makes of a new database before its first write: not moved.
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
-    writeFile(path, QByteArray());
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    {
-        TelemetryStore store;
-        QString error;
-        QVERIFY2(store.open(path, &error), qPrintable(error));
-        QVERIFY2(store.lastWarning().isEmpty(), qPrintable(store.lastWarning()));
-        store.append(QStringLiteral("d"), now, 2.5);
-        QVERIFY(store.flush(&error));
-    }
-    QVERIFY(QDir(dir.path()).entryList({QStringLiteral("*.corrupt-*")}).isEmpty());
-    QCOMPARE(rowCount(path), qint64(1));
-}
-
-void TestTelemetryStore::pathIsLeftAlone_data()
-{
-    // What is made at the path, and what open()'s error must say.
-    QTest::addColumn<QString>("what");
-    QTest::addColumn<QString>("reason");
-    QTest::newRow("a directory with a file in it")
-        << QStringLiteral("directory") << QStringLiteral("is a directory");
-    QTest::newRow("a FIFO") << QStringLiteral("fifo") << QStringLiteral("is a FIFO");
-    QTest::newRow("a symbolic link loop")
-        << QStringLiteral("loop") << QStringLiteral("Too many levels of symbolic links");
-    QTest::newRow("a folder that does not exist")
-        << QStringLiteral("no folder") << QStringLiteral("does not exist");
-    QTest::newRow("a character device (/dev/null)")
-        << QStringLiteral("device") << QStringLiteral("is a character device");
-}
-
-void TestTelemetryStore::pathIsLeftAlone()
-{
-    // Nothing says these are broken databases: open() fails with a clear reason and nothing is
-    // moved, created or changed (before, a directory was renamed with the user's files in it).
-    QFETCH(QString, what);
-    QFETCH(QString, reason);
-    QTemporaryDir dir;
-    QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
-    if (what == QLatin1String("directory")) {
-        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("telemetry.sqlite")));
-        writeFile(path + QStringLiteral("/notes.txt"), "the user's own file\n");
-    } else if (what == QLatin1String("fifo")) {
-        QCOMPARE(::mkfifo(QFile::encodeName(path).constData(), 0644), 0);
-    } else if (what == QLatin1String("loop")) {
-        QVERIFY(QFile::link(dir.filePath(QStringLiteral("other")), path));
-        QVERIFY(QFile::link(path, dir.filePath(QStringLiteral("other"))));
-    } else if (what == QLatin1String("no folder")) {
-        path = dir.filePath(QStringLiteral("missing/telemetry.sqlite"));
-    } else if (what == QLatin1String("device")) {
-        path = QStringLiteral("/dev/null");
-    }
-    const QStringList before = snapshot(dir.path());
-    struct stat devBefore = {};
-    ::stat("/dev/null", &devBefore);
-
-    TelemetryStore store;
-    QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
-    QString error;
-    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
-    QVERIFY(!store.open(path, &error));
-    QVERIFY(!store.isOpen());
-    QVERIFY2(error.contains(path) && error.contains(reason), qPrintable(error));
-    QVERIFY2(store.openError().contains(reason), qPrintable(store.openError()));
-    QVERIFY(warned.isEmpty());
-    QCOMPARE(snapshot(dir.path()), before);
-    struct stat devAfter = {};
-    QCOMPARE(::stat("/dev/null", &devAfter), 0);
-    QCOMPARE(devAfter.st_rdev, devBefore.st_rdev);
-
-    // Still works, in memory.
-    store.append(QStringLiteral("d"), T0, 1);
-    QCOMPARE(store.size(QStringLiteral("d")), 1);
-}
-
-void TestTelemetryStore::unreadableDatabaseIsLeftAlone_data()
-{
-    // The folder's and the file's permissions; what open()'s error must say.
-    QTest::addColumn<int>("folderMode");
-    QTest::addColumn<int>("fileMode");
-    QTest::addColumn<QString>("reason");
-    QTest::newRow("a database it cannot read (mode 000)")
-        << 0700 << 0000 << QStringLiteral("Permission denied");
-    QTest::newRow("a database in a folder it cannot write to")
-        << 0555 << 0600 << QStringLiteral("cannot write to its folder");
-}
-
-void TestTelemetryStore::unreadableDatabaseIsLeftAlone()
-{
-    // A valid database the user cannot read is an error, not "corrupt": before, SQLite's
-    // SQLITE_CANTOPEN moved it aside and started an empty one. Root reads any file whatever its
-    // mode, so as root (the CI container) the open runs in a child process of this executable
-    // as the user nobody, the folder and file owned by nobody; otherwise in this process.
-    QFETCH(int, folderMode);
-    QFETCH(int, fileMode);
-    QFETCH(QString, reason);
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    {
-        TelemetryStore maker;
-        QVERIFY(maker.open(path));
-        maker.append(QStringLiteral("d"), now, 7);
-    }
-    const QStringList prefix = asNobody();
-    if (::geteuid() == 0) {
-        if (prefix.isEmpty())
-            QSKIP("running as root without setpriv: cannot test as an unprivileged user");
-        const QByteArray folder = QFile::encodeName(dir.path());
-        const QByteArray file = QFile::encodeName(path);
-        QCOMPARE(::chown(folder.constData(), 65534, 65534), 0);
-        QCOMPARE(::chown(file.constData(), 65534, 65534), 0);
-    }
-    QCOMPARE(::chmod(QFile::encodeName(path).constData(), mode_t(fileMode)), 0);
-    QCOMPARE(::chmod(QFile::encodeName(dir.path()).constData(), mode_t(folderMode)), 0);
-    const QStringList before = snapshot(dir.path());
-
-    QString error;
-    if (prefix.isEmpty()) {
-        TelemetryStore store;
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
-        QVERIFY(!store.open(path, &error));
-        QVERIFY2(store.openError().contains(reason), qPrintable(store.openError()));
-    } else {
-        // nobody must reach this executable (every folder on the way searchable by others).
-        QProcess probe;
-        probe.start(prefix.first(),
-                    prefix.mid(1) +
-                        QStringList{QStringLiteral("test"), QStringLiteral("-x"),
-                                    QCoreApplication::applicationFilePath()});
-        QVERIFY(probe.waitForFinished(10000));
-        if (probe.exitCode() != 0)
-            QSKIP("the user nobody cannot run this test executable");
-        QProcess child;
-        child.start(prefix.first(),
-                    prefix.mid(1) +
-                        QStringList{QCoreApplication::applicationFilePath(),
-                                    QLatin1String(OpenAsChildOption), path});
-        QVERIFY(child.waitForFinished(20000));
-        const QString err = QString::fromLocal8Bit(child.readAllStandardError());
-        error = QString::fromUtf8(child.readAllStandardOutput());
-        QCOMPARE(child.exitStatus(), QProcess::NormalExit);
-        QVERIFY2(child.exitCode() == 1, qPrintable(error + QLatin1Char('\n') + err));
-    }
-    QVERIFY2(error.contains(path) && error.contains(reason), qPrintable(error));
-    // The file is where it was, with its mode and bytes (as root: the sample is still in it).
-    QCOMPARE(::chmod(QFile::encodeName(dir.path()).constData(), 0700), 0);
-    QCOMPARE(snapshot(dir.path()), before);
-    struct stat st = {};
-    QCOMPARE(::stat(QFile::encodeName(path).constData(), &st), 0);
-    QCOMPARE(int(st.st_mode & 07777), fileMode);
-    if (::geteuid() == 0)
-        QCOMPARE(rowCount(path), qint64(1));
-}
-
 void TestTelemetryStore::unwritableLocation()
 {
     QTemporaryDir dir;
@@ -897,42 +539,6 @@ void TestTelemetryStore::unwritableLocation()
     store.append(QStringLiteral("d"), T0, 1);
     QCOMPARE(store.size(QStringLiteral("d")), 1);
     QVERIFY(store.flush());
-}
-
-void TestTelemetryStore::lockedDatabaseIsNotMovedAside()
-{
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    {
-        TelemetryStore first;
-        QVERIFY(first.open(path));
-        first.append(QStringLiteral("d"), now, 1);
-    }
-    const QString lockName = QStringLiteral("tst_telemetrystore.locker");
-    {
-        // Another program holds an exclusive lock: the file is fine, only busy.
-        QSqlDatabase locker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), lockName);
-        locker.setDatabaseName(path);
-        QVERIFY(locker.open());
-        QSqlQuery q(locker);
-        QVERIFY(q.exec(QStringLiteral("PRAGMA locking_mode=EXCLUSIVE")));
-        QVERIFY(q.exec(QStringLiteral("BEGIN EXCLUSIVE")));
-
-        TelemetryStore store;
-        QString error;
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
-        QVERIFY(!store.open(path, &error));
-        QVERIFY2(error.contains(QStringLiteral("locked")), qPrintable(error));
-        QVERIFY(store.lastWarning().isEmpty());
-        QVERIFY(QDir(dir.path()).entryList({QStringLiteral("*.corrupt-*")}).isEmpty());
-        QVERIFY(q.exec(QStringLiteral("ROLLBACK")));
-        locker.close();
-    }
-    QSqlDatabase::removeDatabase(lockName);
-    TelemetryStore again;
-    QVERIFY(again.open(path));
-    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1}}));
 }
 
 void TestTelemetryStore::diskFullBacklogIsBounded()
@@ -1138,97 +744,109 @@ void TestTelemetryStore::memoryPerSample()
     QCOMPARE(store.memoryBytes(), store.memoryBytes(QStringLiteral("d")));
 }
 
-// As QTEST_GUILESS_MAIN, and "tst_telemetrystore --open-store-as-child <path>": opens a store on
-// <path>, prints open()'s error (or "opened") and exits 1 (or 0). unreadableDatabaseIsLeftAlone
-// runs it as another user.
-int main(int argc, char *argv[])
+void TestTelemetryStore::openErrorSaysWhy()
 {
-    if (argc == 3 && qstrcmp(argv[1], OpenAsChildOption) == 0) {
-        QCoreApplication app(argc, argv);
+    // A path that is no database (a directory with the user's files in it): open() fails, says
+    // why (openError() without the path, *error with it), warns nothing, and the store works in
+    // memory. tst_telemetrydatabase tests the kinds of path.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("telemetry.sqlite")));
+    TelemetryStore store;
+    QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+    QString error;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^cannot open ")));
+    QVERIFY(!store.open(path, &error));
+    QVERIFY(!store.isOpen());
+    QCOMPARE(error, QStringLiteral("cannot open %1: %2").arg(path, store.openError()));
+    QVERIFY2(store.openError().contains(QStringLiteral("is a directory")),
+             qPrintable(store.openError()));
+    QVERIFY(warned.isEmpty());
+    QVERIFY(store.lastWarning().isEmpty());
+    store.append(QStringLiteral("d"), T0, 1);
+    QCOMPARE(store.size(QStringLiteral("d")), 1);
+    QCOMPARE(store.pendingWrites(), 0);
+
+    // A later open() that works clears openError().
+    QVERIFY(store.open(dir.filePath(QStringLiteral("other.sqlite"))));
+    QVERIFY(store.openError().isEmpty());
+}
+
+void TestTelemetryStore::corruptFileIsMovedAsideWithAWarning()
+{
+    // The store's side of a damaged file (tst_telemetrydatabase tests the kinds of damage): one
+    // warning inside open(), lastWarning() names where the file went, and the new file works.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("telemetry.sqlite"));
+    writeFile(path, "time_utc,device,light\nnot a database\n");
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
         TelemetryStore store;
+        store.append(QStringLiteral("d"), now, 1.5); // before open(): queued by it
+        QSignalSpy warned(&store, &TelemetryStore::warningOccurred);
+        QTest::ignoreMessage(
+            QtWarningMsg, QRegularExpression(QStringLiteral("not a readable telemetry database")));
         QString error;
-        const bool ok = store.open(QString::fromLocal8Bit(argv[2]), &error);
-        std::fputs(ok ? "opened" : qUtf8Printable(error), stdout);
-        return ok ? 0 : 1;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        QVERIFY(store.openError().isEmpty());
+        QCOMPARE(warned.count(), 1);
+        QCOMPARE(warned.at(0).at(0).toString(), store.lastWarning());
+        QVERIFY2(store.lastWarning().contains(QStringLiteral(".corrupt-")),
+                 qPrintable(store.lastWarning()));
+        QCOMPARE(QDir(dir.path()).entryList({QStringLiteral("telemetry.sqlite.corrupt-*")}).size(),
+                 1);
+        store.appendLedState(QStringLiteral("d"), now, true);
+        QCOMPARE(store.pendingWrites(), 2);
+        QVERIFY(store.flush(&error));
     }
-    QCoreApplication app(argc, argv);
-    app.setAttribute(Qt::AA_Use96Dpi, true);
-    TestTelemetryStore tc;
-    QTEST_SET_MAIN_SOURCE_PATH
-    return QTest::qExec(&tc, argc, argv);
+    TelemetryStore again;
+    QVERIFY(again.open(path));
+    QVERIFY(again.lastWarning().isEmpty());
+    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 1.5}}));
+    QCOMPARE(allLedPeriods(again, QStringLiteral("d")), (Periods{{now, now}}));
 }
 
-#include "tst_telemetrystore.moc"
-
-void TestTelemetryStore::ledPeriods_data()
+void TestTelemetryStore::unknownDevice()
 {
-    QTest::addColumn<LedChanges>("changes");
-    QTest::addColumn<qint64>("t0");
-    QTest::addColumn<qint64>("t1");
-    QTest::addColumn<Periods>("expected");
-    QTest::addColumn<int>("stored"); // changes not ignored (ledPeriodsChanged emissions)
-
-    const LedChanges three = {{100, true},  {200, false}, {300, true},
-                              {400, false}, {500, true},  {600, false}};
-    QTest::newRow("no changes") << LedChanges{} << qint64(0) << qint64(1000) << Periods{} << 0;
-    QTest::newRow("one period") << LedChanges{{100, true}, {200, false}} << qint64(0)
-                                << qint64(1000) << Periods{{100, 200}} << 2;
-    QTest::newRow("repeat ignored")
-        << LedChanges{{100, true}, {150, true}, {200, false}, {250, false}} << qint64(0)
-        << qint64(1000) << Periods{{100, 200}} << 2;
-    QTest::newRow("off first ignored") << LedChanges{{50, false}, {100, true}, {200, false}}
-                                       << qint64(0) << qint64(1000) << Periods{{100, 200}} << 2;
-    QTest::newRow("redelivery ignored")
-        << LedChanges{{100, true}, {200, false}, {100, true}, {200, false}} << qint64(0)
-        << qint64(1000) << Periods{{100, 200}} << 2;
-    QTest::newRow("out of order")
-        << LedChanges{{100, true}, {300, false}, {400, true}, {200, false}, {250, true}}
-        << qint64(0) << qint64(1000) << Periods{{100, 200}, {250, 300}, {400, 400}} << 5;
-    QTest::newRow("late changes between known ones")
-        << LedChanges{{10, true}, {20, false}, {30, true}, {15, false}, {17, true}} << qint64(0)
-        << qint64(1000) << Periods{{10, 15}, {17, 20}, {30, 30}} << 5;
-    QTest::newRow("out of order repeat ignored")
-        << LedChanges{{100, true}, {300, false}, {200, true}} << qint64(0) << qint64(1000)
-        << Periods{{100, 300}} << 2;
-    QTest::newRow("open period") << LedChanges{{100, true}} << qint64(0) << qint64(1000)
-                                 << Periods{{100, 100}} << 1;
-    QTest::newRow("open period clipped")
-        << LedChanges{{100, true}} << qint64(500) << qint64(1000) << Periods{{500, 500}} << 1;
-    QTest::newRow("open period after the window")
-        << LedChanges{{100, true}} << qint64(0) << qint64(100) << Periods{} << 1;
-    QTest::newRow("window clipping")
-        << three << qint64(150) << qint64(550) << Periods{{150, 200}, {300, 400}, {500, 550}} << 6;
-    QTest::newRow("window inside a period")
-        << three << qint64(320) << qint64(380) << Periods{{320, 380}} << 6;
-    QTest::newRow("window between periods")
-        << three << qint64(200) << qint64(300) << Periods{} << 6;
-    QTest::newRow("window after every period")
-        << three << qint64(600) << qint64(1000) << Periods{} << 6;
-    QTest::newRow("empty window") << three << qint64(350) << qint64(350) << Periods{} << 6;
-    QTest::newRow("off at the same ms") << LedChanges{{100, true}, {100, false}} << qint64(0)
-                                        << qint64(1000) << Periods{{100, 101}} << 2;
+    // Every reading of a device the store does not have answers "nothing".
+    TelemetryStore store;
+    store.append(QStringLiteral("d"), T0, 1);
+    const QString nobody = QStringLiteral("nobody");
+    QVERIFY(!store.contains(nobody));
+    QCOMPARE(store.size(nobody), 0);
+    QCOMPARE(store.generation(nobody), quint64(0));
+    QCOMPARE(store.nearest(nobody, T0), std::nullopt);
+    QCOMPARE(store.countInRange(nobody, T0 - 1000, T0 + 1000), 0);
+    QVERIFY(contents(store, nobody).empty());
+    const auto cols = store.decimate(nobody, T0 - 1000, T0 + 1000, 5);
+    QCOMPARE(cols.size(), size_t(5));
+    QVERIFY(std::all_of(cols.begin(), cols.end(), [](const Column &c) { return c.empty; }));
+    QVERIFY(store.decimate(nobody, T0 - 1000, T0 + 1000, -1).empty());
+    QVERIFY(allLedPeriods(store, nobody).isEmpty());
+    QCOMPARE(store.memoryBytes(nobody), 0);
+    QCOMPARE(store.memoryBytes(), store.memoryBytes(QStringLiteral("d")));
+    QVERIFY(store.memoryBytes() > 0);
 }
 
-void TestTelemetryStore::ledPeriods()
+void TestTelemetryStore::ledStatesThroughTheStore()
 {
-    QFETCH(LedChanges, changes);
-    QFETCH(qint64, t0);
-    QFETCH(qint64, t1);
-    QFETCH(Periods, expected);
-    QFETCH(int, stored);
+    // appendLedState: a change emits ledPeriodsChanged, a repeat of the value in effect does not
+    // (tst_ledhistory has the cases); LED changes alone make no device with samples, but list it.
     const QString id = QStringLiteral("d");
     TelemetryStore store;
     QSignalSpy changed(&store, &TelemetryStore::ledPeriodsChanged);
-    for (const auto &c : changes)
-        store.appendLedState(id, T0 + c.first, c.second);
-    QCOMPARE(changed.count(), stored);
-
-    Periods shifted;
-    for (const auto &p : expected)
-        shifted.append({T0 + p.first, T0 + p.second});
-    QCOMPARE(store.ledPeriods(id, T0 + t0, T0 + t1), shifted);
-    // LED changes alone do not make a device with samples.
+    QSignalSpy added(&store, &TelemetryStore::deviceAdded);
+    store.appendLedState(id, T0 + 50, false); // off before the first change: a repeat
+    store.appendLedState(id, T0 + 100, true);
+    store.appendLedState(id, T0 + 150, true); // a repeat
+    store.appendLedState(id, T0 + 200, false);
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(changed.at(0).at(0).toString(), id);
+    QCOMPARE(store.ledPeriods(id, T0, T0 + 1000), (Periods{{T0 + 100, T0 + 200}}));
+    QCOMPARE(store.ledPeriods(id, T0 + 150, T0 + 150), Periods{}); // an empty window
     QVERIFY(!store.contains(id));
+    QVERIFY(added.isEmpty());
+    QCOMPARE(store.knownDevices(), QStringList{id});
     QVERIFY(store.ledPeriods(QStringLiteral("other"), T0, T0 + 1000).isEmpty());
 }
 
@@ -1286,51 +904,6 @@ void TestTelemetryStore::ledSqliteRoundTrip()
     QCOMPARE(reopened.pendingWrites(), 1);
     QVERIFY(reopened.flush());
     QCOMPARE(ledRowCount(path), qint64(7));
-}
-
-void TestTelemetryStore::ledOldSchemaFile()
-{
-    // A file written before LED changes were stored: only the samples table.
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("old.sqlite"));
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    const QString name = QStringLiteral("tst_telemetrystore.oldschema");
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(path);
-        QVERIFY(db.open());
-        QSqlQuery q(db);
-        QVERIFY2(q.exec(QStringLiteral("CREATE TABLE samples(device TEXT NOT NULL, "
-                                       "t INTEGER NOT NULL, v REAL NOT NULL)")),
-                 qPrintable(q.lastError().text()));
-        QVERIFY2(q.exec(QStringLiteral("CREATE INDEX samples_device_t ON samples(device, t)")),
-                 qPrintable(q.lastError().text()));
-        q.prepare(QStringLiteral("INSERT INTO samples(device, t, v) VALUES (?, ?, ?)"));
-        q.addBindValue(QStringLiteral("d"));
-        q.addBindValue(now);
-        q.addBindValue(7.5);
-        QVERIFY2(q.exec(), qPrintable(q.lastError().text()));
-    }
-    QSqlDatabase::removeDatabase(name);
-    QCOMPARE(ledRowCount(path), qint64(-1)); // no such table
-
-    {
-        TelemetryStore store;
-        QString error;
-        QVERIFY2(store.open(path, &error), qPrintable(error));
-        QVERIFY2(store.lastWarning().isEmpty(), qPrintable(store.lastWarning()));
-        QCOMPARE(contents(store, QStringLiteral("d")), (std::vector<Sample>{{now, 7.5}}));
-        QVERIFY(allLedPeriods(store, QStringLiteral("d")).isEmpty());
-        store.appendLedState(QStringLiteral("d"), now, true);
-        QVERIFY2(store.flush(&error), qPrintable(error));
-    }
-    // Not moved aside: the same file, now with the table.
-    QVERIFY(QDir(dir.path()).entryList({QStringLiteral("old.sqlite.corrupt-*")}).isEmpty());
-    QCOMPARE(ledRowCount(path), qint64(1));
-    TelemetryStore again;
-    QVERIFY(again.open(path));
-    QCOMPARE(contents(again, QStringLiteral("d")), (std::vector<Sample>{{now, 7.5}}));
-    QCOMPARE(allLedPeriods(again, QStringLiteral("d")), (Periods{{now, now}}));
 }
 
 void TestTelemetryStore::ledRetention()
@@ -1451,53 +1024,6 @@ void TestTelemetryStore::devicesAreListed()
     QCOMPARE(again.knownDevices(),
              (QStringList{QStringLiteral("before-open"), QStringLiteral("led"),
                           QStringLiteral("reading"), QStringLiteral("state")}));
-}
-
-void TestTelemetryStore::devicesOfAnOldFile()
-{
-    // A file from before the devices table lists the devices it has samples or LED changes of.
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("old.sqlite"));
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    const QString name = QStringLiteral("tst_telemetrystore.olddevices");
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(path);
-        QVERIFY(db.open());
-        QSqlQuery q(db);
-        for (const char *sql :
-             {"CREATE TABLE samples(device TEXT NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL)",
-              "CREATE INDEX samples_device_t ON samples(device, t)",
-              "CREATE TABLE led(device TEXT NOT NULL, t INTEGER NOT NULL, led_on INTEGER NOT NULL)",
-              "CREATE INDEX led_device_t ON led(device, t)"})
-            QVERIFY2(q.exec(QLatin1String(sql)), qPrintable(q.lastError().text()));
-        const auto insert = [&](const char *sql, const QString &device, qint64 t) {
-            q.prepare(QLatin1String(sql));
-            q.addBindValue(device);
-            q.addBindValue(t);
-            return q.exec();
-        };
-        QVERIFY(insert("INSERT INTO samples(device, t, v) VALUES (?, ?, 1)", QStringLiteral("a"),
-                       now - 2000));
-        QVERIFY(insert("INSERT INTO samples(device, t, v) VALUES (?, ?, 1)", QStringLiteral("a"),
-                       now - 1000));
-        QVERIFY(insert("INSERT INTO led(device, t, led_on) VALUES (?, ?, 1)", QStringLiteral("b"),
-                       now - 500));
-    }
-    QSqlDatabase::removeDatabase(name);
-    QCOMPARE(queryValue(path, QStringLiteral("SELECT COUNT(*) FROM devices")), -1);
-    {
-        TelemetryStore store;
-        QString error;
-        QVERIFY2(store.open(path, &error), qPrintable(error));
-        QCOMPARE(store.knownDevices(), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
-    }
-    QCOMPARE(queryValue(path, QStringLiteral("SELECT seen FROM devices WHERE device = ?"),
-                        QStringLiteral("a")),
-             now - 1000);
-    QCOMPARE(queryValue(path, QStringLiteral("SELECT seen FROM devices WHERE device = ?"),
-                        QStringLiteral("b")),
-             now - 500);
 }
 
 void TestTelemetryStore::silentDevicesGoOnOpen()
@@ -1637,3 +1163,6 @@ void TestTelemetryStore::forgetDoesNotWaitForTheFile()
     QVERIFY(store.flush());
     QCOMPARE(rowsOf(path, QStringLiteral("samples"), QStringLiteral("d")), 0);
 }
+
+QTEST_GUILESS_MAIN(TestTelemetryStore)
+#include "tst_telemetrystore.moc"
