@@ -1,8 +1,9 @@
 #pragma once
 
 // TelemetryDatabase: TelemetryStore's SQLite file and the worker thread that writes it. Owns the
-// thread, the QSqlDatabase connection (made, used and removed on that thread, as Qt SQL requires)
-// and the rows of a failed write, kept for the next try. Opening moves a damaged file aside.
+// thread and, living on it, a TelemetryWriter (the SQL: one QSqlDatabase connection made, used and
+// removed on that thread, as Qt SQL requires, and the rows of a failed write, kept for the next
+// try). Opening moves a damaged file aside.
 //
 // Thread: create and call on the GUI thread. open(), close(), insertNow() and setMaxPageCount()
 // run on the worker and wait for it; the *Later() calls hand a job to the worker and return at

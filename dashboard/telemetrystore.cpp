@@ -1,3 +1,5 @@
+// Over 600 lines: ~45 small delegating functions, plus the write queue, open() merge, retention.
+
 #include "telemetrystore.h"
 
 #include "csvexport.h"
