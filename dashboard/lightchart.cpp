@@ -1,4 +1,9 @@
+// Over 600 lines: a widget's painting, column cache, events; arithmetic: AxisTicks, ChartViewport.
+
 #include "lightchart.h"
+
+#include "axisticks.h"
+#include "chartviewport.h"
 
 #include <QDateTime>
 #include <QFontMetricsF>
@@ -18,22 +23,12 @@ namespace nightlight {
 
 namespace {
 
-constexpr qint64 Second = 1000;
-constexpr qint64 Minute = 60 * Second;
-constexpr qint64 Hour = 60 * Minute;
-constexpr qint64 Day = 24 * Hour;
-
-// The nice time steps, smallest first; beyond a day, NiceDays.
-constexpr qint64 NiceSteps[] = {
-    100,        200,         500,         Second, 5 * Second, 10 * Second, 30 * Second, Minute,
-    5 * Minute, 10 * Minute, 30 * Minute, Hour,   3 * Hour,   6 * Hour,    12 * Hour,   Day};
-constexpr qint64 NiceDays[] = {2, 7, 14, 30, 60, 90, 180, 365};
+constexpr qint64 Day = 24 * 60 * 60 * 1000;
 
 // Repaints after new data are limited to about one per screen refresh.
 constexpr int RepaintDelayMs = 16;
-// Zoom limits.
-constexpr qint64 MinSpanMs = 1000;
-constexpr qint64 MaxSpanMs = 20 * 365 * Day;
+
+static_assert(LightChart::WindowAll == ChartViewport::All);
 
 qint64 floorDiv(qint64 a, qint64 b)
 {
@@ -46,23 +41,6 @@ qint64 floorDiv(qint64 a, qint64 b)
 qint64 ceilDiv(qint64 a, qint64 b)
 {
     return -floorDiv(-a, b);
-}
-
-qint64 localOffsetMs(qint64 t)
-{
-    return qint64(QDateTime::fromMSecsSinceEpoch(t).offsetFromUtc()) * 1000;
-}
-
-// Decimals needed to print multiples of `step` exactly (at most 9).
-int decimalsFor(double step)
-{
-    int decimals = 0;
-    double scaled = step;
-    while (decimals < 9 && std::abs(scaled - std::round(scaled)) > 1e-9 * std::max(1.0, scaled)) {
-        scaled *= 10;
-        ++decimals;
-    }
-    return decimals;
 }
 
 QString formatValue(const QLocale &locale, double v)
@@ -83,9 +61,7 @@ struct LightChart::Private
     LightChart *q = nullptr;
     QPointer<TelemetryStore> store;
     QString device;
-    qint64 windowMs = WindowOneHour;
-    bool live = true;
-    qint64 viewEnd = 0; // end of the window when not live
+    ChartViewport view; // the window, live or not
     std::optional<double> threshold;
     QList<QPair<qint64, qint64>> ledPeriods;
     QString unit;
@@ -208,21 +184,7 @@ struct LightChart::Private
     QPair<qint64, qint64> range() const
     {
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        std::optional<TelemetryStore::Range> data;
-        if (store)
-            data = store->timeRange(device);
-        qint64 end = live ? now : viewEnd;
-        if (live && data)
-            end = std::max(end, data->last + 1);
-        if (windowMs == WindowAll) {
-            qint64 start = data ? data->first : end - Hour;
-            if (!live && data)
-                end = data->last + 1;
-            if (end - start < MinSpanMs)
-                start = end - MinSpanMs;
-            return {start, end};
-        }
-        return {end - windowMs, end};
+        return view.range(now, store ? store->timeRange(device) : std::nullopt);
     }
 
     Layout layout(const QRectF &area, qreal dpr = 1) const
@@ -249,30 +211,14 @@ struct LightChart::Private
                 l.hasData = true;
             }
         }
-        if (threshold && l.hasData) {
-            lo = std::min(lo, *threshold);
-            hi = std::max(hi, *threshold);
-        }
-        if (hi - lo <= 0) {
-            const double margin = std::max(1.0, std::abs(hi) * 0.05);
-            lo -= margin;
-            hi += margin;
-        }
         const int valueTickCount = std::max(2, int((bottom - top) / (r.value * 2.5)));
-        l.valueStep = valueStep(hi - lo, valueTickCount);
-        l.lo = std::floor(lo / l.valueStep) * l.valueStep;
-        l.hi = std::ceil(hi / l.valueStep) * l.valueStep;
-        if (l.hi <= l.lo)
-            l.hi = l.lo + l.valueStep;
-        // A threshold on the frame's edge would hide under the axis: give it one step of room.
-        if (threshold && l.hasData) {
-            if (*threshold <= l.lo)
-                l.lo -= l.valueStep;
-            if (*threshold >= l.hi)
-                l.hi += l.valueStep;
-        }
+        const AxisTicks::ValueScale scale =
+            AxisTicks::valueScale(lo, hi, l.hasData ? threshold : std::nullopt, valueTickCount);
+        l.lo = scale.lo;
+        l.hi = scale.hi;
+        l.valueStep = scale.step;
 
-        const int decimals = decimalsFor(l.valueStep);
+        const int decimals = AxisTicks::decimalsFor(l.valueStep);
         const double labelWidth =
             std::max(fm.horizontalAdvance(q->locale().toString(l.lo, 'f', decimals)),
                      fm.horizontalAdvance(q->locale().toString(l.hi, 'f', decimals)));
@@ -374,10 +320,7 @@ struct LightChart::Private
 
     void leaveLive(qint64 t0, qint64 t1)
     {
-        windowMs = std::max<qint64>(1, t1 - t0);
-        viewEnd = t1;
-        const bool was = live;
-        live = false;
+        const bool was = view.showRange(t0, t1);
         if (was)
             emit q->liveChanged(false);
         emit q->visibleRangeChanged(t0, t1);
@@ -444,10 +387,7 @@ QString LightChart::device() const
 
 void LightChart::setWindow(qint64 ms)
 {
-    ms = ms <= 0 ? WindowAll : std::clamp(ms, qint64(1), MaxSpanMs);
-    if (!d->live && ms != WindowAll && d->windowMs == WindowAll)
-        d->viewEnd = d->range().second;
-    d->windowMs = ms;
+    d->view.setWindow(ms, d->range().second);
     const auto [t0, t1] = d->range();
     emit visibleRangeChanged(t0, t1);
     update();
@@ -455,7 +395,7 @@ void LightChart::setWindow(qint64 ms)
 
 qint64 LightChart::window() const
 {
-    return d->windowMs;
+    return d->view.window();
 }
 
 QPair<qint64, qint64> LightChart::visibleRange() const
@@ -491,16 +431,13 @@ void LightChart::setVisibleRange(qint64 t0Ms, qint64 t1Ms)
 
 bool LightChart::isLive() const
 {
-    return d->live;
+    return d->view.isLive();
 }
 
 void LightChart::setLive(bool live)
 {
-    if (d->live == live)
+    if (!d->view.setLive(live, d->range().second))
         return;
-    if (!live)
-        d->viewEnd = d->range().second;
-    d->live = live;
     emit liveChanged(live);
     const auto [t0, t1] = d->range();
     emit visibleRangeChanged(t0, t1);
@@ -584,75 +521,22 @@ QSize LightChart::minimumSizeHint() const
 
 qint64 LightChart::timeStep(qint64 spanMs, int maxTicks)
 {
-    maxTicks = std::max(1, maxTicks);
-    spanMs = std::max<qint64>(1, spanMs);
-    for (qint64 step : NiceSteps) {
-        if (step * maxTicks >= spanMs)
-            return step;
-    }
-    for (qint64 days : NiceDays) {
-        if (days * Day * maxTicks >= spanMs)
-            return days * Day;
-    }
-    return ceilDiv(spanMs, qint64(maxTicks) * 365 * Day) * 365 * Day;
+    return AxisTicks::timeStep(spanMs, maxTicks);
 }
 
 std::vector<qint64> LightChart::timeTicks(qint64 t0Ms, qint64 t1Ms, int maxTicks)
 {
-    std::vector<qint64> ticks;
-    if (t1Ms <= t0Ms)
-        return ticks;
-    const qint64 step = timeStep(t1Ms - t0Ms, maxTicks);
-    // Aligned in local time, so that hour and day ticks fall on local hours and midnights. The
-    // offset is taken again at each tick: a daylight-saving change inside the window moves it.
-    qint64 offset = localOffsetMs(t0Ms);
-    for (qint64 local = ceilDiv(t0Ms + offset, step) * step;; local += step) {
-        qint64 t = local - offset;
-        const qint64 tickOffset = localOffsetMs(t);
-        if (tickOffset != offset) {
-            offset = tickOffset;
-            t = local - offset;
-        }
-        if (t > t1Ms)
-            break;
-        if (t >= t0Ms && (ticks.empty() || t > ticks.back()))
-            ticks.push_back(t);
-    }
-    return ticks;
+    return AxisTicks::timeTicks(t0Ms, t1Ms, maxTicks);
 }
 
 double LightChart::valueStep(double span, int maxTicks)
 {
-    maxTicks = std::max(1, maxTicks);
-    if (!(span > 0) || !std::isfinite(span))
-        return 1;
-    const double raw = span / maxTicks;
-    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-        if (m * magnitude >= raw * (1 - 1e-12))
-            return m * magnitude;
-    }
-    return 10 * magnitude;
+    return AxisTicks::valueStep(span, maxTicks);
 }
 
 std::vector<double> LightChart::valueTicks(double lo, double hi, int maxTicks)
 {
-    std::vector<double> ticks;
-    if (!(hi >= lo) || !std::isfinite(lo) || !std::isfinite(hi))
-        return ticks;
-    const double step = valueStep(hi - lo, maxTicks);
-    const double first = std::ceil(lo / step - 1e-9);
-    // Rounded to the step's decimals, so that 3 * 0.1 is 0.3.
-    const double scale = std::pow(10.0, decimalsFor(step));
-    for (double k = first;; k += 1) {
-        double v = std::round(k * step * scale) / scale;
-        if (v > hi + step * 1e-9)
-            break;
-        if (std::abs(v) < step * 1e-9)
-            v = 0;
-        ticks.push_back(v);
-    }
-    return ticks;
+    return AxisTicks::valueTicks(lo, hi, maxTicks);
 }
 
 // --- painting ------------------------------------------------------------------------------
@@ -850,14 +734,10 @@ LightChart::Private::valueLabels(const Layout &l, std::vector<double> *gridY) co
 {
     const QFontMetricsF fm(q->font());
     const double h = rows().value;
-    const int decimals = decimalsFor(l.valueStep);
+    const int decimals = AxisTicks::decimalsFor(l.valueStep);
     const QLocale locale = q->locale();
     std::vector<Label> labels;
-    for (double k = std::round(l.lo / l.valueStep); k * l.valueStep <= l.hi + l.valueStep * 1e-9;
-         k += 1) {
-        double v = k * l.valueStep;
-        if (std::abs(v) < l.valueStep * 1e-9)
-            v = 0;
+    for (const double v : AxisTicks::scaleTicks({l.lo, l.hi, l.valueStep})) {
         const double y = l.yOf(v);
         if (gridY)
             gridY->push_back(y);
@@ -881,15 +761,9 @@ LightChart::Private::timeLabels(const Layout &l, std::vector<double> *gridX) con
                              fm.horizontalAdvance(locale.toString(t, QStringLiteral("HH:mm:ss"))));
     const double labelWidth = timeWidth + fm.averageCharWidth() * 3;
     const int maxTicks = std::max(2, int(l.plot.width() / labelWidth));
-    const qint64 step = timeStep(l.t1 - l.t0, maxTicks);
-    const auto ticks = timeTicks(l.t0, l.t1, maxTicks);
-    QString format;
-    if (step < Second)
-        format = QStringLiteral("HH:mm:ss.zzz");
-    else if (step < Minute)
-        format = QStringLiteral("HH:mm:ss");
-    else if (step < Day)
-        format = QStringLiteral("HH:mm");
+    const qint64 step = AxisTicks::timeStep(l.t1 - l.t0, maxTicks);
+    const auto ticks = AxisTicks::timeTicks(l.t0, l.t1, maxTicks);
+    const QString format = AxisTicks::timeLabelFormat(step);
     // A box of the text's width (plus a little) centred on x, moved inside the area where it
     // would stick out: the first date label sits under a tick near the left edge, and the plot's
     // bottom is rounded to a whole pixel.
@@ -1001,7 +875,7 @@ void LightChart::Private::paintLatest(QPainter &p, const Layout &l)
     bold.setBold(true);
     p.setFont(bold);
     QString title = device;
-    if (live)
+    if (view.isLive())
         title += QStringLiteral("  ") + LightChart::tr("live");
     p.drawText(strip, Qt::AlignLeft | Qt::AlignVCenter, title);
     p.setFont(q->font());
@@ -1014,11 +888,10 @@ void LightChart::paintEvent(QPaintEvent *)
     ++d->paintCount;
     QPainter p(this);
     d->paint(p, QRectF(rect()), devicePixelRatioF());
-    if (d->live && d->store && d->store->size(d->device) > 0) {
+    if (d->view.isLive() && d->store && d->store->size(d->device) > 0) {
         // Live: scroll with the clock about once per column, but not faster than 5 times a second.
         const auto [t0, t1] = d->range();
-        const qint64 perColumn = (t1 - t0) / std::max(1, width());
-        d->liveTimer.start(int(std::clamp<qint64>(perColumn, 200, 60 * 1000)));
+        d->liveTimer.start(ChartViewport::liveRepaintIntervalMs(t1 - t0, width()));
     }
 }
 
@@ -1036,12 +909,8 @@ void LightChart::wheelEvent(QWheelEvent *event)
         return;
     }
     const auto l = d->layout(rect(), devicePixelRatioF());
-    const double span = double(l.t1 - l.t0);
-    const double anchor = std::clamp(l.tOf(event->position().x()), double(l.t0), double(l.t1));
-    const double factor = std::pow(0.8, delta / 120.0);
-    const double newSpan = std::clamp(span * factor, double(MinSpanMs), double(MaxSpanMs));
-    const qint64 t0 = qint64(std::llround(anchor - (anchor - double(l.t0)) * newSpan / span));
-    d->leaveLive(t0, t0 + qint64(std::llround(newSpan)));
+    const auto [t0, t1] = ChartViewport::zoomed(l.t0, l.t1, l.tOf(event->position().x()), delta);
+    d->leaveLive(t0, t1);
     d->updateHover();
     event->accept();
 }
@@ -1069,13 +938,12 @@ void LightChart::mouseMoveEvent(QMouseEvent *event)
         const qint64 span = l.t1 - l.t0;
         const double dx = event->position().x() - d->dragStart.x();
         // A click (or the press of a double-click) is not a pan.
-        if (d->live && std::abs(dx) < 2) {
+        if (d->view.isLive() && std::abs(dx) < 2) {
             event->accept();
             return;
         }
-        const qint64 shift = qint64(std::llround(dx * double(span) / l.plot.width()));
-        const qint64 t1 = d->dragT1 - shift;
-        d->leaveLive(t1 - span, t1);
+        const auto [t0, t1] = ChartViewport::panned(d->dragT1, span, dx, l.plot.width());
+        d->leaveLive(t0, t1);
     } else {
         d->updateHover();
     }

@@ -89,9 +89,10 @@ public:
     // Paint events handled so far (for tests of repaint coalescing).
     int paintCount() const;
 
-    // Axis ticks, exposed for tests. timeStep: the smallest "nice" step (1 s, 5 s, 10 s, 30 s,
-    // 1, 5, 10, 30 min, 1, 3, 6, 12 h, 1 day, then whole days) giving at most maxTicks ticks
-    // over spanMs. timeTicks: multiples of that step in [t0, t1], aligned in local time.
+    // Axis ticks (AxisTicks does the arithmetic), exposed for tests. timeStep: the smallest "nice"
+    // step (1 s, 5 s, 10 s, 30 s, 1, 5, 10, 30 min, 1, 3, 6, 12 h, 1 day, then whole days) giving
+    // at most maxTicks ticks over spanMs. timeTicks: multiples of that step in [t0, t1], aligned in
+    // local time.
     static qint64 timeStep(qint64 spanMs, int maxTicks);
     static std::vector<qint64> timeTicks(qint64 t0Ms, qint64 t1Ms, int maxTicks);
     // 1, 2, 2.5 or 5 times a power of ten, giving at most maxTicks ticks over span.
