@@ -6,4 +6,7 @@ nightlight_add_test(ledhistory LIBRARIES nightlight_chart)
 nightlight_add_test(telemetrydatabase LIBRARIES nightlight_chart)
 nightlight_add_test(csvexport LIBRARIES nightlight_chart)
 nightlight_add_test(lightchart LIBRARIES nightlight_chart)
+# LightChart's arithmetic on its own: axis ticks, the visible window.
+nightlight_add_test(axisticks LIBRARIES nightlight_chart)
+nightlight_add_test(chartviewport LIBRARIES nightlight_chart)
 nightlight_add_benchmark(lightchart LIBRARIES nightlight_chart Qt6::Widgets)

@@ -1,3 +1,4 @@
+#include "axisticks.h"
 #include "lightchart.h"
 #include "telemetrystore.h"
 
@@ -5,15 +6,12 @@
 #include <QImage>
 #include <QLocale>
 #include <QMouseEvent>
-#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTest>
-#include <QTimeZone>
 #include <QWheelEvent>
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <limits>
 
 using nightlight::LightChart;
@@ -113,14 +111,7 @@ private slots:
     void axisLabelsInLocale_data();
     void axisLabelsInLocale();
     void thresholdOnTheDataEdgeGetsRoom();
-    void timeStep_data();
-    void timeStep();
-    void timeTicksAreLocalMultiples_data();
-    void timeTicksAreLocalMultiples();
-    void timeTicksAcrossDaylightSaving();
-    void valueStep_data();
-    void valueStep();
-    void valueTicks();
+    void ticksAreAxisTicks();
 };
 
 void TestLightChart::rendersSeriesWhereExpected()
@@ -536,134 +527,15 @@ void TestLightChart::axisLabelsInLocale()
     QVERIFY2(has(date), qPrintable(date));
 }
 
-void TestLightChart::timeStep_data()
+void TestLightChart::ticksAreAxisTicks()
 {
-    QTest::addColumn<qint64>("span");
-    QTest::addColumn<int>("maxTicks");
-    QTest::addColumn<qint64>("step");
-    QTest::newRow("1 minute, 10 ticks: 10 s") << MinuteMs << 10 << qint64(10000);
-    QTest::newRow("90 s, 6 ticks: 30 s") << qint64(90000) << 6 << qint64(30000);
-    QTest::newRow("10 minutes, 10 ticks: 1 min") << 10 * MinuteMs << 10 << MinuteMs;
-    QTest::newRow("1 hour, 8 ticks: 10 min") << HourMs << 8 << 10 * MinuteMs;
-    QTest::newRow("5 hours, 10 ticks: 30 min") << 5 * HourMs << 10 << 30 * MinuteMs;
-    QTest::newRow("12 hours, 4 ticks: 3 h") << 12 * HourMs << 4 << 3 * HourMs;
-    QTest::newRow("24 hours, 10 ticks: 3 h") << DayMs << 10 << 3 * HourMs;
-    QTest::newRow("24 hours, 3 ticks: 12 h") << DayMs << 3 << 12 * HourMs;
-    QTest::newRow("3 days, 3 ticks: 1 day") << 3 * DayMs << 3 << DayMs;
-    QTest::newRow("30 days, 10 ticks: 7 days") << 30 * DayMs << 10 << 7 * DayMs;
-    QTest::newRow("5 s, 5 ticks: 1 s") << qint64(5000) << 5 << qint64(1000);
-    QTest::newRow("6 s, 5 ticks: 5 s") << qint64(6000) << 5 << qint64(5000);
-    QTest::newRow("2 s, 10 ticks: 200 ms") << qint64(2000) << 10 << qint64(200);
-}
-
-void TestLightChart::timeStep()
-{
-    QFETCH(qint64, span);
-    QFETCH(int, maxTicks);
-    QFETCH(qint64, step);
-    QCOMPARE(LightChart::timeStep(span, maxTicks), step);
-}
-
-void TestLightChart::timeTicksAreLocalMultiples_data()
-{
-    QTest::addColumn<qint64>("t0");
-    QTest::addColumn<qint64>("span");
-    QTest::addColumn<int>("maxTicks");
-    const qint64 t = 1795691651123; // 2026-11-26T11:14:11.123Z
-    QTest::newRow("1 minute") << t << MinuteMs << 8;
-    QTest::newRow("10 minutes") << t + 777 << 10 * MinuteMs << 8;
-    QTest::newRow("1 hour") << t << HourMs << 8;
-    QTest::newRow("24 hours") << t << DayMs << 8;
-    QTest::newRow("3 days") << t << 3 * DayMs << 4;
-}
-
-void TestLightChart::timeTicksAreLocalMultiples()
-{
-    QFETCH(qint64, t0);
-    QFETCH(qint64, span);
-    QFETCH(int, maxTicks);
-    const qint64 step = LightChart::timeStep(span, maxTicks);
-    const auto ticks = LightChart::timeTicks(t0, t0 + span, maxTicks);
-    QVERIFY(!ticks.empty());
-    QVERIFY(int(ticks.size()) <= maxTicks + 1);
-    QVERIFY(ticks.front() >= t0 && ticks.front() - t0 < step);
-    QVERIFY(ticks.back() <= t0 + span);
-    for (size_t i = 0; i < ticks.size(); ++i) {
-        if (i > 0)
-            QCOMPARE(ticks[i] - ticks[i - 1], step);
-        // On a whole multiple of the step in local time (10:20, 12:00, local midnight).
-        const QTime local = QDateTime::fromMSecsSinceEpoch(ticks[i]).time();
-        QCOMPARE(local.msecsSinceStartOfDay() % std::min(step, DayMs), 0);
-    }
-}
-
-void TestLightChart::timeTicksAcrossDaylightSaving()
-{
-    // Central Europe: summer time ends on 2026-10-25 at 03:00 local (01:00 UTC). Day and 6-hour
-    // ticks stay on local midnights and 06:00/12:00/18:00 on both sides of the change. A POSIX
-    // TZ string needs no tzdata.
-    const QByteArray previousTz = qgetenv("TZ");
-    const auto restoreTz = qScopeGuard([&] {
-        if (previousTz.isNull())
-            qunsetenv("TZ");
-        else
-            qputenv("TZ", previousTz);
-        tzset();
-    });
-    qputenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3");
-    tzset();
-    const qint64 t0 =
-        QDateTime(QDate(2026, 10, 23), QTime(12, 0), QTimeZone::utc()).toMSecsSinceEpoch();
-    const qint64 change =
-        QDateTime(QDate(2026, 10, 25), QTime(1, 0), QTimeZone::utc()).toMSecsSinceEpoch();
-    QCOMPARE(QDateTime::fromMSecsSinceEpoch(change - 1).offsetFromUtc(), 7200); // TZ took effect
-    QCOMPARE(QDateTime::fromMSecsSinceEpoch(change).offsetFromUtc(), 3600);
-    for (const qint64 span : {6 * DayMs, 2 * DayMs}) {
-        const auto ticks = LightChart::timeTicks(t0, t0 + span, 8);
-        const qint64 step = LightChart::timeStep(span, 8);
-        QVERIFY(ticks.size() >= 4);
-        QVERIFY(ticks.front() < change && ticks.back() > change);
-        for (size_t i = 0; i < ticks.size(); ++i) {
-            const QTime local = QDateTime::fromMSecsSinceEpoch(ticks[i]).time();
-            QVERIFY2(local.msecsSinceStartOfDay() % std::min(step, DayMs) == 0,
-                     qPrintable(local.toString()));
-            if (i > 0)
-                QVERIFY(ticks[i] > ticks[i - 1]);
-        }
-    }
-}
-
-void TestLightChart::valueStep_data()
-{
-    QTest::addColumn<double>("span");
-    QTest::addColumn<int>("maxTicks");
-    QTest::addColumn<double>("step");
-    QTest::newRow("0..100 in 10") << 100.0 << 10 << 10.0;
-    QTest::newRow("0..1000 in 5") << 1000.0 << 5 << 200.0;
-    QTest::newRow("span 1 in 4") << 1.0 << 4 << 0.25;
-    QTest::newRow("span 0.7 in 7") << 0.7 << 7 << 0.1;
-    QTest::newRow("span 37 in 5") << 37.0 << 5 << 10.0;
-    QTest::newRow("span 3 in 10") << 3.0 << 10 << 0.5;
-    QTest::newRow("span 1e6 in 8") << 1e6 << 8 << 200000.0;
-    QTest::newRow("zero span") << 0.0 << 5 << 1.0;
-}
-
-void TestLightChart::valueStep()
-{
-    QFETCH(double, span);
-    QFETCH(int, maxTicks);
-    QFETCH(double, step);
-    QCOMPARE(LightChart::valueStep(span, maxTicks), step);
-}
-
-void TestLightChart::valueTicks()
-{
-    QCOMPARE(LightChart::valueTicks(0, 1000, 5),
-             (std::vector<double>{0, 200, 400, 600, 800, 1000}));
-    QCOMPARE(LightChart::valueTicks(-0.3, 0.3, 6),
-             (std::vector<double>{-0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3}));
+    // LightChart's tick functions are AxisTicks's (tst_axisticks has the cases).
+    QCOMPARE(LightChart::timeStep(HourMs, 8), nightlight::AxisTicks::timeStep(HourMs, 8));
+    const qint64 t0 = 1795691651123;
+    QCOMPARE(LightChart::timeTicks(t0, t0 + DayMs, 8),
+             nightlight::AxisTicks::timeTicks(t0, t0 + DayMs, 8));
+    QCOMPARE(LightChart::valueStep(37, 5), 10.0);
     QCOMPARE(LightChart::valueTicks(13, 37, 3), (std::vector<double>{20, 30}));
-    QVERIFY(LightChart::valueTicks(5, 1, 3).empty());
 }
 
 QTEST_MAIN(TestLightChart)
