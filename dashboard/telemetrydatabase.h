@@ -29,6 +29,13 @@ namespace nightlight {
 class TelemetryDatabase
 {
 public:
+    // The history file's format, in SQLite's `PRAGMA user_version`, and the application id that
+    // marks it as ours (`PRAGMA application_id`, "NLht"). Files written before formats were
+    // numbered have 0 for both; open() migrates them in place. A file of a newer format, or one
+    // another program marked as its own, is refused and left untouched (docs/chart.md).
+    static constexpr int HistoryFormat = 1;
+    static constexpr qint32 ApplicationId = 0x4E4C6874;
+
     // A sample row of the `samples` table.
     struct SampleRow
     {

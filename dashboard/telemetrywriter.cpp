@@ -270,47 +270,101 @@ bool TelemetryWriter::openDatabase(QString *error, bool *corrupt)
         *error = sqlErrorText(query.lastError());
         return false;
     }
-    // Files from before the devices table: it starts as the devices they hold rows of.
-    bool hasDevices = false;
-    if (!query.exec(QStringLiteral(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'"))) {
+    query.finish();
+    const auto fail = [&](const QSqlQuery &q) {
+        *corrupt = meansCorrupt(q.lastError());
+        *error = sqlErrorText(q.lastError());
+        return false;
+    };
+    const auto pragma = [&](const QString &name, qint64 *value) {
+        if (!query.exec(QStringLiteral("PRAGMA ") + name) || !query.next())
+            return fail(query);
+        *value = query.value(0).toLongLong();
+        query.finish();
+        return true;
+    };
+    // Whose file and which format, before anything is written to it.
+    qint64 format = 0;
+    qint64 application = 0;
+    if (!pragma(QStringLiteral("application_id"), &application) ||
+        !pragma(QStringLiteral("user_version"), &format))
+        return false;
+    if (application != 0 && application != TelemetryDatabase::ApplicationId) {
+        *error = QStringLiteral("it is not a Nightlight history file (another program's SQLite "
+                                "database, application id 0x%1)")
+                     .arg(quint32(application), 8, 16, QLatin1Char('0'));
+        return false;
+    }
+    if (format > TelemetryDatabase::HistoryFormat) {
+        *error = QStringLiteral("it was written by a newer Nightlight dashboard (history format "
+                                "%1; this one reads formats up to %2): open it with that version, "
+                                "or choose another file")
+                     .arg(format)
+                     .arg(TelemetryDatabase::HistoryFormat);
+        return false;
+    }
+    for (const QString &sql :
+         {QStringLiteral("PRAGMA journal_mode=WAL"), QStringLiteral("PRAGMA synchronous=NORMAL")}) {
+        if (!query.exec(sql))
+            return fail(query);
+    }
+    if (format == TelemetryDatabase::HistoryFormat && application != 0)
+        return true;
+    return migrate(format, error, corrupt);
+}
+
+// Brings a file of an older format (or a new, empty one) to HistoryFormat in one transaction:
+// a file is always wholly one format. Format 0 covers every file written before formats were
+// numbered: some have only `samples`, some `led` too, some `devices` too.
+bool TelemetryWriter::migrate(qint64 from, QString *error, bool *corrupt)
+{
+    QSqlQuery query(db());
+    const auto fail = [&] {
+        *corrupt = meansCorrupt(query.lastError());
+        *error = sqlErrorText(query.lastError());
+        query.exec(QStringLiteral("ROLLBACK"));
+        return false;
+    };
+    if (!query.exec(QStringLiteral("BEGIN IMMEDIATE"))) {
         *corrupt = meansCorrupt(query.lastError());
         *error = sqlErrorText(query.lastError());
         return false;
     }
-    hasDevices = query.next();
-    query.finish();
-    QStringList statements = {
-        QStringLiteral("PRAGMA journal_mode=WAL"),
-        QStringLiteral("PRAGMA synchronous=NORMAL"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS samples("
-                       "device TEXT NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL)"),
-        QStringLiteral("CREATE INDEX IF NOT EXISTS samples_device_t ON samples(device, t)"),
-        // Added later: files without it get it here; no other change to the old tables.
-        QStringLiteral("CREATE TABLE IF NOT EXISTS led("
-                       "device TEXT NOT NULL, t INTEGER NOT NULL, led_on INTEGER NOT NULL)"),
-        QStringLiteral("CREATE INDEX IF NOT EXISTS led_device_t ON led(device, t)"),
-    };
-    if (!hasDevices) {
-        // Added for #9: the devices the dashboard lists, with when each was last heard (ms since
-        // the epoch, to TelemetryStore's resolution of an hour). A device is here once it sent a
-        // reading or a state. Made and filled in one transaction, so a file never has the table
-        // half filled.
-        statements << QStringLiteral("BEGIN IMMEDIATE")
-                   << QStringLiteral("CREATE TABLE IF NOT EXISTS devices("
-                                     "device TEXT PRIMARY KEY NOT NULL, seen INTEGER NOT NULL)")
-                   << QStringLiteral("INSERT OR IGNORE INTO devices(device, seen) "
-                                     "SELECT device, MAX(t) FROM samples GROUP BY device")
-                   << QStringLiteral("INSERT OR IGNORE INTO devices(device, seen) "
-                                     "SELECT device, MAX(t) FROM led GROUP BY device")
-                   << QStringLiteral("COMMIT");
-    }
-    for (const QString &sql : statements) {
-        if (!query.exec(sql)) {
-            *corrupt = meansCorrupt(query.lastError());
-            *error = sqlErrorText(query.lastError());
-            return false;
+    QStringList statements;
+    if (from < 1) {
+        // Files from before the devices table: it starts as the devices they hold rows of.
+        if (!query.exec(QStringLiteral(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'")))
+            return fail();
+        const bool hasDevices = query.next();
+        query.finish();
+        statements = {
+            QStringLiteral("CREATE TABLE IF NOT EXISTS samples("
+                           "device TEXT NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL)"),
+            QStringLiteral("CREATE INDEX IF NOT EXISTS samples_device_t ON samples(device, t)"),
+            // Added later: files without it get it here; no other change to the old tables.
+            QStringLiteral("CREATE TABLE IF NOT EXISTS led("
+                           "device TEXT NOT NULL, t INTEGER NOT NULL, led_on INTEGER NOT NULL)"),
+            QStringLiteral("CREATE INDEX IF NOT EXISTS led_device_t ON led(device, t)"),
+        };
+        if (!hasDevices) {
+            // Added for #9: the devices the dashboard lists, with when each was last heard (ms
+            // since the epoch, to TelemetryStore's resolution of an hour). A device is here once
+            // it sent a reading or a state.
+            statements << QStringLiteral("CREATE TABLE devices("
+                                         "device TEXT PRIMARY KEY NOT NULL, seen INTEGER NOT NULL)")
+                       << QStringLiteral("INSERT OR IGNORE INTO devices(device, seen) "
+                                         "SELECT device, MAX(t) FROM samples GROUP BY device")
+                       << QStringLiteral("INSERT OR IGNORE INTO devices(device, seen) "
+                                         "SELECT device, MAX(t) FROM led GROUP BY device");
         }
+    }
+    statements << QStringLiteral("PRAGMA application_id = %1").arg(TelemetryDatabase::ApplicationId)
+               << QStringLiteral("PRAGMA user_version = %1").arg(TelemetryDatabase::HistoryFormat)
+               << QStringLiteral("COMMIT");
+    for (const QString &sql : std::as_const(statements)) {
+        if (!query.exec(sql))
+            return fail();
     }
     return true;
 }

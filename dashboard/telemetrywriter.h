@@ -70,6 +70,7 @@ public:
 private:
     QSqlDatabase db() const { return QSqlDatabase::database(m_connectionName, false); }
     bool openDatabase(QString *error, bool *corrupt);
+    bool migrate(qint64 from, QString *error, bool *corrupt);
     bool load(TelemetryDatabase::Loaded &out, qint64 cutoff, QString *error, bool *corrupt);
     bool loadLed(std::map<QString, LedHistory> &out, qint64 cutoff, QString *error, bool *corrupt);
     // The file side of clipLed(): one transaction; the SQLite error text on failure.

@@ -859,6 +859,9 @@ void TestDashboard::binaryRefusesUnusableDatabase_data()
     QTest::newRow("a directory with a file in it")
         << QStringLiteral("directory") << QStringLiteral("is a directory");
     QTest::newRow("a FIFO") << QStringLiteral("fifo") << QStringLiteral("is a FIFO");
+    QTest::newRow("a history file of a newer format")
+        << QStringLiteral("newer")
+        << QStringLiteral("it was written by a newer Nightlight dashboard (history format 99");
 }
 
 void TestDashboard::binaryRefusesUnusableDatabase()
@@ -871,11 +874,25 @@ void TestDashboard::binaryRefusesUnusableDatabase()
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("history"));
     const QString userFile = path + QStringLiteral("/notes.txt");
+    QByteArray newer; // the newer file's bytes
     if (what == QLatin1String("directory")) {
         QVERIFY(QDir().mkpath(path));
         QFile f(userFile);
         QVERIFY(f.open(QIODevice::WriteOnly));
         QCOMPARE(f.write("the user's own file\n"), qint64(20));
+    } else if (what == QLatin1String("newer")) {
+        // A history file of today with SQLite's user_version (header offset 60, big-endian) 99.
+        QFile f(QFINDTESTDATA("data/history-0a0dc75.db"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        newer = f.readAll();
+        QVERIFY(newer.size() > 100);
+        newer[60] = 0;
+        newer[61] = 0;
+        newer[62] = 0;
+        newer[63] = 99;
+        QFile out(path);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        QCOMPARE(out.write(newer), qint64(newer.size()));
     } else {
         QCOMPARE(::mkfifo(QFile::encodeName(path).constData(), 0644), 0);
     }
@@ -901,6 +918,10 @@ void TestDashboard::binaryRefusesUnusableDatabase()
         QCOMPARE(f.readAll(), QByteArray("the user's own file\n"));
         QCOMPARE(QDir(path).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot),
                  QStringList{QStringLiteral("notes.txt")});
+    } else if (what == QLatin1String("newer")) {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), newer);
     } else {
         struct stat st = {};
         QCOMPARE(::lstat(QFile::encodeName(path).constData(), &st), 0);

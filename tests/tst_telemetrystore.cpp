@@ -1,3 +1,4 @@
+#include "telemetrydatabase.h"
 #include "telemetrystore.h"
 
 #include <QBuffer>
@@ -18,6 +19,7 @@
 #include <limits>
 #include <vector>
 
+using nightlight::TelemetryDatabase;
 using nightlight::TelemetryStore;
 using Column = TelemetryStore::Column;
 using Sample = TelemetryStore::Sample;
@@ -215,6 +217,9 @@ private slots:
     void forgetDevice_data();
     void forgetDevice();
     void forgetDoesNotWaitForTheFile();
+    void fileOfBeforeFormatsIsMigrated();
+    void fileNotOursOrNewerIsRefused_data();
+    void fileNotOursOrNewerIsRefused();
 };
 
 void TestTelemetryStore::appendAndQuery()
@@ -1162,6 +1167,120 @@ void TestTelemetryStore::forgetDoesNotWaitForTheFile()
     // The writer waits up to 2 s for the lock, released just now: the delete went through.
     QVERIFY(store.flush());
     QCOMPARE(rowsOf(path, QStringLiteral("samples"), QStringLiteral("d")), 0);
+}
+
+// tests/data/history-0a0dc75.db was written by the store of 0a0dc75, before history formats were
+// numbered (user_version 0), with retention off: kitchen 200 samples every 5 s from T (100 + i,
+// 3.5 at every i % 50 == 7), its LED on at T + 10 s, off at T + 300 s, on at T + 900 s; hall 50
+// samples from T + 1.234 s (900 - i / 4); porch listed with nothing else.
+void TestTelemetryStore::fileOfBeforeFormatsIsMigrated()
+{
+    constexpr qint64 T = 1767225600000; // 2026-01-01T00:00:00Z
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("history.sqlite"));
+    QVERIFY(QFile::copy(QFINDTESTDATA("data/history-0a0dc75.db"), path));
+    QVERIFY(QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner));
+    QCOMPARE(queryValue(path, QStringLiteral("PRAGMA user_version")), 0);
+
+    const auto check = [&](const TelemetryStore &store) {
+        QCOMPARE(store.knownDevices(),
+                 QStringList(
+                     {QStringLiteral("hall"), QStringLiteral("kitchen"), QStringLiteral("porch")}));
+        const QString kitchen = QStringLiteral("kitchen");
+        QCOMPARE(store.size(kitchen), 200);
+        int i = 0;
+        bool same = true;
+        store.forEachInRange(kitchen, T, T + 1000000, [&](qint64 t, double v) {
+            same = same && t == T + i * 5000 && v == (i % 50 == 7 ? 3.5 : 100.0 + i);
+            ++i;
+        });
+        QVERIFY(same);
+        QCOMPARE(i, 200);
+        QCOMPARE(store.size(QStringLiteral("hall")), 50);
+        QCOMPARE(store.last(QStringLiteral("hall")),
+                 (Sample{T + 49 * 5000 + 1234, 900 - 49 * 0.25}));
+        QCOMPARE(store.ledPeriods(kitchen, T, T + 1000000),
+                 (QList<QPair<qint64, qint64>>{{T + 10000, T + 300000}, {T + 900000, T + 900000}}));
+        // The curve as the chart asks for it: one column per minute over the first 10 minutes.
+        const auto columns = store.decimate(kitchen, T, T + 600000, 10);
+        QCOMPARE(columns.size(), size_t(10));
+        QCOMPARE(columns[0].min, 3.5);
+        QCOMPARE(columns[0].max, 111.0);
+    };
+    {
+        TelemetryStore store;
+        store.setRetention(0);
+        QString error;
+        QVERIFY2(store.open(path, &error), qPrintable(error));
+        check(store);
+    }
+    QCOMPARE(queryValue(path, QStringLiteral("PRAGMA user_version")),
+             TelemetryDatabase::HistoryFormat);
+    QCOMPARE(queryValue(path, QStringLiteral("PRAGMA application_id")),
+             TelemetryDatabase::ApplicationId);
+    // Opened again: nothing to migrate, the same history.
+    TelemetryStore again;
+    again.setRetention(0);
+    QString error;
+    QVERIFY2(again.open(path, &error), qPrintable(error));
+    check(again);
+}
+
+void TestTelemetryStore::fileNotOursOrNewerIsRefused_data()
+{
+    QTest::addColumn<QString>("pragma");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("newer format")
+        << QStringLiteral("PRAGMA user_version = %1").arg(TelemetryDatabase::HistoryFormat + 1)
+        << QStringLiteral("it was written by a newer Nightlight dashboard (history format %1; "
+                          "this one reads formats up to %2)")
+               .arg(TelemetryDatabase::HistoryFormat + 1)
+               .arg(TelemetryDatabase::HistoryFormat);
+    QTest::newRow("another program's")
+        << QStringLiteral("PRAGMA application_id = 1179602756")
+        << QStringLiteral("it is not a Nightlight history file (another program's SQLite "
+                          "database, application id 0x464f4f44)");
+}
+
+// Refused, said why, and left exactly as it was: not moved aside, not migrated, not written.
+void TestTelemetryStore::fileNotOursOrNewerIsRefused()
+{
+    QFETCH(QString, pragma);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("history.sqlite"));
+    const QString name = QStringLiteral("tst_telemetrystore.make");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        QVERIFY(q.exec(QStringLiteral("CREATE TABLE samples(device TEXT NOT NULL, "
+                                      "t INTEGER NOT NULL, v REAL NOT NULL)")));
+        QVERIFY(q.exec(QStringLiteral("INSERT INTO samples VALUES ('kitchen', 1, 2)")));
+        QVERIFY(q.exec(pragma));
+    }
+    QSqlDatabase::removeDatabase(name);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray before = file.readAll();
+    file.close();
+    const QStringList entries = QDir(dir.path()).entryList(QDir::Files);
+
+    TelemetryStore store;
+    QSignalSpy warnings(&store, &TelemetryStore::warningOccurred);
+    QString error;
+    QVERIFY(!store.open(path, &error));
+    QVERIFY2(error.startsWith(QStringLiteral("cannot open %1: %2").arg(path, reason)),
+             qPrintable(error));
+    QVERIFY2(store.openError().startsWith(reason), qPrintable(store.openError()));
+    QCOMPARE(warnings.count(), 0);
+    QVERIFY(!store.isOpen());
+    store.append(QStringLiteral("kitchen"), T0, 1); // in memory
+    QCOMPARE(store.size(QStringLiteral("kitchen")), 1);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), before);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), entries);
 }
 
 QTEST_GUILESS_MAIN(TestTelemetryStore)
