@@ -6,6 +6,8 @@
 #include <QPainter>
 #include <QStyle>
 
+#include <algorithm>
+
 namespace nightlight {
 
 DeviceItemDelegate::DeviceItemDelegate(QObject *parent) : QStyledItemDelegate(parent) { }
@@ -36,7 +38,12 @@ void DeviceItemDelegate::paint(QPainter *painter, const QStyleOptionViewItem &op
     QStyle *style = widget ? widget->style() : QApplication::style();
     style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, widget);
 
-    const QRect textRect = style->subElementRect(QStyle::SE_ItemViewItemText, &opt, widget);
+    // With the text cleared the style's text rect runs to the row's edge; keep the margin it
+    // gives an item's text (QCommonStyle: the focus frame's margin and one pixel), so the status
+    // never touches the edge of the list (a Bengali status did).
+    QRect textRect = style->subElementRect(QStyle::SE_ItemViewItemText, &opt, widget);
+    const int margin = style->pixelMetric(QStyle::PM_FocusFrameHMargin, &opt, widget) + 1;
+    textRect.setRight(std::min(textRect.right(), opt.rect.right() - margin));
     const QFontMetrics fm(opt.font);
     const int gap = fm.horizontalAdvance(QLatin1Char('M'));
     // The id first; the status in what is left, at least four letters' worth. When that would cut

@@ -1615,9 +1615,22 @@ void TestDashboard::deviceListForFleets()
                                 .arg(width)
                                 .arg(view->horizontalScrollBar()->maximum())));
         QVERIFY(!view->horizontalScrollBar()->isVisible());
+        // No text reaches the row's right edge: the last three pixel columns of every row are
+        // its background, as its first column is (Bengali "অনলাইন" once touched the dock's edge).
+        const QImage shot = view->viewport()->grab().toImage();
         for (int row = 0; row < view->model()->rowCount(); ++row) {
             const QRect r = view->visualRect(view->model()->index(row, 0));
             QVERIFY(r.right() <= view->viewport()->width());
+            for (int x = r.right() - 2; x <= r.right(); ++x) {
+                for (int y = r.top(); y <= r.bottom(); ++y) {
+                    QVERIFY2(shot.pixel(x, y) == shot.pixel(r.left(), y),
+                             qPrintable(QStringLiteral("dock %1 px, row %2: ink at x %3 of %4")
+                                            .arg(width)
+                                            .arg(row)
+                                            .arg(x)
+                                            .arg(r.right())));
+                }
+            }
         }
     }
 
