@@ -20,19 +20,6 @@ constexpr qint64 NiceSteps[] = {
     5 * Minute, 10 * Minute, 30 * Minute, Hour,   3 * Hour,   6 * Hour,    12 * Hour,   Day};
 constexpr qint64 NiceDays[] = {2, 7, 14, 30, 60, 90, 180, 365};
 
-qint64 floorDiv(qint64 a, qint64 b)
-{
-    qint64 q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        --q;
-    return q;
-}
-
-qint64 ceilDiv(qint64 a, qint64 b)
-{
-    return -floorDiv(-a, b);
-}
-
 qint64 localOffsetMs(qint64 t)
 {
     return qint64(QDateTime::fromMSecsSinceEpoch(t).offsetFromUtc()) * 1000;

@@ -12,6 +12,20 @@
 
 namespace nightlight {
 
+// Integer division rounding down / up (times before 1970 are negative), for ticks and columns.
+inline qint64 floorDiv(qint64 a, qint64 b)
+{
+    qint64 q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        --q;
+    return q;
+}
+
+inline qint64 ceilDiv(qint64 a, qint64 b)
+{
+    return -floorDiv(-a, b);
+}
+
 class AxisTicks
 {
 public:

@@ -30,19 +30,6 @@ constexpr int RepaintDelayMs = 16;
 
 static_assert(LightChart::WindowAll == ChartViewport::All);
 
-qint64 floorDiv(qint64 a, qint64 b)
-{
-    qint64 q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        --q;
-    return q;
-}
-
-qint64 ceilDiv(qint64 a, qint64 b)
-{
-    return -floorDiv(-a, b);
-}
-
 QString formatValue(const QLocale &locale, double v)
 {
     return locale.toString(v, 'g', 7);

@@ -1,6 +1,7 @@
 // TelemetryDatabase on its own: opening real files (damaged, busy, unreadable, old schemas),
 // loading, and writing on its thread, without a store in front of it.
 
+#include "historytest.h"
 #include "telemetrydatabase.h"
 
 #include <QDateTime>
@@ -33,6 +34,9 @@ using Changes = std::vector<LedHistory::Change>;
 
 namespace {
 
+using historytest::queryValue;
+using historytest::writeFile;
+
 constexpr qint64 DayMs = 24 * 3600 * 1000;
 constexpr qint64 KeepAll = std::numeric_limits<qint64>::min();
 
@@ -64,28 +68,6 @@ std::vector<TelemetryDatabase::SampleRow> rows(const QString &device, qint64 fro
     for (int i = 0; i < count; ++i)
         out.push_back({device, from + i, v});
     return out;
-}
-
-// The first column of the first row of `sql` (bound to `device`), read through a connection of
-// its own; -1 on any error (no such table).
-qint64 queryValue(const QString &path, const QString &sql, const QString &device = QString())
-{
-    const QString name = QStringLiteral("tst_telemetrydatabase.value");
-    qint64 value = -1;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(path);
-        if (db.open()) {
-            QSqlQuery q(db);
-            q.prepare(sql);
-            if (!device.isNull())
-                q.addBindValue(device);
-            if (q.exec() && q.next())
-                value = q.value(0).toLongLong();
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return value;
 }
 
 qint64 rowCount(const QString &path, const QString &table = QStringLiteral("samples"))
@@ -132,13 +114,6 @@ QByteArray databaseBytes(int count)
     }
     QFile f(path);
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-void writeFile(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    QVERIFY2(f.open(QIODevice::WriteOnly), qPrintable(f.errorString()));
-    QCOMPARE(f.write(bytes), bytes.size());
 }
 
 // Everything under `dir` (names, types, sizes, permissions, and the bytes of regular files),
