@@ -27,8 +27,6 @@ using Sample = TelemetryStore::Sample;
 using Periods = QList<QPair<qint64, qint64>>;
 using LedChanges = QList<QPair<qint64, bool>>; // (t, on) in arrival order
 
-Q_DECLARE_METATYPE(std::vector<Sample>)
-
 namespace {
 
 using historytest::bruteForce;
@@ -192,24 +190,7 @@ void TestTelemetryStore::ignoresDuplicatesAndNonFinite()
 
 void TestTelemetryStore::outOfOrder_data()
 {
-    QTest::addColumn<std::vector<Sample>>("samples");
-    QTest::addColumn<bool>("asBatch");
-
-    auto base = makeSamples(3000, 1000, 5);
-    auto late = base;
-    std::swap(late[2900], late[2999]); // one sample arrives late
-    QTest::newRow("one late sample") << late << false;
-    auto replay = base;
-    // An outage: samples 1000..1999 are replayed after 2000..2999 arrived live.
-    std::rotate(replay.begin() + 1000, replay.begin() + 2000, replay.end());
-    QTest::newRow("outage replayed one by one") << replay << false;
-    QTest::newRow("outage replayed as a batch") << replay << true;
-    auto reversed = makeSamples(500, 10, 6);
-    std::reverse(reversed.begin(), reversed.end());
-    QTest::newRow("reverse order") << reversed << false;
-    auto shuffled = makeSamples(2000, 10, 7);
-    std::shuffle(shuffled.begin(), shuffled.end(), *QRandomGenerator::global());
-    QTest::newRow("shuffled batch") << shuffled << true;
+    historytest::addOutOfOrderRows();
 }
 
 void TestTelemetryStore::outOfOrder()

@@ -17,6 +17,8 @@
 #include <cmath>
 #include <vector>
 
+Q_DECLARE_METATYPE(std::vector<nightlight::SampleSeries::Sample>)
+
 namespace historytest {
 
 using Column = nightlight::SampleSeries::Column;
@@ -116,6 +118,30 @@ inline void writeFile(const QString &path, const QByteArray &bytes)
     QFile f(path);
     QVERIFY2(f.open(QIODevice::WriteOnly), qPrintable(f.errorString()));
     QCOMPARE(f.write(bytes), bytes.size());
+}
+
+// Data rows "samples" (in arrival order) and "asBatch" for the out-of-order suites: a late sample,
+// an outage replayed one by one and as a batch, reverse order, a shuffled batch.
+inline void addOutOfOrderRows()
+{
+    QTest::addColumn<std::vector<Sample>>("samples");
+    QTest::addColumn<bool>("asBatch");
+
+    auto base = makeSamples(3000, 1000, 5);
+    auto late = base;
+    std::swap(late[2900], late[2999]); // one sample arrives late
+    QTest::newRow("one late sample") << late << false;
+    auto replay = base;
+    // An outage: samples 1000..1999 are replayed after 2000..2999 arrived live.
+    std::rotate(replay.begin() + 1000, replay.begin() + 2000, replay.end());
+    QTest::newRow("outage replayed one by one") << replay << false;
+    QTest::newRow("outage replayed as a batch") << replay << true;
+    auto reversed = makeSamples(500, 10, 6);
+    std::reverse(reversed.begin(), reversed.end());
+    QTest::newRow("reverse order") << reversed << false;
+    auto shuffled = makeSamples(2000, 10, 7);
+    std::shuffle(shuffled.begin(), shuffled.end(), *QRandomGenerator::global());
+    QTest::newRow("shuffled batch") << shuffled << true;
 }
 
 } // namespace historytest
