@@ -153,13 +153,27 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
         showHistoryProblem(tr("History database: %1").arg(m_store->lastWarning()));
 
     if (!restoreGeometry(m_settings->value(QStringLiteral("window/geometry")).toByteArray())) {
-        // First start: a size in text units, so it fits any DPI and font.
+        // First start: a size in text units, so it fits any DPI and font. The device list wide
+        // enough for the lesson's id and the longest short status word of this language beside
+        // it, and the window wide enough for that list and what the chart side needs (in Bengali
+        // both are wider than in English: 16 em left "অনলাইন" elided).
         const QFontMetrics fm = fontMetrics();
         const int em = fm.horizontalAdvance(QLatin1Char('M'));
-        resize(em * 68, fm.height() * 36);
+        const QFontMetrics list = m_deviceView->fontMetrics();
+        int status = 0;
+        for (const auto st : {DeviceListModel::Status::Online, DeviceListModel::Status::Offline,
+                              DeviceListModel::Status::Stale, DeviceListModel::Status::Unknown})
+            status = std::max(status, list.horizontalAdvance(DeviceListModel::statusText(st)));
+        // The dot, the id, a gap, the status, and the row's, the list's and the dock's margins.
+        const int dockWidth =
+            std::max(em * 16,
+                     m_deviceView->iconSize().width() +
+                         list.horizontalAdvance(QStringLiteral("nightlight")) + status + em * 4);
+        const int central = centralWidget() ? centralWidget()->minimumSizeHint().width() : 0;
+        resize(std::max(em * 68, central + dockWidth + em * 2), fm.height() * 36);
         // Once the window is laid out: before, the dock keeps its minimum width.
-        QTimer::singleShot(0, this, [this, em] {
-            resizeDocks({findChild<QDockWidget *>()}, {em * 16}, Qt::Horizontal);
+        QTimer::singleShot(0, this, [this, dockWidth] {
+            resizeDocks({findChild<QDockWidget *>()}, {dockWidth}, Qt::Horizontal);
         });
     }
     restoreState(m_settings->value(QStringLiteral("window/state")).toByteArray());
