@@ -37,6 +37,15 @@ QString sqlErrorText(const QSqlError &e)
     return text.isEmpty() ? QStringLiteral("unknown SQLite error") : text;
 }
 
+// Reports a failed open or load step: *error the message, *corrupt whether it means the file
+// is damaged. Returns false, for `return failed(...)`.
+bool failed(const QSqlError &e, QString *error, bool *corrupt)
+{
+    *corrupt = meansCorrupt(e);
+    *error = sqlErrorText(e);
+    return false;
+}
+
 } // namespace
 
 bool TelemetryWriter::open(const QString &path, qint64 cutoff, Loaded *out, QString *error,
@@ -258,27 +267,16 @@ bool TelemetryWriter::openDatabase(QString *error, bool *corrupt)
     handle.setDatabaseName(m_path);
     // Wait this long for another program's lock (a second dashboard flushing) before failing.
     handle.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=2000"));
-    if (!handle.open()) {
-        *corrupt = meansCorrupt(handle.lastError());
-        *error = sqlErrorText(handle.lastError());
-        return false;
-    }
+    if (!handle.open())
+        return failed(handle.lastError(), error, corrupt);
     QSqlQuery query(handle);
     // Reading the schema is what fails on a file that is not SQLite ("file is not a database").
-    if (!query.exec(QStringLiteral("PRAGMA schema_version"))) {
-        *corrupt = meansCorrupt(query.lastError());
-        *error = sqlErrorText(query.lastError());
-        return false;
-    }
+    if (!query.exec(QStringLiteral("PRAGMA schema_version")))
+        return failed(query.lastError(), error, corrupt);
     query.finish();
-    const auto fail = [&](const QSqlQuery &q) {
-        *corrupt = meansCorrupt(q.lastError());
-        *error = sqlErrorText(q.lastError());
-        return false;
-    };
     const auto pragma = [&](const QString &name, qint64 *value) {
         if (!query.exec(QStringLiteral("PRAGMA ") + name) || !query.next())
-            return fail(query);
+            return failed(query.lastError(), error, corrupt);
         *value = query.value(0).toLongLong();
         query.finish();
         return true;
@@ -306,7 +304,7 @@ bool TelemetryWriter::openDatabase(QString *error, bool *corrupt)
     for (const QString &sql :
          {QStringLiteral("PRAGMA journal_mode=WAL"), QStringLiteral("PRAGMA synchronous=NORMAL")}) {
         if (!query.exec(sql))
-            return fail(query);
+            return failed(query.lastError(), error, corrupt);
     }
     if (format == TelemetryDatabase::HistoryFormat && application != 0)
         return true;
@@ -320,16 +318,12 @@ bool TelemetryWriter::migrate(qint64 from, QString *error, bool *corrupt)
 {
     QSqlQuery query(db());
     const auto fail = [&] {
-        *corrupt = meansCorrupt(query.lastError());
-        *error = sqlErrorText(query.lastError());
+        failed(query.lastError(), error, corrupt);
         query.exec(QStringLiteral("ROLLBACK"));
         return false;
     };
-    if (!query.exec(QStringLiteral("BEGIN IMMEDIATE"))) {
-        *corrupt = meansCorrupt(query.lastError());
-        *error = sqlErrorText(query.lastError());
-        return false;
-    }
+    if (!query.exec(QStringLiteral("BEGIN IMMEDIATE")))
+        return failed(query.lastError(), error, corrupt);
     QStringList statements;
     if (from < 1) {
         // Files from before the devices table: it starts as the devices they hold rows of.
@@ -376,9 +370,7 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
     std::map<QString, std::vector<SampleSeries::Sample>> &out = loaded.samples;
     QSqlDatabase handle = db();
     auto fail = [&](const QSqlQuery &q) {
-        *corrupt = meansCorrupt(q.lastError());
-        *error = sqlErrorText(q.lastError());
-        return false;
+        return failed(q.lastError(), error, corrupt);
     };
     // The device ids, by skipping through the (device, t) index: one lookup per device instead
     // of a scan. Reading the id with every row instead costs a QString per row (3 to 5 times
@@ -457,22 +449,15 @@ bool TelemetryWriter::loadLed(std::map<QString, LedHistory> &out, qint64 cutoff,
     // written among equal times (rowid), then apply the retention here and in the file.
     QSqlQuery query(handle);
     query.setForwardOnly(true);
-    if (!query.exec(
-            QStringLiteral("SELECT device, t, led_on FROM led ORDER BY device, t, rowid"))) {
-        *corrupt = meansCorrupt(query.lastError());
-        *error = sqlErrorText(query.lastError());
-        return false;
-    }
+    if (!query.exec(QStringLiteral("SELECT device, t, led_on FROM led ORDER BY device, t, rowid")))
+        return failed(query.lastError(), error, corrupt);
     std::map<QString, std::vector<LedHistory::Change>> rows;
     while (query.next()) {
         rows[query.value(0).toString()].push_back(
             {query.value(1).toLongLong(), query.value(2).toLongLong() != 0});
     }
-    if (query.lastError().isValid()) {
-        *corrupt = meansCorrupt(query.lastError());
-        *error = sqlErrorText(query.lastError());
-        return false;
-    }
+    if (query.lastError().isValid())
+        return failed(query.lastError(), error, corrupt);
     query.finish();
     for (auto &[id, changes] : rows)
         out.emplace(id, LedHistory(std::move(changes)));
