@@ -954,7 +954,8 @@ void Worker::onRelayReadable()
 // A broker sends at most its in-flight window of QoS 1 messages before it waits for their
 // PUBACKs; paced, that would be a window per readPaceMs. On MQTT 5 we ask for 65,535
 // (setConnectProperties()) and mosquitto honours it, but a broker may keep a smaller one of its
-// own, and on 3.1.1 it always does (mosquitto 20, RabbitMQ's prefetch 10). Such a broker shows as
+// own, and on 3.1.1 the client cannot ask (RabbitMQ keeps its prefetch of 10; mosquitto 2.0.11
+// sent 3.1.1 clients far more than its 20 here, docs/mqtt-client.md). Such a broker shows as
 // paced reads that each bring exactly its window: after PacePlateauReads of them pacing is off
 // until the next connection. With a large window the count varies from read to read.
 void Worker::paceRelayReads(bool gotData)

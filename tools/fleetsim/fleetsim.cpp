@@ -911,7 +911,8 @@ bool Fleet::writeSentFile(bool final) const
     }
     QByteArray out = "# nightlight-fleetsim: id, samples sent, expected final status "
                      "(online/offline/none), how it ended (clean/killed/online/never), "
-                     "led_on (0/1), commands applied, QoS 1 samples unacknowledged when killed\n";
+                     "led_on (0/1), commands applied, QoS 1 samples the broker never acknowledged "
+                     "(outstanding when killed, or 10 s into the clean end)\n";
     for (const Device &d : m_devices) {
         const char *status = "none";
         const char *how = "never";
