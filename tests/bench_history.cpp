@@ -11,6 +11,7 @@
 // Not a test. Run through scripts/bench-history.sh (Release build, offscreen).
 
 #include "lightchart.h"
+#include "procstatus.h"
 #include "telemetrystore.h"
 
 #include <QApplication>
@@ -407,33 +408,9 @@ struct Memory
     qint64 privateKb = -1; // Private_Clean + Private_Dirty of smaps_rollup: no library pages
 };
 
-qint64 fieldKb(const QByteArray &text, const QByteArray &name)
-{
-    for (const QByteArray &line : text.split('\n')) {
-        if (line.startsWith(name))
-            return line.mid(name.size()).trimmed().split(' ').value(0).toLongLong();
-    }
-    return -1;
-}
-
 Memory memory()
 {
-    Memory m;
-    QFile status(QStringLiteral("/proc/self/status"));
-    if (status.open(QIODevice::ReadOnly)) {
-        const QByteArray text = status.readAll();
-        m.rssKb = fieldKb(text, "VmRSS:");
-        m.peakKb = fieldKb(text, "VmHWM:");
-    }
-    QFile rollup(QStringLiteral("/proc/self/smaps_rollup"));
-    if (rollup.open(QIODevice::ReadOnly)) {
-        const QByteArray text = rollup.readAll();
-        const qint64 clean = fieldKb(text, "Private_Clean:");
-        const qint64 dirty = fieldKb(text, "Private_Dirty:");
-        if (clean >= 0 && dirty >= 0)
-            m.privateKb = clean + dirty;
-    }
-    return m;
+    return Memory{rssKb(), peakRssKb(), privateKb()};
 }
 
 // How long ago this process was started (exec), in ms: /proc/self/stat's start time (clock ticks

@@ -12,7 +12,7 @@ nightlight_add_test(chartviewport LIBRARIES nightlight_chart)
 nightlight_add_benchmark(lightchart LIBRARIES nightlight_chart Qt6::Widgets)
 # What a long history costs the dashboard (#11): generate a database, measure the first frame,
 # memory, a zoom and a CSV export (scripts/bench-history.sh, docs/chart.md).
-nightlight_add_benchmark(history LIBRARIES nightlight_chart Qt6::Widgets)
+nightlight_add_benchmark(history LIBRARIES nightlight_chart nightlight_testsupport Qt6::Widgets)
 # Its smoke test: both modes on a tiny file (3 devices x 0.05 days), in a temporary directory,
 # without the cache. A check that the benchmark runs and is whole, not a measurement (Debug).
 add_test(NAME history-bench-smoke

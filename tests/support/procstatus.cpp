@@ -4,17 +4,45 @@
 #include <QFile>
 #include <QString>
 
-qint64 peakRssKb(qint64 pid)
+namespace {
+
+// The number after `name` ("VmHWM:") in a /proc file of "Name:   value kB" lines, -1 if absent.
+qint64 fieldKb(const QString &path, const QByteArray &name)
 {
-    QFile status(pid == 0 ? QStringLiteral("/proc/self/status")
-                          : QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
         return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmHWM:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+    for (const QByteArray &line : file.readAll().split('\n')) {
+        if (line.startsWith(name))
+            return line.mid(name.size()).trimmed().split(' ').value(0).toLongLong();
     }
     return -1;
+}
+
+QString statusPath(qint64 pid)
+{
+    return pid == 0 ? QStringLiteral("/proc/self/status")
+                    : QStringLiteral("/proc/%1/status").arg(pid);
+}
+
+} // namespace
+
+qint64 peakRssKb(qint64 pid)
+{
+    return fieldKb(statusPath(pid), "VmHWM:");
+}
+
+qint64 rssKb(qint64 pid)
+{
+    return fieldKb(statusPath(pid), "VmRSS:");
+}
+
+qint64 privateKb()
+{
+    const QString rollup = QStringLiteral("/proc/self/smaps_rollup");
+    const qint64 clean = fieldKb(rollup, "Private_Clean:");
+    const qint64 dirty = fieldKb(rollup, "Private_Dirty:");
+    return clean >= 0 && dirty >= 0 ? clean + dirty : -1;
 }
 
 bool resetPeakRss()
