@@ -7,13 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -n "${NIGHTLIGHT_BENCH_BUILD_DIR:-}" ]; then
-    build=$NIGHTLIGHT_BENCH_BUILD_DIR
-    cmake --preset release -B "$build" >/dev/null
-else
-    build=build/release
-    cmake --preset release >/dev/null
-fi
-cmake --build "$build" --target bench_classview
+source scripts/release-build.sh
+release_build bench_classview
 echo
 QT_QPA_PLATFORM=offscreen "$build/tests/bench_classview" "$@"

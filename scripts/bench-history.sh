@@ -70,14 +70,8 @@ if [ -n "$prebuilt" ]; then
     [ -x "$bench" ] || die_usage "no $bench (build the bench_history target first)"
 else
     cd "$repo"
-    if [ -n "${NIGHTLIGHT_BENCH_BUILD_DIR:-}" ]; then
-        build=$NIGHTLIGHT_BENCH_BUILD_DIR
-        cmake --preset release -B "$build" >/dev/null
-    else
-        build=build/release
-        cmake --preset release >/dev/null
-    fi
-    cmake --build "$build" --target bench_history
+    source scripts/release-build.sh
+    release_build bench_history
     bench="$repo/$build/tests/bench_history"
     [[ $build = /* ]] && bench="$build/tests/bench_history"
 fi
