@@ -105,6 +105,7 @@ void ClassView::setStore(TelemetryStore *store)
         // Per sample (synchronous): only a flag; the timer repaints.
         connect(store, &TelemetryStore::samplesAppended, this, [this] { markDirty(); });
         connect(store, &TelemetryStore::samplesRemoved, this, [this] { markDirty(); });
+        connect(store, &TelemetryStore::historyLoaded, this, [this] { markDirty(); });
     }
     markDirty();
 }

@@ -61,6 +61,8 @@ struct LightChart::Private
     qint64 dragT1 = 0;
 
     int paintCount = 0;
+    bool lastFrameLoading = false;
+    bool lastFrameHadData = false;
     QImage layer; // the plot area, reused between frames
     QTimer repaintTimer;
     QTimer liveTimer;
@@ -197,6 +199,9 @@ struct LightChart::Private
                 hi = all.front().max;
                 l.hasData = true;
             }
+            // Still being read from the history file: the series is drawn (shaded) anyway.
+            if (!all.empty() && all.front().loading)
+                l.hasData = true;
         }
         const int valueTickCount = std::max(2, int((bottom - top) / (r.value * 2.5)));
         const AxisTicks::ValueScale scale =
@@ -349,6 +354,7 @@ void LightChart::setStore(TelemetryStore *store)
         };
         connect(store, &TelemetryStore::samplesAppended, this, changed);
         connect(store, &TelemetryStore::samplesRemoved, this, changed);
+        connect(store, &TelemetryStore::historyLoaded, this, changed);
     }
     update();
 }
@@ -393,7 +399,7 @@ QPair<qint64, qint64> LightChart::visibleRange() const
 std::vector<LightChart::AxisLabel> LightChart::axisLabels() const
 {
     std::vector<AxisLabel> out;
-    if (!d->store || d->store->size(d->device) == 0)
+    if (!d->store || !d->store->timeRange(d->device))
         return out;
     const auto l = d->layout(rect(), devicePixelRatioF());
     const QFontMetricsF fm(font());
@@ -487,6 +493,16 @@ QImage LightChart::renderToImage(QSize size)
     return image;
 }
 
+bool LightChart::lastFrameLoading() const
+{
+    return d->lastFrameLoading;
+}
+
+bool LightChart::lastFrameHadData() const
+{
+    return d->lastFrameHadData;
+}
+
 int LightChart::paintCount() const
 {
     return d->paintCount;
@@ -534,7 +550,7 @@ void LightChart::Private::paint(QPainter &p, const QRectF &area, qreal dpr)
     p.fillRect(area, pal.color(QPalette::Window));
     p.setFont(q->font());
 
-    if (!store || store->size(device) == 0) {
+    if (!store || !store->timeRange(device)) {
         p.setPen(pal.color(QPalette::PlaceholderText));
         const QString text = device.isEmpty() ? LightChart::tr("No device selected")
                                               : LightChart::tr("No data yet for %1").arg(device);
@@ -656,7 +672,13 @@ void LightChart::Private::paintSeries(const Layout &l, qreal dpr)
 
     // Join neighbouring columns unless the gap between them is far longer than the typical
     // sample spacing (a device that was off shows as a break, not a ramp).
-    const qsizetype visible = store->countInRange(device, l.t0, l.t1 - 1);
+    qint64 visible = 0;
+    lastFrameLoading = false;
+    for (const auto &c : cols) {
+        visible += c.count;
+        lastFrameLoading = lastFrameLoading || c.loading;
+    }
+    lastFrameHadData = visible > 0;
     const qint64 maxGap = std::max(3 * colMs, 5 * span / std::max<qsizetype>(1, visible));
 
     const int width = layer.width();
@@ -675,10 +697,19 @@ void LightChart::Private::paintSeries(const Layout &l, qreal dpr)
     const qsizetype stride = layer.bytesPerLine();
 
     std::vector<QLineF> gaps;
+    // Runs of columns still being read from the history file: [first, last] x in layer pixels.
+    std::vector<std::pair<int, int>> loading;
     qint64 prevCol = 0;
     const TelemetryStore::Column *prev = nullptr;
     for (size_t i = 0; i < cols.size(); ++i) {
         const auto &c = cols[i];
+        if (c.loading) {
+            const int x = xOf(c0 + qint64(i));
+            if (!loading.empty() && loading.back().second >= x - 1 - lineWidth)
+                loading.back().second = x + lineWidth;
+            else
+                loading.emplace_back(x, x + lineWidth);
+        }
         if (c.empty)
             continue;
         const qint64 col = c0 + qint64(i);
@@ -704,6 +735,15 @@ void LightChart::Private::paintSeries(const Layout &l, qreal dpr)
         }
         prev = &c;
         prevCol = col;
+    }
+    if (!loading.empty()) {
+        // A light shade where the history is still being read (#11): a moment, not a stall.
+        QPainter lp(&layer);
+        QColor shade = q->palette().color(QPalette::Mid);
+        shade.setAlpha(48);
+        for (const auto &[x0, x1] : loading)
+            lp.fillRect(QRect(std::max(0, x0), 0, std::min(width, x1) - std::max(0, x0), height),
+                        shade);
     }
     if (!gaps.empty()) {
         // Sparse data: lines across empty columns (few, so QPainter is fine here).
@@ -873,9 +913,11 @@ void LightChart::Private::paintLatest(QPainter &p, const Layout &l)
 void LightChart::paintEvent(QPaintEvent *)
 {
     ++d->paintCount;
+    d->lastFrameLoading = false;
+    d->lastFrameHadData = false;
     QPainter p(this);
     d->paint(p, QRectF(rect()), devicePixelRatioF());
-    if (d->view.isLive() && d->store && d->store->size(d->device) > 0) {
+    if (d->view.isLive() && d->store && d->store->timeRange(d->device)) {
         // Live: scroll with the clock about once per column, but not faster than 5 times a second.
         const auto [t0, t1] = d->range();
         d->liveTimer.start(ChartViewport::liveRepaintIntervalMs(t1 - t0, width()));

@@ -88,6 +88,10 @@ public:
 
     // Paint events handled so far (for tests of repaint coalescing).
     int paintCount() const;
+    // What the last frame showed: whether part of its window was still being read from the
+    // history file (shaded), and whether any sample was in it.
+    bool lastFrameLoading() const;
+    bool lastFrameHadData() const;
 
     // Axis ticks (AxisTicks does the arithmetic), exposed for tests. timeStep: the smallest "nice"
     // step (1 s, 5 s, 10 s, 30 s, 1, 5, 10, 30 min, 1, 3, 6, 12 h, 1 day, then whole days) giving

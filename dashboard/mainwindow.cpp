@@ -745,7 +745,7 @@ void MainWindow::forgetDevicesInteractive(const QStringList &ids)
         return;
     qsizetype readings = 0;
     for (const QString &id : ids)
-        readings += m_store->size(id);
+        readings += m_store->sampleCount(id);
     const bool one = ids.size() == 1;
     QMessageBox box(QMessageBox::Question, tr("Forget Device"),
                     one ? tr("Forget the device “%1”?").arg(ids.constFirst())

@@ -14,6 +14,24 @@ qint64 slice(qint64 span, qint64 i, qint64 n)
 
 } // namespace
 
+qint64 SampleSeries::columnStart(qint64 t0Ms, qint64 t1Ms, int columns, qint64 i)
+{
+    return t0Ms + slice(t1Ms - t0Ms, i, columns);
+}
+
+int SampleSeries::columnOf(qint64 t0Ms, qint64 t1Ms, int columns, qint64 tMs)
+{
+    const qint64 span = t1Ms - t0Ms;
+    const qint64 offset = tMs - t0Ms;
+    // An estimate in floating point (off by at most one), then the exact integer edges.
+    qint64 i = std::clamp<qint64>(qint64(double(offset) * columns / double(span)), 0, columns - 1);
+    while (i > 0 && slice(span, i, columns) > offset)
+        --i;
+    while (i + 1 < columns && slice(span, i + 1, columns) <= offset)
+        ++i;
+    return int(i);
+}
+
 std::optional<SampleSeries::Sample> SampleSeries::last() const
 {
     if (m_t.empty())
@@ -221,6 +239,7 @@ std::vector<SampleSeries::Column> SampleSeries::decimate(qint64 t0Ms, qint64 t1M
             minMax(a, e, col.min, col.max);
             col.first = m_v[a];
             col.last = m_v[e - 1];
+            col.count = qint64(e - a);
             col.empty = false;
         }
         lo = hi;

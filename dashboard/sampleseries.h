@@ -33,14 +33,18 @@ public:
     };
     // One decimated column: min/max of the values in its time slice, and the values of its
     // first and last sample (to join neighbouring columns). `empty` when no sample falls in it
-    // (then the numbers are meaningless).
+    // (then the numbers are meaningless). `count`: the samples it stands for. `loading`: part of
+    // its slice is still being read from the history file (TelemetryStore); it shows what is
+    // there so far. Neither takes part in ==.
     struct Column
     {
         double min = 0;
         double max = 0;
         double first = 0;
         double last = 0;
+        qint64 count = 0;
         bool empty = true;
+        bool loading = false;
         bool operator==(const Column &o) const
         {
             return empty == o.empty &&
@@ -51,6 +55,12 @@ public:
 
     // Samples per min/max summary block. Decimation reads whole blocks from their summary.
     static constexpr int BlockSize = 64;
+
+    // The column geometry of decimate(): column i of [t0Ms, t1Ms) cut into `columns` starts at
+    // columnStart(t0Ms, t1Ms, columns, i) (i == columns: t1Ms). columnOf() is the column holding
+    // tMs, for t0Ms <= tMs < t1Ms.
+    static qint64 columnStart(qint64 t0Ms, qint64 t1Ms, int columns, qint64 i);
+    static int columnOf(qint64 t0Ms, qint64 t1Ms, int columns, qint64 tMs);
 
     qsizetype size() const { return qsizetype(m_t.size()); }
     bool isEmpty() const { return m_t.empty(); }

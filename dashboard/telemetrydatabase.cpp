@@ -161,9 +161,7 @@ bool TelemetryDatabase::open(const QString &path, qint64 cutoff, Loaded *loaded,
     if (opened)
         return true;
     if (loaded) {
-        loaded->samples.clear();
-        loaded->led.clear();
-        loaded->devices.clear();
+        *loaded = Loaded();
     }
     // SQLite's "damaged" only counts for a file that has its header: SQLite read it.
     if (!corrupt || inspected.kind() == DatabaseFile::Kind::Missing ||
@@ -235,6 +233,18 @@ void TelemetryDatabase::clipLedLater(const QString &id, qint64 cutoff, bool carr
 {
     d->postToWriter(
         [id, cutoff, carryOn](TelemetryWriter &w) { return w.clipLed(id, cutoff, carryOn); });
+}
+
+void TelemetryDatabase::afterWritesLater(std::function<void(bool)> fn)
+{
+    QMetaObject::invokeMethod(
+        d->worker.get(),
+        [this, fn = std::move(fn)]() mutable {
+            const bool written = !d->writer->holdsFailedRows();
+            QMetaObject::invokeMethod(
+                d->context, [fn = std::move(fn), written] { fn(written); }, Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
 }
 
 qint64 TelemetryDatabase::setMaxPageCount(qint64 pages)

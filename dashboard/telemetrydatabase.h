@@ -56,22 +56,31 @@ public:
         QString device;
         qint64 seen;
     };
-    // What open() reads from the file: samples and LED changes per device, each in time order
-    // (LED changes of equal time in the order they were written), and the devices it lists with
-    // when they were last heard.
+    // What the file holds of a device's samples: the first and the last (by time).
+    struct SampleRange
+    {
+        qint64 first = 0;
+        SampleSeries::Sample last;
+    };
+    // What open() reads from the file: where each device's samples begin and end (not the
+    // samples: TelemetryReader reads ranges as they come into view), the LED changes per device
+    // in time order (equal times in the order they were written), the devices it lists with when
+    // they were last heard, and per summary tier the time up to which it is complete.
     struct Loaded
     {
-        std::map<QString, std::vector<SampleSeries::Sample>> samples;
+        std::map<QString, SampleRange> ranges;
         std::map<QString, LedHistory> led;
         std::map<QString, qint64> devices;
+        std::map<qint64, qint64> until;
     };
 
     TelemetryDatabase(QObject *context, std::function<void(const QString &)> writeFailed,
                       std::function<void()> insertSucceeded);
     ~TelemetryDatabase(); // stops the thread (closing nothing: call close() first)
 
-    // Opens (or creates) the database at `path` on the worker and waits; with `loaded`, deletes
-    // the rows older than `cutoff` (std::numeric_limits<qint64>::min(): none) and loads the rest.
+    // Opens (or creates) the database at `path` on the worker and waits; with `loaded`, reads what
+    // Loaded says, with LED changes older than `cutoff` (std::numeric_limits<qint64>::min(): none)
+    // clipped (samples older than it are left to the retention jobs).
     // Only a file positively known not to be a database (no SQLite header), or one SQLite finds
     // damaged (SQLITE_CORRUPT, SQLITE_NOTADB), is moved aside to "<path>.corrupt-<stamp>", with
     // movedAside(message) called before a new one is started (then nothing is loaded). Anything
@@ -101,6 +110,11 @@ public:
     // Deletes the LED changes of `id` before `cutoff` (those kept for a retry too) and, with
     // `carryOn`, records a change to on at the cutoff (see LedHistory::clipBefore).
     void clipLedLater(const QString &id, qint64 cutoff, bool carryOn);
+
+    // Calls fn on `context`'s thread once every job handed over before has run, with whether
+    // every row handed over before is in the file (false: a failed write keeps some for a
+    // retry). Needs an open() before.
+    void afterWritesLater(std::function<void(bool written)> fn);
 
     // SQLite's max_page_count for the connection (0: SQLite's own); kept across open(). Starts
     // the worker if needed and waits for it. Returns the limit in effect (0 when not open).

@@ -3,8 +3,12 @@
 #include "telemetrystore.h"
 
 #include "csvexport.h"
+#include "historycache.h"
 #include "ledhistory.h"
 #include "telemetrydatabase.h"
+#include "telemetryreader.h"
+
+#include "axisticks.h"
 
 #include <QDateTime>
 #include <QLoggingCategory>
@@ -32,6 +36,36 @@ using PendingDevice = TelemetryDatabase::DeviceRow;
 // file was heard within the retention period.
 constexpr qint64 SeenResolutionMs = qint64(3600) * 1000;
 
+// With a file open, the samples kept in memory (SampleSeries) are those of about the last five
+// minutes: the rest is read from the file as it comes into view (#11, docs/chart.md).
+constexpr qint64 TailKeepMs = qint64(5) * 60 * 1000;
+// What the cache of ranges read from the file may hold.
+constexpr qsizetype CacheBudgetBytes = qsizetype(24) * 1024 * 1024;
+// The summary tiers, coarsest first (bucket length in ms). A window is drawn from the coarsest
+// whose bucket fits in one pixel column, raw below the 1-minute tier.
+constexpr qint64 SummaryTiers[] = {900000, 60000};
+// A summarised window reads raw samples for what its tier has not summarised yet (the last two
+// or three minutes). While the summaries catch up with a file migrated from an older format,
+// that could be a month: beyond this it shows "loading" and asks again each second instead.
+constexpr qint64 MaxRawGapMs = qint64(6) * 3600 * 1000;
+constexpr int UntilPollMs = 1000;
+
+// Adds samples (in time order, after what the column holds) to a decimated column.
+void fold(SampleSeries::Column &c, double min, double max, double first, double last, qint64 count)
+{
+    if (c.empty) {
+        c.min = min;
+        c.max = max;
+        c.first = first;
+        c.empty = false;
+    } else {
+        c.min = std::min(c.min, min);
+        c.max = std::max(c.max, max);
+    }
+    c.last = last;
+    c.count += count;
+}
+
 } // namespace
 
 struct TelemetryStore::Private
@@ -39,7 +73,9 @@ struct TelemetryStore::Private
     explicit Private(TelemetryStore *store)
         : q(store),
           db(
-              store, [this](const QString &why) { writeFailed(why); }, [this] { writeSucceeded(); })
+              store, [this](const QString &why) { writeFailed(why); },
+              [this] { writeSucceeded(); }),
+          reader(store, [this](TelemetryReader::Answer a) { answered(std::move(a)); })
     { }
 
     TelemetryStore *q = nullptr;
@@ -76,9 +112,30 @@ struct TelemetryStore::Private
     qint64 retentionMs = DefaultRetentionMs;
     qsizetype maxSamples = 0;
 
-    // The file and its writer thread, started by the first open(). Declared last: destroyed
-    // first, its destructor stops the thread before anything its reports touch goes.
+    // --- the file's samples, read as they come into view (#11) ---
+    // Devices with samples in the file: where they begin and their last one (at open(), or
+    // when the memory let go of samples it had written).
+    std::map<QString, TelemetryDatabase::SampleRange> files;
+    // With a file open, a device's SampleSeries holds every sample of it with t >= tailFrom (no
+    // entry: every sample); older ones are read from the file.
+    std::map<QString, qint64> tailFrom;
+    // Per summary tier: its buckets are complete before this (what the reader last said).
+    std::map<qint64, qint64> until;
+    HistoryCache cache{CacheBudgetBytes};
+    quint64 nextRequest = 0;
+    // Bumped when a range read from the file arrives: generation() changes.
+    std::map<QString, quint64> historyGeneration;
+    // Samples older than the memory's tail handed to the writer: the cached ranges holding them
+    // are read again once they are written.
+    std::map<QString, std::pair<qint64, qint64>> dirty;
+    QTimer untilPoll;
+    int readWarnings = 0;
+
+    // The file and its writer thread, started by the first open(). Declared after what its
+    // reports touch: destroyed first, its destructor stops the thread.
     TelemetryDatabase db;
+    // The reader thread of the same file; declared last, stopped first.
+    TelemetryReader reader;
 
     const SampleSeries *find(const QString &id) const
     {
@@ -154,6 +211,7 @@ struct TelemetryStore::Private
         std::vector<PendingDevice> deviceBatch;
         deviceBatch.swap(pendingDevices);
         db.insertLater(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
+        refreshDirtyLater();
     }
 
     // The backlog queued here (device rows are not part of it).
@@ -290,6 +348,254 @@ struct TelemetryStore::Private
             emit q->ledPeriodsChanged(id);
         }
     }
+
+    // flush(): everything queued to the writer, waiting for it.
+    bool flushAll(QString *error)
+    {
+        flushTimer.stop();
+        if (!open)
+            return true;
+        std::vector<PendingRow> batch;
+        batch.swap(pending);
+        std::vector<PendingLed> ledBatch;
+        ledBatch.swap(pendingLed);
+        std::vector<PendingDevice> deviceBatch;
+        deviceBatch.swap(pendingDevices);
+        // Queued after every batch and delete handed over before, so when it returns they are
+        // done. With nothing new it still retries the rows of a failed write.
+        const QString message =
+            db.insertNow(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
+        if (!message.isEmpty()) {
+            // The writer keeps the rows: the next flush (or the timer) tries again.
+            writeFailed(message);
+            if (error)
+                *error = message;
+            return false;
+        }
+        writeSucceeded();
+        refreshDirtyLater();
+        return true;
+    }
+
+    // A sample older than the memory's tail (a device replaying an outage, or a late
+    // delivery): written to the file, and shown once it is there. A copy of one the file has
+    // cannot be told apart here; the file then holds it twice (the curve is the same).
+    void replay(const QString &id, qint64 t, double v)
+    {
+        queue(id, t, v);
+        auto [it, made] = dirty.try_emplace(id, t, t);
+        if (!made) {
+            it->second.first = std::min(it->second.first, t);
+            it->second.second = std::max(it->second.second, t);
+        }
+    }
+
+    // --- reading the file ----------------------------------------------------------------
+
+    qint64 retentionCutoff() const
+    {
+        return retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - retentionMs
+                               : std::numeric_limits<qint64>::min();
+    }
+
+    qint64 tailStart(const QString &id) const
+    {
+        const auto it = tailFrom.find(id);
+        return it == tailFrom.end() ? std::numeric_limits<qint64>::min() : it->second;
+    }
+
+    // Asks the reader for `key`'s range; an answer to an earlier request for it is ignored.
+    void request(const HistoryCache::Key &key, HistoryCache::Chunk &c)
+    {
+        c.request = ++nextRequest;
+        const qint64 span = HistoryCache::chunkSpan(key.tier);
+        reader.request({c.request, key.device, key.tier, key.index * span, (key.index + 1) * span});
+    }
+
+    // The cached chunk, asked for when it is not cached yet.
+    HistoryCache::Chunk &chunk(const QString &id, qint64 tier, qint64 index)
+    {
+        const HistoryCache::Key key{id, tier, index};
+        if (HistoryCache::Chunk *c = cache.find(key))
+            return *c;
+        HistoryCache::Chunk &c = cache.get(key);
+        request(key, c);
+        return c;
+    }
+
+    // Reads the cached chunks of `id` overlapping [t0, t1) again (what they show stays until
+    // the answers come).
+    void refresh(const QString &id, qint64 t0, qint64 t1)
+    {
+        for (const HistoryCache::Key &key : cache.overlapping(id, t0, t1)) {
+            if (HistoryCache::Chunk *c = cache.find(key))
+                request(key, *c);
+        }
+    }
+
+    void answered(TelemetryReader::Answer a)
+    {
+        bool moved = false;
+        for (const auto &[tier, value] : a.until) {
+            auto [it, made] = until.try_emplace(tier, value);
+            if (!made && value > it->second) {
+                it->second = value;
+                moved = true;
+            }
+            moved = moved || made;
+        }
+        const TelemetryReader::Request &r = a.request;
+        if (!a.error.isEmpty() && readWarnings < 3) {
+            ++readWarnings;
+            qCWarning(lcStore).noquote()
+                << QStringLiteral("cannot read the history of %1 from %2: %3%4")
+                       .arg(r.device, path, a.error,
+                            readWarnings == 3 ? QStringLiteral(" (further read errors are not "
+                                                               "logged)")
+                                              : QString());
+        }
+        if (r.tier >= 0) {
+            const qint64 span = HistoryCache::chunkSpan(r.tier);
+            const auto u = a.until.find(r.tier);
+            const qint64 doneUntil =
+                u == a.until.end() ? std::numeric_limits<qint64>::min() : u->second;
+            // A failed read is stored empty (ready): asking again at every paint would only
+            // fail again. The next open() starts afresh.
+            if (cache.fill({r.device, r.tier, floorDiv(r.t0, span)}, r.id, std::move(a.samples),
+                           std::move(a.buckets), doneUntil)) {
+                ++historyGeneration[r.device];
+                emit q->historyLoaded(r.device);
+            }
+        }
+        if (moved) {
+            // Every chart drawn from a summary may now take more of it.
+            for (const auto &entry : files) {
+                ++historyGeneration[entry.first];
+                emit q->historyLoaded(entry.first);
+            }
+        }
+    }
+
+    // Adds what the file holds of `id` in [a, b) (within [t0, t1) cut into n columns) to
+    // `cols`, from cached chunks; what is not cached yet is asked for and its columns marked
+    // loading.
+    void foldFile(const QString &id, qint64 t0, qint64 t1, int n, qint64 a, qint64 b,
+                  std::vector<Column> &cols)
+    {
+        const auto loading = [&](qint64 lo, qint64 hi) {
+            if (hi <= lo)
+                return;
+            const int c1 = SampleSeries::columnOf(t0, t1, n, hi - 1);
+            for (int c = SampleSeries::columnOf(t0, t1, n, lo); c <= c1; ++c)
+                cols[size_t(c)].loading = true;
+        };
+        const qint64 columnMs = (t1 - t0) / n;
+        qint64 tier = 0;
+        for (const qint64 t : SummaryTiers) {
+            if (t <= columnMs) {
+                tier = t;
+                break;
+            }
+        }
+        qint64 rawFrom = a;
+        if (tier > 0) {
+            const auto u = until.find(tier);
+            const qint64 done = u == until.end() ? std::numeric_limits<qint64>::min() : u->second;
+            const qint64 summaryEnd = std::min(b, done);
+            rawFrom = std::max(a, summaryEnd);
+            const qint64 span = HistoryCache::chunkSpan(tier);
+            for (qint64 i = floorDiv(a, span); a < summaryEnd && i * span < summaryEnd; ++i) {
+                const qint64 lo = std::max(a, i * span);
+                const qint64 hi = std::min(summaryEnd, (i + 1) * span);
+                HistoryCache::Chunk &c = chunk(id, tier, i);
+                if (!c.ready) {
+                    loading(lo, hi);
+                    continue;
+                }
+                // Summarised further since this was read: read it again, showing this meanwhile.
+                if (c.until < done && c.until < (i + 1) * span && c.request == 0)
+                    request({id, tier, i}, c);
+                const qint64 complete = std::min(hi, std::max(lo, c.until));
+                for (const TelemetryReader::Bucket &k : c.buckets) {
+                    if (k.t >= lo && k.t < complete) {
+                        fold(cols[size_t(SampleSeries::columnOf(t0, t1, n, k.t))], k.min, k.max,
+                             k.first, k.last, k.count);
+                    }
+                }
+                if (complete < hi) {
+                    rawFrom = complete; // the rest is not summarised yet: raw
+                    break;
+                }
+            }
+        }
+        if (rawFrom >= b)
+            return;
+        if (tier > 0 && b - rawFrom > MaxRawGapMs) {
+            // The summaries are catching up (a migrated file): ask again in a second.
+            loading(rawFrom, b);
+            if (!untilPoll.isActive())
+                untilPoll.start();
+            return;
+        }
+        const qint64 span = HistoryCache::RawChunkMs;
+        for (qint64 i = floorDiv(rawFrom, span); i * span < b; ++i) {
+            const qint64 lo = std::max(rawFrom, i * span);
+            const qint64 hi = std::min(b, (i + 1) * span);
+            const HistoryCache::Chunk &c = chunk(id, 0, i);
+            if (!c.ready) {
+                loading(lo, hi);
+                continue;
+            }
+            const auto &samples = c.samples;
+            auto it =
+                std::lower_bound(samples.begin(), samples.end(), lo,
+                                 [](const SampleSeries::Sample &x, qint64 t) { return x.t < t; });
+            for (; it != samples.end() && it->t < hi; ++it)
+                fold(cols[size_t(SampleSeries::columnOf(t0, t1, n, it->t))], it->v, it->v, it->v,
+                     it->v, 1);
+        }
+    }
+
+    // The memory lets go of samples older than `cutoff` that are in the file (called once the
+    // writer has written everything handed over before): they are read from the file from now
+    // on, and cached ranges that were read before they were written are read again.
+    void trimTails(qint64 cutoff)
+    {
+        for (auto &[id, s] : series) {
+            qint64 &from =
+                tailFrom.try_emplace(id, std::numeric_limits<qint64>::min()).first->second;
+            if (cutoff <= from)
+                continue;
+            const qsizetype drop = s.countBefore(cutoff);
+            if (drop > 0) {
+                auto [f, made] = files.try_emplace(id);
+                if (made || s.times().front() < f->second.first)
+                    f->second.first = s.times().front();
+                const qsizetype lastDropped = drop - 1;
+                if (made || s.times()[size_t(lastDropped)] >= f->second.last.t)
+                    f->second.last = {s.times()[size_t(lastDropped)],
+                                      s.values()[size_t(lastDropped)]};
+                s.dropFront(drop);
+            }
+            const qint64 was = from;
+            from = cutoff;
+            refresh(id, was, cutoff);
+        }
+    }
+
+    // After the writer has written the replayed samples handed over so far, their cached
+    // ranges are read again.
+    void refreshDirtyLater()
+    {
+        if (dirty.empty())
+            return;
+        auto ranges = std::move(dirty);
+        dirty.clear();
+        db.afterWritesLater([this, ranges = std::move(ranges)](bool) {
+            for (const auto &[id, range] : ranges)
+                refresh(id, range.first, range.second + 1);
+        });
+    }
 };
 
 TelemetryStore::TelemetryStore(QObject *parent)
@@ -299,8 +605,25 @@ TelemetryStore::TelemetryStore(QObject *parent)
     connect(&d->flushTimer, &QTimer::timeout, this, [this] { d->handOver(); });
     d->retentionTimer.setInterval(RetentionCheckMs);
     connect(&d->retentionTimer, &QTimer::timeout, this, [this] {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
         if (d->retentionMs > 0)
-            removeBefore(QDateTime::currentMSecsSinceEpoch() - d->retentionMs);
+            removeBefore(now - d->retentionMs);
+        if (!d->open)
+            return;
+        // The memory keeps the last few minutes; older samples are read from the file once the
+        // writer has them (everything handed over before this point).
+        d->handOver();
+        d->db.afterWritesLater([this, cutoff = now - TailKeepMs](bool written) {
+            if (written && d->open)
+                d->trimTails(cutoff);
+        });
+        d->reader.requestUntil(0);
+    });
+    d->untilPoll.setSingleShot(true);
+    d->untilPoll.setInterval(UntilPollMs);
+    connect(&d->untilPoll, &QTimer::timeout, this, [this] {
+        if (d->open)
+            d->reader.requestUntil(0);
     });
     d->retentionTimer.start();
 }
@@ -318,10 +641,8 @@ bool TelemetryStore::open(const QString &path, QString *error)
     d->path = path;
     d->openError.clear();
     TelemetryDatabase::Loaded file;
-    std::map<QString, std::vector<Sample>> &loaded = file.samples;
-    const qint64 cutoff = d->retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - d->retentionMs
-                                             : std::numeric_limits<qint64>::min();
-    // Loading runs on the writer thread (the connection lives there); open() waits for it. A
+    const qint64 cutoff = d->retentionCutoff();
+    // Reading runs on the writer thread (the connection lives there); open() waits for it. A
     // damaged file is moved aside (the warning fires then) and a new one started.
     QString reason;
     QString message;
@@ -336,11 +657,19 @@ bool TelemetryStore::open(const QString &path, QString *error)
         return false;
     }
     d->open = true;
-    // Samples appended before open() (or while closed) that the file does not hold yet.
+    d->reader.open(path);
+    d->files = std::move(file.ranges);
+    d->until = std::move(file.until);
+    d->cache.removeDevice(QString());
+    d->readWarnings = 0;
+    // Samples appended before open() (or while closed): written unless the file has them (a
+    // sample at or before the file's last of the device is looked up there).
     for (const auto &[id, s] : d->series) {
-        const auto it = loaded.find(id);
-        const std::vector<Sample> none;
-        const std::vector<Sample> &inFile = it == loaded.end() ? none : it->second;
+        const auto f = d->files.find(id);
+        std::vector<Sample> inFile;
+        if (f != d->files.end() && !s.isEmpty() && s.times().front() <= f->second.last.t) {
+            d->reader.readSamples(id, s.times().front(), f->second.last.t + 1, &inFile, nullptr);
+        }
         const std::vector<qint64> &t = s.times();
         const std::vector<double> &v = s.values();
         size_t j = 0;
@@ -354,23 +683,15 @@ bool TelemetryStore::open(const QString &path, QString *error)
                 d->queue(id, t[i], v[i]); // within the backlog bound
         }
     }
-
-    for (auto &[id, samples] : loaded) {
-        if (samples.empty())
-            continue;
+    // From here on the memory holds what comes after each device's last sample in the file.
+    for (const auto &[id, range] : d->files) {
+        d->tailFrom[id] = range.last.t + 1;
         bool created = false;
-        SampleSeries &s = d->seriesFor(id, &created);
-        if (created) {
-            s.assignSorted(samples);
-        } else {
-            // Samples appended before open(): merge; they were queued for writing above.
-            s.merge(samples);
-        }
-        samples = std::vector<Sample>();
+        d->seriesFor(id, &created);
+        ++d->historyGeneration[id];
         if (created)
             emit deviceAdded(id);
-        emit samplesAppended(id);
-        d->enforceCap(id, s);
+        emit historyLoaded(id);
     }
     d->mergeLoadedLed(file.led, cutoff);
     // Devices heard of before open() that the file does not list yet, then the file's.
@@ -382,6 +703,9 @@ bool TelemetryStore::open(const QString &path, QString *error)
         qint64 &mine = d->known[id];
         mine = std::max(mine, seen);
     }
+    // The file's samples older than the retention period go on the writer thread.
+    if (d->retentionMs > 0)
+        removeBefore(cutoff);
     if (d->queued() > 0 || !d->pendingDevices.empty())
         d->flushTimer.start(d->flushIntervalMs);
     return true;
@@ -399,28 +723,7 @@ QString TelemetryStore::path() const
 
 bool TelemetryStore::flush(QString *error)
 {
-    d->flushTimer.stop();
-    if (!d->open)
-        return true;
-    std::vector<PendingRow> batch;
-    batch.swap(d->pending);
-    std::vector<PendingLed> ledBatch;
-    ledBatch.swap(d->pendingLed);
-    std::vector<PendingDevice> deviceBatch;
-    deviceBatch.swap(d->pendingDevices);
-    // Queued after every batch and delete handed over before, so when it returns they are done.
-    // With nothing new it still retries the rows of a failed write.
-    const QString message =
-        d->db.insertNow(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
-    if (!message.isEmpty()) {
-        // The writer keeps the rows: the next flush (or the timer) tries again.
-        d->writeFailed(message);
-        if (error)
-            *error = message;
-        return false;
-    }
-    d->writeSucceeded();
-    return true;
+    return d->flushAll(error);
 }
 
 void TelemetryStore::close()
@@ -429,8 +732,16 @@ void TelemetryStore::close()
         return;
     flush();
     d->flushTimer.stop();
+    d->reader.close();
     d->db.close();
     d->open = false;
+    // The file's samples are no longer at hand; the memory's stay.
+    d->files.clear();
+    d->tailFrom.clear();
+    d->until.clear();
+    d->dirty.clear();
+    d->untilPoll.stop();
+    d->cache.removeDevice(QString());
     // What could not be written is queued again by the next open() (it compares with the file).
     d->pending.clear();
     d->pendingLed.clear();
@@ -524,6 +835,15 @@ void TelemetryStore::removeBefore(qint64 cutoffMs)
 {
     for (auto &[id, s] : d->series)
         d->dropFront(id, s, s.countBefore(cutoffMs));
+    // The file's older samples (those of the memory went with dropFront()).
+    for (auto &[id, range] : d->files) {
+        if (range.first >= cutoffMs)
+            continue;
+        range.first = cutoffMs;
+        if (d->open)
+            d->db.deleteSamplesBeforeLater(id, cutoffMs);
+        emit samplesRemoved(id);
+    }
     // Rows of devices not in memory cannot exist (open() loads them all), but queued rows can.
     d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(),
                                     [&](const PendingRow &r) { return r.t < cutoffMs; }),
@@ -538,6 +858,10 @@ void TelemetryStore::append(const QString &deviceId, qint64 tMs, double value)
     if (!std::isfinite(value))
         return;
     d->noteDevice(deviceId);
+    if (d->open && tMs < d->tailStart(deviceId)) {
+        d->replay(deviceId, tMs, value);
+        return;
+    }
     bool created = false;
     SampleSeries &s = d->seriesFor(deviceId, &created);
     if (!s.insert(tMs, value))
@@ -559,6 +883,17 @@ void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples
     d->noteDevice(deviceId);
     std::stable_sort(samples.begin(), samples.end(),
                      [](const Sample &a, const Sample &b) { return a.t < b.t; });
+    if (d->open) {
+        // Those older than the memory's tail go to the file only.
+        const qint64 from = d->tailStart(deviceId);
+        const auto older = std::lower_bound(samples.begin(), samples.end(), from,
+                                            [](const Sample &x, qint64 t) { return x.t < t; });
+        for (auto it = samples.begin(); it != older; ++it)
+            d->replay(deviceId, it->t, it->v);
+        samples.erase(samples.begin(), older);
+        if (samples.empty())
+            return;
+    }
     bool created = false;
     SampleSeries &s = d->seriesFor(deviceId, &created);
     const qsizetype added = s.merge(samples, [&](qint64 t, double v) { d->queue(deviceId, t, v); });
@@ -644,28 +979,62 @@ bool TelemetryStore::contains(const QString &deviceId) const
 {
     return d->find(deviceId) != nullptr;
 }
+
 qsizetype TelemetryStore::size(const QString &deviceId) const
 {
     const SampleSeries *s = d->find(deviceId);
     return s ? s->size() : 0;
 }
 
+qsizetype TelemetryStore::sampleCount(const QString &deviceId) const
+{
+    const SampleSeries *s = d->find(deviceId);
+    qsizetype count = 0;
+    const qint64 from = d->tailStart(deviceId);
+    if (s)
+        count = s->size() - s->countBefore(from);
+    if (d->open && d->files.count(deviceId)) {
+        // Wait for the writer, then count what it wrote before the memory's tail.
+        d->flushAll(nullptr);
+        const qint64 inFile = d->reader.countSamples(deviceId, from, nullptr);
+        count += qsizetype(std::max<qint64>(0, inFile));
+    }
+    return count;
+}
+
 std::optional<TelemetryStore::Sample> TelemetryStore::last(const QString &deviceId) const
 {
     const SampleSeries *s = d->find(deviceId);
-    return s ? s->last() : std::nullopt;
+    std::optional<Sample> mine = s ? s->last() : std::nullopt;
+    const auto f = d->files.find(deviceId);
+    if (f != d->files.end() && (!mine || f->second.last.t > mine->t))
+        return f->second.last;
+    return mine;
 }
 
 std::optional<TelemetryStore::Range> TelemetryStore::timeRange(const QString &deviceId) const
 {
     const SampleSeries *s = d->find(deviceId);
-    return s ? s->timeRange() : std::nullopt;
+    std::optional<Range> range = s ? s->timeRange() : std::nullopt;
+    const auto f = d->files.find(deviceId);
+    if (f != d->files.end() && f->second.first <= f->second.last.t) {
+        // The file's first sample, or the retention cutoff once it has passed it.
+        const qint64 first = std::max(f->second.first, d->retentionCutoff());
+        if (first <= f->second.last.t) {
+            if (!range)
+                range = Range{first, f->second.last.t};
+            range->first = std::min(range->first, first);
+            range->last = std::max(range->last, f->second.last.t);
+        }
+    }
+    return range;
 }
 
 quint64 TelemetryStore::generation(const QString &deviceId) const
 {
     const SampleSeries *s = d->find(deviceId);
-    return s ? s->generation() : 0;
+    const auto h = d->historyGeneration.find(deviceId);
+    return (s ? s->generation() : 0) + (h == d->historyGeneration.end() ? 0 : h->second);
 }
 
 std::vector<TelemetryStore::Column> TelemetryStore::decimate(const QString &deviceId, qint64 t0Ms,
@@ -674,18 +1043,57 @@ std::vector<TelemetryStore::Column> TelemetryStore::decimate(const QString &devi
     const SampleSeries *s = d->find(deviceId);
     if (!s)
         return std::vector<Column>(size_t(std::max(0, columns)));
-    return s->decimate(t0Ms, t1Ms, columns);
+    std::vector<Column> mine = s->decimate(t0Ms, t1Ms, columns);
+    const auto f = d->files.find(deviceId);
+    if (!d->open || f == d->files.end() || columns <= 0 || t1Ms <= t0Ms)
+        return mine;
+    // What the file holds before the memory's tail, within the retention period.
+    const qint64 a = std::max({t0Ms, f->second.first, d->retentionCutoff()});
+    const qint64 b = std::min({t1Ms, d->tailStart(deviceId), f->second.last.t + 1});
+    if (a >= b)
+        return mine;
+    std::vector<Column> cols(static_cast<size_t>(columns));
+    d->foldFile(deviceId, t0Ms, t1Ms, columns, a, b, cols);
+    // The file's part comes first in time.
+    for (size_t i = 0; i < cols.size(); ++i) {
+        const Column &m = mine[i];
+        if (!m.empty)
+            fold(cols[i], m.min, m.max, m.first, m.last, m.count);
+    }
+    return cols;
 }
 
 void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
                                     const std::function<void(qint64, double)> &fn) const
 {
-    if (const SampleSeries *s = d->find(deviceId))
+    const SampleSeries *s = d->find(deviceId);
+    const qint64 from = d->tailStart(deviceId);
+    if (d->open && d->files.count(deviceId) && t0Ms < from && t0Ms <= t1Ms) {
+        // The file's part: what was handed to the writer first, then read on the reader.
+        d->flushAll(nullptr);
+        std::vector<Sample> older;
+        const qint64 start = std::max(t0Ms, d->retentionCutoff());
+        const qint64 end =
+            t1Ms < std::numeric_limits<qint64>::max() ? std::min(t1Ms + 1, from) : from;
+        if (start < end)
+            d->reader.readSamples(deviceId, start, end, &older, nullptr);
+        for (const Sample &x : older)
+            fn(x.t, x.v);
+        if (s)
+            s->forEachInRange(std::max(t0Ms, from), t1Ms, fn);
+        return;
+    }
+    if (s)
         s->forEachInRange(t0Ms, t1Ms, fn);
 }
 
 qsizetype TelemetryStore::countInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms) const
 {
+    if (d->open && d->files.count(deviceId)) {
+        qsizetype count = 0;
+        forEachInRange(deviceId, t0Ms, t1Ms, [&count](qint64, double) { ++count; });
+        return count;
+    }
     const SampleSeries *s = d->find(deviceId);
     return s ? s->countInRange(t0Ms, t1Ms) : 0;
 }
@@ -694,7 +1102,34 @@ std::optional<TelemetryStore::Sample> TelemetryStore::nearest(const QString &dev
                                                               qint64 tMs) const
 {
     const SampleSeries *s = d->find(deviceId);
-    return s ? s->nearest(tMs) : std::nullopt;
+    std::optional<Sample> best = s ? s->nearest(tMs) : std::nullopt;
+    const auto better = [&](const Sample &x) {
+        if (!best) {
+            best = x;
+            return;
+        }
+        const qint64 dx = x.t > tMs ? x.t - tMs : tMs - x.t;
+        const qint64 db = best->t > tMs ? best->t - tMs : tMs - best->t;
+        if (dx < db || (dx == db && x.t < best->t))
+            best = x;
+    };
+    if (d->open && d->files.count(deviceId)) {
+        // The raw ranges already read around tMs; a hover never waits for the file.
+        const qint64 i = floorDiv(tMs, HistoryCache::RawChunkMs);
+        for (qint64 k = i - 1; k <= i + 1; ++k) {
+            const HistoryCache::Chunk *c = d->cache.find({deviceId, 0, k});
+            if (!c || !c->ready || c->samples.empty())
+                continue;
+            const auto &v = c->samples;
+            auto it = std::lower_bound(v.begin(), v.end(), tMs,
+                                       [](const Sample &x, qint64 t) { return x.t < t; });
+            if (it != v.end())
+                better(*it);
+            if (it != v.begin())
+                better(*std::prev(it));
+        }
+    }
+    return best;
 }
 
 bool TelemetryStore::exportCsv(QIODevice *out, const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
@@ -714,7 +1149,7 @@ qsizetype TelemetryStore::memoryBytes(const QString &deviceId) const
         const SampleSeries *s = d->find(deviceId);
         return s ? s->memoryBytes() : 0;
     }
-    qsizetype total = 0;
+    qsizetype total = d->cache.bytes();
     for (const auto &entry : d->series)
         total += entry.second.memoryBytes();
     return total;

@@ -1,8 +1,11 @@
 #pragma once
 
-// TelemetryStore: every device's light samples, in memory as two sorted columns (time, value)
-// with per-block min/max summaries for fast decimation, and its LED on/off changes, bounded by a
-// retention period, and persisted to a SQLite file in batched transactions. Knows nothing of
+// TelemetryStore: every device's light samples and its LED on/off changes, bounded by a retention
+// period, and persisted to a SQLite file in batched transactions. Without a file every sample is
+// in memory, as two sorted columns (time, value) with per-block min/max summaries for fast
+// decimation; with one, memory holds only the last few minutes of each device and a cache of
+// fixed size of ranges read from the file as charts show them, from summaries of 1 and 15
+// minutes when zoomed out (#11, docs/chart.md "Tiered, lazy history"). Knows nothing of
 // widgets or MQTT. The facade the widgets use: one SampleSeries and one LedHistory per device,
 // the file through TelemetryDatabase, CSV through writeCsv(); it keeps the rows queued for the
 // file, their bound, and the retention.
@@ -10,7 +13,10 @@
 // Thread: create and use on the GUI thread only. The SQLite writes (inserts, retention deletes)
 // run on a worker QThread the store owns, with its own QSqlDatabase connection made, used and
 // removed on that thread; the GUI thread only hands it whole batches of rows and never waits on
-// SQLite, except in open() (loading), flush() and close() (and so the destructor).
+// SQLite, except in open() (reading where each device's samples begin and end), flush(), close()
+// (and so the destructor), and the few calls that say they wait (sampleCount(), forEachInRange(),
+// exportCsv()). Ranges for charts are read on a second thread (TelemetryReader): decimate() never
+// waits; what is not read yet comes as `loading` columns and historyLoaded() follows.
 
 #include "sampleseries.h"
 
@@ -54,21 +60,20 @@ public:
     ~TelemetryStore() override; // flushes pending writes
 
     // --- persistence ---------------------------------------------------------------------
-    // Opens (or creates) the SQLite database at `path`, loads the retained history into memory
-    // (merged with anything appended before) and from then on writes new samples in batched
-    // transactions. Samples (and LED changes) appended while no database is open live in memory
-    // only; open() queues those the file lacks. A file that is not a readable SQLite database is
-    // moved aside to "<path>.corrupt-<yyyyMMdd-HHmmss>", a new one is started, and lastWarning()
-    // says so. Only two kinds of file are moved: a non-empty regular file that does not start
-    // with the SQLite header, and one SQLite reads and finds damaged (SQLITE_CORRUPT,
-    // SQLITE_NOTADB); an empty file becomes a new database.
-    // Returns false (sets *error, "cannot open <path>: <reason>", and openError()) when no usable
-    // database could be opened at `path`, and touches nothing: a directory, a FIFO or device, a
-    // file this process cannot read, a symbolic link loop, a folder that is missing or not
-    // writable, a fine file that is busy (another program holds a lock for over 2 s), a failing
-    // disk. The store then works in memory.
-    // warningOccurred fires inside open(): check lastWarning() after it. Starts the writer
-    // thread; loading runs on it while open() waits.
+    // Opens (or creates) the SQLite database at `path`, reads which devices it holds samples of
+    // and where they begin and end (not the samples: they are read as they come into view), and
+    // from then on writes new samples in batched transactions. Samples (and LED changes) appended
+    // while no database is open live in memory only; open() queues those the file lacks. A file
+    // that is not a readable SQLite database is moved aside to "<path>.corrupt-<yyyyMMdd-HHmmss>",
+    // a new one is started, and lastWarning() says so. Only two kinds of file are moved: a
+    // non-empty regular file that does not start with the SQLite header, and one SQLite reads and
+    // finds damaged (SQLITE_CORRUPT, SQLITE_NOTADB); an empty file becomes a new database. Returns
+    // false (sets *error, "cannot open <path>: <reason>", and openError()) when no usable database
+    // could be opened at `path`, and touches nothing: a directory, a FIFO or device, a file this
+    // process cannot read, a symbolic link loop, a folder that is missing or not writable, a fine
+    // file that is busy (another program holds a lock for over 2 s), a failing disk. The store then
+    // works in memory. warningOccurred fires inside open(): check lastWarning() after it. Starts
+    // the writer thread; loading runs on it while open() waits.
     bool open(const QString &path, QString *error = nullptr);
     bool isOpen() const;
     // Why the last open() failed, without the path ("is a directory", "Permission denied",
@@ -80,7 +85,8 @@ public:
     // the destructor does too. False (and *error) when the write failed: the rows stay queued for
     // the next try.
     bool flush(QString *error = nullptr);
-    // Flushes and closes the database (on the writer thread); the in-memory data stays.
+    // Flushes and closes the database (on the writer thread); the samples in memory stay, those
+    // only in the file are no longer shown.
     void close();
     // The last non-fatal problem (corrupt file moved aside, a failed write, a full backlog) or
     // its end ("writing to <path> works again; N samples ... are not in the file"), empty if none.
@@ -161,10 +167,18 @@ public:
     void forgetDevice(const QString &deviceId, bool deleteHistory);
 
     // --- reading -------------------------------------------------------------------------
-    QStringList devices() const; // sorted; the devices with samples in memory
+    QStringList devices() const; // sorted; the devices with samples in memory or the file
     bool contains(const QString &deviceId) const;
+    // Samples of the device held in memory: all of them without a file, the last few minutes
+    // with one. Grows with every append (charts key their caches on it).
     qsizetype size(const QString &deviceId) const;
+    // Every sample of the device the store holds, in memory and in the file (where retention
+    // took raw samples, those the summaries stand for). Waits for the file: for a dialog, not
+    // for painting.
+    qsizetype sampleCount(const QString &deviceId) const;
     std::optional<Sample> last(const QString &deviceId) const;
+    // First and last sample time. With a file, `first` is the retention cutoff once the cutoff
+    // has passed the file's first sample (which is then on its way out of the file).
     std::optional<Range> timeRange(const QString &deviceId) const;
     // Changes whenever stored samples move or vanish (out-of-order insert, retention, cap);
     // appends at the end leave it alone. Caches of decimated data key on (generation, size).
@@ -173,15 +187,21 @@ public:
     // Min/max/first/last per column for the window [t0Ms, t1Ms) cut into `columns` equal slices
     // (column i covers [t0 + span*i/columns, t0 + span*(i+1)/columns), integer ms). Whole blocks
     // inside a column are read from their summaries, so the cost is about
-    // columns * (2 * BlockSize + blocks per column), not the number of samples.
+    // columns * (2 * BlockSize + blocks per column), not the number of samples. With a file,
+    // what it holds comes from the coarsest tier (15-minute or 1-minute summaries, else raw
+    // samples) whose bucket fits in a column, a summary bucket counting in the column of its
+    // start; ranges not read yet are asked for and their columns come back `loading`, and
+    // historyLoaded() follows when they arrive. Never waits.
     std::vector<Column> decimate(const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
                                  int columns) const;
-    // Calls fn(t, v) for each sample with t0Ms <= t <= t1Ms, in time order.
+    // Calls fn(t, v) for each sample with t0Ms <= t <= t1Ms, in time order, the file's too
+    // (waiting for the writer and then the reader: for export and tests, not for painting).
     void forEachInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
                         const std::function<void(qint64, double)> &fn) const;
-    // Number of samples with t0Ms <= t <= t1Ms.
+    // Number of samples with t0Ms <= t <= t1Ms (waits for the file as forEachInRange does).
     qsizetype countInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms) const;
-    // The sample nearest in time to tMs (the earlier one on a tie), nullopt for no samples.
+    // The sample nearest in time to tMs (the earlier one on a tie), nullopt for no samples;
+    // of the file's, only among the raw ranges already read (a hover never waits).
     std::optional<Sample> nearest(const QString &deviceId, qint64 tMs) const;
 
     // The periods the device's LED was on that overlap [t0Ms, t1Ms), in time order, as (start,
@@ -197,7 +217,7 @@ public:
                    QString *error = nullptr) const;
 
     // Bytes of memory the samples of one device (or all devices, for an empty id) hold: column
-    // capacity plus block summaries.
+    // capacity plus block summaries; for all devices, the cache of the file's ranges too.
     qsizetype memoryBytes(const QString &deviceId = QString()) const;
 
 signals:
@@ -206,6 +226,9 @@ signals:
     void samplesAppended(const QString &deviceId);
     // Samples were dropped (retention or cap); generation() changed.
     void samplesRemoved(const QString &deviceId);
+    // A range of the device's history arrived from the file (or a summary grew): decimate()
+    // may give more now; generation() changed.
+    void historyLoaded(const QString &deviceId);
     // The device's LED changes changed (appendLedState, open(), retention): ledPeriods() may
     // give something else now.
     void ledPeriodsChanged(const QString &deviceId);

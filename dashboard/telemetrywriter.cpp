@@ -367,7 +367,6 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
 {
     if (!loadLed(loaded.led, cutoff, error, corrupt))
         return false;
-    std::map<QString, std::vector<SampleSeries::Sample>> &out = loaded.samples;
     QSqlDatabase handle = db();
     auto fail = [&](const QSqlQuery &q) {
         return failed(q.lastError(), error, corrupt);
@@ -389,34 +388,35 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
         if (query.lastError().isValid())
             return fail(query);
     }
-    for (const QString &id : ids) {
-        if (cutoff > std::numeric_limits<qint64>::min()) {
-            QSqlQuery expire(handle);
-            expire.prepare(QStringLiteral("DELETE FROM samples WHERE device = ? AND t < ?"));
-            expire.addBindValue(id);
-            expire.addBindValue(cutoff);
-            if (!expire.exec())
-                return fail(expire);
+    // Each device's first and last sample: two index lookups, whatever the file holds. The
+    // samples themselves are read as they come into view (TelemetryReader).
+    QSqlQuery first(handle);
+    first.setForwardOnly(true);
+    first.prepare(QStringLiteral("SELECT MIN(t) FROM samples WHERE device = ?"));
+    QSqlQuery last(handle);
+    last.setForwardOnly(true);
+    last.prepare(
+        QStringLiteral("SELECT t, v FROM samples WHERE device = ? ORDER BY t DESC LIMIT 1"));
+    for (const QString &id : std::as_const(ids)) {
+        first.addBindValue(id);
+        if (!first.exec() || !first.next())
+            return fail(first);
+        last.addBindValue(id);
+        if (!last.exec() || !last.next())
+            return fail(last);
+        loaded.ranges[id] = {first.value(0).toLongLong(),
+                             {last.value(0).toLongLong(), last.value(1).toDouble()}};
+        first.finish();
+        last.finish();
+    }
+    {
+        // Files of format 1 have no summaries (migration adds them).
+        QSqlQuery until(handle);
+        until.setForwardOnly(true);
+        if (until.exec(QStringLiteral("SELECT tier, until FROM summary_done"))) {
+            while (until.next())
+                loaded.until[until.value(0).toLongLong()] = until.value(1).toLongLong();
         }
-        QSqlQuery count(handle);
-        count.prepare(QStringLiteral("SELECT COUNT(*) FROM samples WHERE device = ?"));
-        count.addBindValue(id);
-        if (!count.exec() || !count.next())
-            return fail(count);
-        std::vector<SampleSeries::Sample> &samples = out[id];
-        samples.reserve(size_t(count.value(0).toLongLong()));
-
-        // In time order straight from the index, no sort.
-        QSqlQuery query(handle);
-        query.setForwardOnly(true);
-        query.prepare(QStringLiteral("SELECT t, v FROM samples WHERE device = ? ORDER BY t"));
-        query.addBindValue(id);
-        if (!query.exec())
-            return fail(query);
-        while (query.next())
-            samples.push_back({query.value(0).toLongLong(), query.value(1).toDouble()});
-        if (query.lastError().isValid())
-            return fail(query);
     }
     // The listed devices. One not heard within the retention period with nothing of it left in
     // the file goes, as a device whose samples all expired always did.
@@ -424,8 +424,10 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
         QSqlQuery expire(handle);
         expire.prepare(QStringLiteral(
             "DELETE FROM devices WHERE seen < ? "
-            "AND NOT EXISTS (SELECT 1 FROM samples WHERE samples.device = devices.device) "
+            "AND NOT EXISTS (SELECT 1 FROM samples WHERE samples.device = devices.device "
+            "AND samples.t >= ?) "
             "AND NOT EXISTS (SELECT 1 FROM led WHERE led.device = devices.device)"));
+        expire.addBindValue(cutoff);
         expire.addBindValue(cutoff);
         if (!expire.exec())
             return fail(expire);

@@ -67,6 +67,12 @@ public:
     // message on failure, empty on success.
     QString clipLed(const QString &id, qint64 cutoff, bool carryOn);
 
+    // True while rows of a failed write wait for the next try.
+    bool holdsFailedRows() const
+    {
+        return !m_retry.empty() || !m_retryLed.empty() || !m_retryDevices.empty();
+    }
+
 private:
     QSqlDatabase db() const { return QSqlDatabase::database(m_connectionName, false); }
     bool openDatabase(QString *error, bool *corrupt);

@@ -534,10 +534,8 @@ protected:
         p.startNs = m_clock.nsecsElapsed();
         LightChart::paintEvent(event);
         p.endNs = m_clock.nsecsElapsed();
-        if (store() && !device().isEmpty()) {
-            const auto [t0, t1] = visibleRange();
-            p.withData = store()->countInRange(device(), t0, t1 - 1) > 0;
-        }
+        // Data on the screen: drawn, and none of the window still being read.
+        p.withData = lastFrameHadData() && !lastFrameLoading();
         m_paints.push_back(p);
     }
 
@@ -674,7 +672,7 @@ int measure(const MeasureOptions &o)
     // newest minute instead, which costs the chart the same (a new column grid, one decimation).
     qint64 total = 0;
     for (const QString &id : devices)
-        total += store.size(id);
+        total += store.sampleCount(id);
     const qint64 newest = store.last(device)->t;
     const auto zoomIn = zoomStep(chart, probe, clock, [&] {
         chart.setVisibleRange(newest + 1 - LightChart::WindowOneMinute, newest + 1);
@@ -715,7 +713,7 @@ int measure(const MeasureOptions &o)
          QString()},
         {QStringLiteral("samples in the file"), double(total), 0, QStringLiteral("samples"),
          QString()},
-        {QStringLiteral("samples of the device shown"), double(store.size(device)), 0,
+        {QStringLiteral("samples of the device shown"), double(store.sampleCount(device)), 0,
          QStringLiteral("samples"), QString()},
         {QStringLiteral("open()"), openMs, 1, QStringLiteral("ms"), QString()},
         {QStringLiteral("first frame with data, from open()"), firstFrameMs, 1,

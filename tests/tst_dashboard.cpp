@@ -370,7 +370,7 @@ void TestDashboard::endToEnd()
     DashboardOptions offline = optionsFor(id);
     offline.port = 1; // nothing listens there: only the file can supply the points
     MainWindow again(offline);
-    QVERIFY(again.store()->size(id) >= stored);
+    QVERIFY(again.store()->sampleCount(id) >= stored);
     QCOMPARE(again.currentDevice(), id);
 
     device.terminate();
@@ -847,7 +847,7 @@ void TestDashboard::shutdownDrainsTheQueue()
     }
     TelemetryStore store;
     QVERIFY(store.open(o.databasePath));
-    QCOMPARE(store.size(id), qsizetype(Count));
+    QCOMPARE(store.sampleCount(id), qsizetype(Count));
     QCOMPARE(store.timeRange(id)->first, t0);
     QCOMPARE(store.timeRange(id)->last, t0 + Count - 1);
 }
@@ -1456,7 +1456,7 @@ void TestDashboard::forgetDevice()
         QTRY_VERIFY_WITH_TIMEOUT(window.deviceModel()->rowOf(gone) >= 0, 10000);
         QCOMPARE(window.deviceModel()->status(gone), DeviceListModel::Status::Online);
         QVERIFY(window.hub()->isWatching(gone));
-        QCOMPARE(window.store()->size(gone), deleteHistory ? 1 : qsizetype(Count + 1));
+        QCOMPARE(window.store()->sampleCount(gone), deleteHistory ? 1 : qsizetype(Count + 1));
     }
 }
 
@@ -1515,9 +1515,9 @@ void TestDashboard::deviceListSortsAndFilters()
     QCOMPARE(window.deviceView()->currentIndex().data(DeviceListModel::DeviceIdRole).toString(),
              QStringLiteral("zeta"));
     QCOMPARE(window.currentDevice(), QStringLiteral("zeta"));
-    QCOMPARE(window.store()->size(QStringLiteral("beta-1")), 0);
-    QCOMPARE(window.store()->size(QStringLiteral("Beta-2")), 0);
-    QCOMPARE(window.store()->size(QStringLiteral("alpha")), 1);
+    QCOMPARE(window.store()->sampleCount(QStringLiteral("beta-1")), 0);
+    QCOMPARE(window.store()->sampleCount(QStringLiteral("Beta-2")), 0);
+    QCOMPARE(window.store()->sampleCount(QStringLiteral("alpha")), 1);
 }
 
 void TestDashboard::deviceListForFleets()

@@ -47,6 +47,21 @@ std::vector<Sample> contents(const TelemetryStore &store, const QString &id)
     return out;
 }
 
+// decimate() once every column the file holds is read (the reader answers on this thread's
+// event loop); empty when it does not settle within 10 s.
+std::vector<Column> settled(TelemetryStore &store, const QString &id, qint64 t0, qint64 t1,
+                            int columns)
+{
+    for (int round = 0; round < 100; ++round) {
+        QSignalSpy loaded(&store, &TelemetryStore::historyLoaded);
+        std::vector<Column> cols = store.decimate(id, t0, t1, columns);
+        if (std::none_of(cols.begin(), cols.end(), [](const Column &c) { return c.loading; }))
+            return cols;
+        loaded.wait(100);
+    }
+    return {};
+}
+
 qint64 rowCount(const QString &path, const QString &where = QString())
 {
     const QString name = QStringLiteral("tst_telemetrystore.check");
@@ -117,7 +132,7 @@ private slots:
     void retentionOnOpen();
     void maxSamplesPerDevice();
     void csvExport();
-    void memoryPerSample();
+    void openReadsOnlyWhatIsShown();
     void unknownDevice();
     void ledStatesThroughTheStore();
     void ledSqliteRoundTrip();
@@ -574,7 +589,12 @@ void TestTelemetryStore::retentionOnOpen()
     QCOMPARE(store.retention(), TelemetryStore::DefaultRetentionMs);
     store.setRetention(5 * DayMs + 1000);
     QVERIFY(store.open(path));
-    QCOMPARE(store.size(QStringLiteral("d")), 6);
+    // Shown at once from the cutoff on; deleted from the file on the writer thread.
+    QCOMPARE(contents(store, QStringLiteral("d")).size(), size_t(6));
+    // The range starts at the cutoff (the file's first sample is not read again).
+    const qint64 first = store.timeRange(QStringLiteral("d"))->first;
+    QVERIFY(first > now - 5 * DayMs - 1000 && first <= now - 5 * DayMs);
+    QVERIFY(store.flush());
     QCOMPARE(rowCount(path), qint64(6));
 }
 
@@ -621,7 +641,7 @@ void TestTelemetryStore::csvExport()
     QVERIFY(!error.isEmpty());
 }
 
-void TestTelemetryStore::memoryPerSample()
+void TestTelemetryStore::openReadsOnlyWhatIsShown()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("t.sqlite"));
@@ -634,13 +654,32 @@ void TestTelemetryStore::memoryPerSample()
             batch.push_back({now - 100000 + i, double(i % 1000)});
         store.append(QStringLiteral("d"), batch);
     }
-    // Loaded history is stored without slack: 16 bytes a sample plus 16 per 64-sample block.
+    // Opening reads where the history begins and ends, not the samples: memory holds none of
+    // them until a window shows them, and then only what it asked for.
     TelemetryStore store;
     QVERIFY(store.open(path));
-    QCOMPARE(store.size(QStringLiteral("d")), 100000);
-    const qsizetype blocks = (100000 + TelemetryStore::BlockSize - 1) / TelemetryStore::BlockSize;
-    QCOMPARE(store.memoryBytes(QStringLiteral("d")), 100000 * 16 + blocks * 16);
-    QCOMPARE(store.memoryBytes(), store.memoryBytes(QStringLiteral("d")));
+    const QString d = QStringLiteral("d");
+    QCOMPARE(store.size(d), 0);
+    QCOMPARE(store.memoryBytes(), 0);
+    QCOMPARE(store.timeRange(d)->first, now - 100000);
+    QCOMPARE(store.timeRange(d)->last, now - 1);
+    QCOMPARE(store.last(d), (Sample{now - 1, double(99999 % 1000)}));
+    QCOMPARE(store.sampleCount(d), 100000);
+    // The last 10 s: raw samples, read on the reader thread; loading until they come.
+    const auto first = store.decimate(d, now - 10000, now, 10);
+    QVERIFY(std::all_of(first.begin(), first.end(), [](const Column &c) { return c.loading; }));
+    const auto cols = settled(store, d, now - 10000, now, 10);
+    QCOMPARE(cols.size(), size_t(10));
+    for (const Column &c : cols) {
+        QVERIFY(!c.empty);
+        QCOMPARE(c.count, 1000);
+        QCOMPARE(c.min, 0.0);
+        QCOMPARE(c.max, 999.0);
+    }
+    // Two hours of the file's raw chunks are cached (the window straddles an hour or not).
+    QVERIFY(store.memoryBytes() > 1000 * 16);
+    QVERIFY2(store.memoryBytes() < 2 * 100000 * 16,
+             qPrintable(QString::number(store.memoryBytes())));
 }
 
 void TestTelemetryStore::openErrorSaysWhy()
@@ -1001,7 +1040,7 @@ void TestTelemetryStore::forgetDevice()
         store.forgetDevice(gone, deleteHistory);
         QCOMPARE(store.knownDevices(), QStringList{other});
         QCOMPARE(store.devices().contains(gone), !deleteHistory);
-        QCOMPARE(store.size(gone), deleteHistory ? 0 : 110);
+        QCOMPARE(store.sampleCount(gone), deleteHistory ? 0 : 110);
         QCOMPARE(allLedPeriods(store, gone).isEmpty(), deleteHistory);
         QCOMPARE(removed.size(), deleteHistory ? 1 : 0);
         QCOMPARE(ledChanged.size(), deleteHistory ? 1 : 0);
@@ -1019,7 +1058,7 @@ void TestTelemetryStore::forgetDevice()
         TelemetryStore store;
         QVERIFY(store.open(path));
         QCOMPARE(store.knownDevices(), QStringList{other});
-        QCOMPARE(store.size(gone), deleteHistory ? 0 : 110);
+        QCOMPARE(store.sampleCount(gone), deleteHistory ? 0 : 110);
         // It sends again: listed again.
         store.append(gone, now, 1);
         QCOMPARE(store.knownDevices(), (QStringList{gone, other}));
@@ -1076,12 +1115,12 @@ void TestTelemetryStore::fileOfBeforeFormatsIsMigrated()
     QVERIFY(QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner));
     QCOMPARE(queryValue(path, QStringLiteral("PRAGMA user_version")), 0);
 
-    const auto check = [&](const TelemetryStore &store) {
+    const auto check = [&](TelemetryStore &store) {
         QCOMPARE(store.knownDevices(),
                  QStringList(
                      {QStringLiteral("hall"), QStringLiteral("kitchen"), QStringLiteral("porch")}));
         const QString kitchen = QStringLiteral("kitchen");
-        QCOMPARE(store.size(kitchen), 200);
+        QCOMPARE(store.sampleCount(kitchen), 200);
         int i = 0;
         bool same = true;
         store.forEachInRange(kitchen, T, T + 1000000, [&](qint64 t, double v) {
@@ -1090,13 +1129,13 @@ void TestTelemetryStore::fileOfBeforeFormatsIsMigrated()
         });
         QVERIFY(same);
         QCOMPARE(i, 200);
-        QCOMPARE(store.size(QStringLiteral("hall")), 50);
+        QCOMPARE(store.sampleCount(QStringLiteral("hall")), 50);
         QCOMPARE(store.last(QStringLiteral("hall")),
                  (Sample{T + 49 * 5000 + 1234, 900 - 49 * 0.25}));
         QCOMPARE(store.ledPeriods(kitchen, T, T + 1000000),
                  (QList<QPair<qint64, qint64>>{{T + 10000, T + 300000}, {T + 900000, T + 900000}}));
         // The curve as the chart asks for it: one column per minute over the first 10 minutes.
-        const auto columns = store.decimate(kitchen, T, T + 600000, 10);
+        const auto columns = settled(store, kitchen, T, T + 600000, 10);
         QCOMPARE(columns.size(), size_t(10));
         QCOMPARE(columns[0].min, 3.5);
         QCOMPARE(columns[0].max, 111.0);

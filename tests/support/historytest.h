@@ -42,11 +42,12 @@ inline std::vector<Column> bruteForce(const std::vector<Sample> &sorted, qint64 
             ++c;
         Column &col = out[size_t(c)];
         if (col.empty) {
-            col = {s.v, s.v, s.v, s.v, false};
+            col = {s.v, s.v, s.v, s.v, 1, false};
         } else {
             col.min = std::min(col.min, s.v);
             col.max = std::max(col.max, s.v);
             col.last = s.v;
+            ++col.count;
         }
     }
     return out;
