@@ -23,6 +23,16 @@ Q_LOGGING_CATEGORY(lcStore, "nightlight.store")
 
 constexpr int RetentionCheckMs = 60 * 1000;
 
+// The file's retention per tier for the store's retention (0: keep all): raw samples 7 days,
+// 1-minute summaries 90 days, 15-minute ones the whole retention, none beyond it (#11).
+TelemetryDatabase::Retention tierRetention(qint64 retentionMs)
+{
+    constexpr qint64 DayMs = qint64(24) * 3600 * 1000;
+    if (retentionMs <= 0)
+        return {};
+    return {std::min(7 * DayMs, retentionMs), std::min(90 * DayMs, retentionMs), retentionMs};
+}
+
 using PendingRow = TelemetryDatabase::SampleRow;
 using PendingLed = TelemetryDatabase::LedRow;
 using PendingDevice = TelemetryDatabase::DeviceRow;
@@ -299,8 +309,15 @@ TelemetryStore::TelemetryStore(QObject *parent)
     connect(&d->flushTimer, &QTimer::timeout, this, [this] { d->handOver(); });
     d->retentionTimer.setInterval(RetentionCheckMs);
     connect(&d->retentionTimer, &QTimer::timeout, this, [this] {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
         if (d->retentionMs > 0)
-            removeBefore(QDateTime::currentMSecsSinceEpoch() - d->retentionMs);
+            removeBefore(now - d->retentionMs);
+        // The file's summaries (TelemetryDatabase::open() starts them too) and its tiers'
+        // retention, on the writer behind the deletes above.
+        if (d->open) {
+            d->db.summarizeLater(now);
+            d->db.applyRetentionLater(now, tierRetention(d->retentionMs));
+        }
     });
     d->retentionTimer.start();
 }
