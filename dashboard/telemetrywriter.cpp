@@ -101,6 +101,7 @@ bool TelemetryWriter::open(const QString &path, qint64 cutoff, Loaded *out, QStr
     ++m_generation;
     m_summarizing = false;
     m_retaining = false;
+    m_retentionAgain = false;
     if (!openDatabase(error, corrupt) || !loadSummaryState(error, corrupt) ||
         (out && !load(*out, cutoff, error, corrupt))) {
         close();
@@ -853,9 +854,15 @@ bool TelemetryWriter::requestRetention(qint64 nowMs, TelemetryDatabase::Retentio
 {
     m_retentionNow = nowMs;
     m_retention = r;
-    if (m_retaining || !QSqlDatabase::contains(m_connectionName))
+    if (!QSqlDatabase::contains(m_connectionName))
         return false;
+    if (m_retaining) {
+        // Once the pass under way ends, another starts with these values.
+        m_retentionAgain = true;
+        return false;
+    }
     m_retaining = true;
+    m_retentionAgain = false;
     m_retentionPhase = 0;
     m_retentionAfter.reset();
     m_retentionCurrent.reset();
@@ -918,7 +925,8 @@ QString TelemetryWriter::retentionDelete(qint64 *deleted)
     } else {
         query.prepare(
             QStringLiteral("SELECT MIN(device) FROM %1 WHERE %2device > ?").arg(table, tierAnd));
-        query.addBindValue(m_retentionAfter.value_or(QString()));
+        query.addBindValue(
+            m_retentionAfter.value_or(QStringLiteral(""))); // not a null QString: NULL
         if (!query.exec() || !query.next())
             return sqlErrorText(query.lastError());
         if (query.value(0).isNull()) {
@@ -937,14 +945,18 @@ QString TelemetryWriter::retentionDelete(qint64 *deleted)
                 .arg(RetentionRows));
     } else {
         // WITHOUT ROWID: a range of the key, up to the RetentionRows-th row before the cutoff.
-        query.prepare(QStringLiteral("DELETE FROM summary WHERE %1device = ?1 AND t < ?2 AND t <= "
-                                     "coalesce((SELECT t FROM summary WHERE %1device = ?1 AND "
-                                     "t < ?2 ORDER BY t LIMIT 1 OFFSET %2), ?2)")
+        query.prepare(QStringLiteral("DELETE FROM summary WHERE %1device = ? AND t < ? AND t <= "
+                                     "coalesce((SELECT t FROM summary WHERE %1device = ? AND "
+                                     "t < ? ORDER BY t LIMIT 1 OFFSET %2), ?)")
                           .arg(tierAnd)
                           .arg(RetentionRows - 1));
+        query.addBindValue(device);
+        query.addBindValue(*cutoff);
     }
     query.addBindValue(device);
     query.addBindValue(*cutoff);
+    if (m_retentionPhase > 0)
+        query.addBindValue(*cutoff);
     if (!query.exec())
         return sqlErrorText(query.lastError());
     *deleted = query.numRowsAffected();
@@ -967,7 +979,13 @@ QString TelemetryWriter::retentionStep(bool *more)
     }
     QElapsedTimer timer;
     timer.start();
-    while (m_retentionPhase < 4) {
+    while (m_retentionPhase < 4 || m_retentionAgain) {
+        if (m_retentionPhase == 4) {
+            m_retentionAgain = false;
+            m_retentionPhase = 0;
+            m_retentionAfter.reset();
+            m_retentionCurrent.reset();
+        }
         qint64 deleted = 0;
         const QString why = retentionDelete(&deleted);
         if (!why.isEmpty()) {
@@ -975,7 +993,7 @@ QString TelemetryWriter::retentionStep(bool *more)
             return QStringLiteral("cannot delete old history from %1: %2").arg(m_path, why);
         }
         if (timer.elapsed() >= RetentionJobMs) {
-            *more = m_retentionPhase < 4;
+            *more = m_retentionPhase < 4 || m_retentionAgain;
             if (!*more)
                 m_retaining = false;
             return QString();

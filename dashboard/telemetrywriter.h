@@ -125,6 +125,7 @@ private:
     // Retention in progress: its phase (raw, 1-minute, 15-minute, vacuum, done),
     // the last device done (devices are taken in order) and one left with more to delete.
     bool m_retaining = false;
+    bool m_retentionAgain = false; // asked again while a pass runs
     qint64 m_retentionNow = 0;
     TelemetryDatabase::Retention m_retention;
     int m_retentionPhase = 0;
