@@ -108,6 +108,22 @@ struct TelemetryDatabase::Private
             Qt::QueuedConnection);
     }
 
+    // On the writer thread: runs the next step of a catch-up (summaries or retention) and, while
+    // there is more, posts the step after it, behind the jobs handed over meanwhile. A step
+    // posted before the writer's last open() or close() is dropped.
+    template<typename Step>
+    QString continueOnWriter(TelemetryWriter &w, Step step)
+    {
+        bool more = false;
+        const QString why = step(w, &more);
+        if (more) {
+            postToWriter([this, step, generation = w.generation()](TelemetryWriter &next) {
+                return next.generation() == generation ? continueOnWriter(next, step) : QString();
+            });
+        }
+        return why;
+    }
+
     // Opens the database on the writer thread (loading it into *loaded when given) and waits.
     bool openDatabase(const QString &path, Loaded *loaded, qint64 cutoff, QString *error,
                       bool *corrupt)
@@ -158,8 +174,10 @@ bool TelemetryDatabase::open(const QString &path, qint64 cutoff, Loaded *loaded,
         // Loading runs on the writer thread (the connection lives there); open() waits for it.
         opened = d->openDatabase(path, loaded, cutoff, &why, &corrupt);
     }
-    if (opened)
+    if (opened) {
+        summarizeLater(QDateTime::currentMSecsSinceEpoch());
         return true;
+    }
     if (loaded) {
         *loaded = Loaded();
     }
@@ -187,6 +205,7 @@ bool TelemetryDatabase::open(const QString &path, qint64 cutoff, Loaded *loaded,
         *message = QStringLiteral("cannot create %1: %2").arg(path, again);
         return false;
     }
+    summarizeLater(QDateTime::currentMSecsSinceEpoch());
     return true;
 }
 
@@ -245,6 +264,31 @@ void TelemetryDatabase::afterWritesLater(std::function<void(bool)> fn)
                 d->context, [fn = std::move(fn), written] { fn(written); }, Qt::QueuedConnection);
         },
         Qt::QueuedConnection);
+}
+
+void TelemetryDatabase::summarizeLater(qint64 nowMs)
+{
+    if (!d->thread.isRunning())
+        return;
+    d->postToWriter([this, nowMs](TelemetryWriter &w) {
+        // While a catch-up runs it takes the new end; otherwise one starts here.
+        if (!w.requestSummarize(nowMs))
+            return QString();
+        return d->continueOnWriter(
+            w, [](TelemetryWriter &step, bool *more) { return step.summarizeStep(more); });
+    });
+}
+
+void TelemetryDatabase::applyRetentionLater(qint64 nowMs, Retention r)
+{
+    if (!d->thread.isRunning())
+        return;
+    d->postToWriter([this, nowMs, r](TelemetryWriter &w) {
+        if (!w.requestRetention(nowMs, r))
+            return QString();
+        return d->continueOnWriter(
+            w, [](TelemetryWriter &step, bool *more) { return step.retentionStep(more); });
+    });
 }
 
 qint64 TelemetryDatabase::setMaxPageCount(qint64 pages)

@@ -17,6 +17,7 @@
 
 #include <QString>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,8 +34,24 @@ public:
     // marks it as ours (`PRAGMA application_id`, "NLht"). Files written before formats were
     // numbered have 0 for both; open() migrates them in place. A file of a newer format, or one
     // another program marked as its own, is refused and left untouched (docs/chart.md).
-    static constexpr int HistoryFormat = 1;
+    static constexpr int HistoryFormat = 2;
     static constexpr qint32 ApplicationId = 0x4E4C6874;
+    // The summary tiers of format 2, as bucket lengths in ms: one `summary` row per device and
+    // bucket (t = the bucket's start, floor(sample t / tier) * tier), and in `summary_done` the
+    // time up to which every bucket of the tier is complete (docs/chart.md, "Format 2").
+    static constexpr std::array<qint64, 2> SummaryTiers = {60000, 900000};
+    // How far behind the clock summarizing stops, for samples that arrive late.
+    static constexpr qint64 SummaryLateMs = 120000;
+
+    // How long each tier is kept (ms; 0 keeps it forever): raw samples, 1-minute and 15-minute
+    // summaries. Raw samples whose 1-minute bucket is not summarised yet are kept whatever
+    // rawMs says, and so are 1-minute rows not yet in their 15-minute bucket.
+    struct Retention
+    {
+        qint64 rawMs = 0;
+        qint64 minuteMs = 0;
+        qint64 quarterMs = 0;
+    };
 
     // A sample row of the `samples` table.
     struct SampleRow
@@ -115,6 +132,17 @@ public:
     // every row handed over before is in the file (false: a failed write keeps some for a
     // retry). Needs an open() before.
     void afterWritesLater(std::function<void(bool written)> fn);
+
+    // Builds the summaries of every tier up to two minutes (SummaryLateMs) before `nowMs`, on the
+    // worker, behind the jobs handed over before: in chunks of about 100 ms of work, each its own
+    // transaction and its own job, so inserts handed over meanwhile go in between. A call while
+    // such a catch-up runs only moves its end. open() calls it with the current time.
+    void summarizeLater(qint64 nowMs);
+    // Deletes what is older than `r` keeps, per tier (all devices; never raw samples or 1-minute
+    // rows not yet summarised), in steps of at most 10,000 rows, each its own transaction, then
+    // shrinks the file (PRAGMA incremental_vacuum) when it has incremental auto-vacuum. On the
+    // worker, re-posting itself between steps. LED changes are left to clipLedLater().
+    void applyRetentionLater(qint64 nowMs, Retention r);
 
     // SQLite's max_page_count for the connection (0: SQLite's own); kept across open(). Starts
     // the worker if needed and waits for it. Returns the limit in effect (0 when not open).

@@ -27,6 +27,16 @@ Q_LOGGING_CATEGORY(lcStore, "nightlight.store")
 
 constexpr int RetentionCheckMs = 60 * 1000;
 
+// The file's retention per tier for the store's retention (0: keep all): raw samples 7 days,
+// 1-minute summaries 90 days, 15-minute ones the whole retention, none beyond it (#11).
+TelemetryDatabase::Retention tierRetention(qint64 retentionMs)
+{
+    constexpr qint64 DayMs = qint64(24) * 3600 * 1000;
+    if (retentionMs <= 0)
+        return {};
+    return {std::min(7 * DayMs, retentionMs), std::min(90 * DayMs, retentionMs), retentionMs};
+}
+
 using PendingRow = TelemetryDatabase::SampleRow;
 using PendingLed = TelemetryDatabase::LedRow;
 using PendingDevice = TelemetryDatabase::DeviceRow;
@@ -43,7 +53,8 @@ constexpr qint64 TailKeepMs = qint64(5) * 60 * 1000;
 constexpr qsizetype CacheBudgetBytes = qsizetype(24) * 1024 * 1024;
 // The summary tiers, coarsest first (bucket length in ms). A window is drawn from the coarsest
 // whose bucket fits in one pixel column, raw below the 1-minute tier.
-constexpr qint64 SummaryTiers[] = {900000, 60000};
+constexpr qint64 TiersCoarseFirst[] = {TelemetryDatabase::SummaryTiers[1],
+                                       TelemetryDatabase::SummaryTiers[0]};
 // A summarised window reads raw samples for what its tier has not summarised yet (the last two
 // or three minutes). While the summaries catch up with a file migrated from an older format,
 // that could be a month: beyond this it shows "loading" and asks again each second instead.
@@ -491,30 +502,40 @@ struct TelemetryStore::Private
         };
         const qint64 columnMs = (t1 - t0) / n;
         qint64 tier = 0;
-        for (const qint64 t : SummaryTiers) {
+        for (const qint64 t : TiersCoarseFirst) {
             if (t <= columnMs) {
                 tier = t;
                 break;
             }
         }
         qint64 rawFrom = a;
-        if (tier > 0) {
-            const auto u = until.find(tier);
+        // Raw samples older than their retention are gone: the 1-minute tier stands in.
+        qint64 summaryTier = tier;
+        qint64 summaryLimit = b;
+        const qint64 rawKeep = tierRetention(retentionMs).rawMs;
+        const qint64 rawCutoff = rawKeep > 0 ? QDateTime::currentMSecsSinceEpoch() - rawKeep
+                                             : std::numeric_limits<qint64>::min();
+        if (tier == 0 && a < rawCutoff) {
+            summaryTier = TelemetryDatabase::SummaryTiers[0];
+            summaryLimit = std::min(b, rawCutoff);
+        }
+        if (summaryTier > 0) {
+            const auto u = until.find(summaryTier);
             const qint64 done = u == until.end() ? std::numeric_limits<qint64>::min() : u->second;
-            const qint64 summaryEnd = std::min(b, done);
+            const qint64 summaryEnd = std::min(summaryLimit, done);
             rawFrom = std::max(a, summaryEnd);
-            const qint64 span = HistoryCache::chunkSpan(tier);
+            const qint64 span = HistoryCache::chunkSpan(summaryTier);
             for (qint64 i = floorDiv(a, span); a < summaryEnd && i * span < summaryEnd; ++i) {
                 const qint64 lo = std::max(a, i * span);
                 const qint64 hi = std::min(summaryEnd, (i + 1) * span);
-                HistoryCache::Chunk &c = chunk(id, tier, i);
+                HistoryCache::Chunk &c = chunk(id, summaryTier, i);
                 if (!c.ready) {
                     loading(lo, hi);
                     continue;
                 }
                 // Summarised further since this was read: read it again, showing this meanwhile.
                 if (c.until < done && c.until < (i + 1) * span && c.request == 0)
-                    request({id, tier, i}, c);
+                    request({id, summaryTier, i}, c);
                 const qint64 complete = std::min(hi, std::max(lo, c.until));
                 for (const TelemetryReader::Bucket &k : c.buckets) {
                     if (k.t >= lo && k.t < complete) {
@@ -610,6 +631,10 @@ TelemetryStore::TelemetryStore(QObject *parent)
             removeBefore(now - d->retentionMs);
         if (!d->open)
             return;
+        // The file's summaries (TelemetryDatabase::open() starts them too) and its tiers'
+        // retention, on the writer behind the deletes above.
+        d->db.summarizeLater(now);
+        d->db.applyRetentionLater(now, tierRetention(d->retentionMs));
         // The memory keeps the last few minutes; older samples are read from the file once the
         // writer has them (everything handed over before this point).
         d->handOver();

@@ -12,8 +12,11 @@
 #include <QSqlDatabase>
 #include <QString>
 
+#include <array>
 #include <atomic>
+#include <limits>
 #include <map>
+#include <optional>
 #include <vector>
 
 namespace nightlight {
@@ -72,6 +75,19 @@ public:
     {
         return !m_retry.empty() || !m_retryLed.empty() || !m_retryDevices.empty();
     }
+    // Summaries (docs/chart.md, "Format 2"). requestSummarize() asks for every tier to be built up
+    // to nowMs - SummaryLateMs; it returns true when no catch-up runs, and the caller then runs
+    // summarizeStep() (and again while *more), false when one runs (it takes the new end).
+    // summarizeStep() builds one chunk of one tier (about 100 ms of work) in one transaction.
+    bool requestSummarize(qint64 nowMs);
+    QString summarizeStep(bool *more);
+    // Retention per tier, the same way: requestRetention() then retentionStep() while *more; each
+    // call deletes up to 10,000 rows per statement for about 20 ms, or vacuums a bounded number
+    // of pages.
+    bool requestRetention(qint64 nowMs, TelemetryDatabase::Retention r);
+    QString retentionStep(bool *more);
+    // Counts open(): a step posted before the last open() or close() is dropped.
+    quint64 generation() const { return m_generation; }
 
 private:
     QSqlDatabase db() const { return QSqlDatabase::database(m_connectionName, false); }
@@ -81,6 +97,16 @@ private:
     bool loadLed(std::map<QString, LedHistory> &out, qint64 cutoff, QString *error, bool *corrupt);
     // The file side of clipLed(): one transaction; the SQLite error text on failure.
     static QString clipLedRows(QSqlDatabase handle, const QString &id, qint64 cutoff, bool carryOn);
+    // Reads summary_done into m_until.
+    bool loadSummaryState(QString *error, bool *corrupt);
+    // Builds tier `tier` (an index into SummaryTiers) over [from, to) for every device, or for
+    // `device` only when given (a replay); in the caller's transaction. Empty or the error.
+    QString aggregate(size_t tier, qint64 from, qint64 to, const QString *device);
+    void setUntil(size_t tier, qint64 until);
+    // One retention statement: what it deleted in *deleted.
+    QString retentionDelete(qint64 *deleted);
+
+    static constexpr size_t TierCount = TelemetryDatabase::SummaryTiers.size();
 
     QString m_connectionName;
     QString m_path;
@@ -90,6 +116,26 @@ private:
     std::vector<TelemetryDatabase::SampleRow> m_retry;
     std::vector<TelemetryDatabase::LedRow> m_retryLed;
     std::vector<TelemetryDatabase::DeviceRow> m_retryDevices;
+
+    quint64 m_generation = 0;
+    // Per tier, summary_done.until (none: nothing summarised yet, start at the oldest sample),
+    // and the time span of the next catch-up chunk, sized to about 100 ms of work.
+    std::array<std::optional<qint64>, TierCount> m_until;
+    std::array<qint64, TierCount> m_chunkMs = {3600 * 1000, 24 * 3600 * 1000};
+    // A sample older than this is a replay: insert() re-aggregates its buckets (the 1-minute
+    // tier's until; the lowest qint64 while it has none).
+    qint64 m_replayBefore = std::numeric_limits<qint64>::min();
+    bool m_summarizing = false;
+    qint64 m_summarizeNow = 0;
+    // Retention in progress: its phase (raw, 1-minute, 15-minute, vacuum, done),
+    // the last device done (devices are taken in order) and one left with more to delete.
+    bool m_retaining = false;
+    bool m_retentionAgain = false; // asked again while a pass runs
+    qint64 m_retentionNow = 0;
+    TelemetryDatabase::Retention m_retention;
+    int m_retentionPhase = 0;
+    std::optional<QString> m_retentionAfter;
+    std::optional<QString> m_retentionCurrent;
 };
 
 } // namespace nightlight

@@ -12,6 +12,7 @@
 
 #include "lightchart.h"
 #include "procstatus.h"
+#include "telemetrydatabase.h"
 #include "telemetrystore.h"
 
 #include <QApplication>
@@ -45,13 +46,14 @@
 #include <unistd.h>
 
 using nightlight::LightChart;
+using nightlight::TelemetryDatabase;
 using nightlight::TelemetryStore;
 
 namespace {
 
 // Bumped whenever --generate writes different data for the same options: scripts/bench-history.sh
 // keys its cached files on it (--generator-version).
-constexpr int GeneratorVersion = 1;
+constexpr int GeneratorVersion = 2; // 2: history format 2, summaries built
 
 constexpr qint64 HourMs = qint64(3600) * 1000;
 constexpr qint64 DayMs = 24 * HourMs;
@@ -332,6 +334,42 @@ int writeRows(QSqlDatabase db, const GenerateOptions &o, qint64 perDevice, qint6
     return 0;
 }
 
+// summary_done.until of `tier` in the file at `path` (a connection of its own); -1 if none.
+qint64 summarizedUntil(const QString &path, qint64 tier)
+{
+    const QString name = QStringLiteral("bench_history.until");
+    qint64 until = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        QSqlQuery q(db);
+        if (db.open() &&
+            q.exec(QStringLiteral("SELECT until FROM summary_done WHERE tier = %1").arg(tier)) &&
+            q.next())
+            until = q.value(0).toLongLong();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return until;
+}
+
+// Runs the summaries' job as the dashboard does (TelemetryDatabase on its writer thread, chunks
+// of about 100 ms) until every tier is built up to `nowMs` less two minutes. Each insertNow()
+// waits for the jobs posted before it, and the job posts one chunk at a time behind it.
+bool summarizeUntil(TelemetryDatabase &db, const QString &path, qint64 nowMs, int *chunks)
+{
+    const qint64 quarter = TelemetryDatabase::SummaryTiers[1];
+    const qint64 late = nowMs - TelemetryDatabase::SummaryLateMs;
+    const qint64 target = late - (((late % quarter) + quarter) % quarter);
+    db.summarizeLater(nowMs);
+    *chunks = 0;
+    while (summarizedUntil(path, quarter) < target) {
+        if (!db.insertNow({}, {}, {}).isEmpty())
+            return false;
+        ++*chunks;
+    }
+    return true;
+}
+
 int generate(const GenerateOptions &o)
 {
     const QFileInfo info(o.path);
@@ -382,6 +420,29 @@ int generate(const GenerateOptions &o)
         return result;
     }
     const double seconds = msSince(timer) / 1000;
+    const qint64 bytesRaw = QFileInfo(o.path).size();
+    // The summaries, built by the dashboard's own job from a file whose until is its oldest
+    // sample (as after migrating a format-1 file): the catch-up a user's first open would run.
+    QElapsedTimer summarizing;
+    summarizing.start();
+    int chunks = 0;
+    {
+        QObject context;
+        QString failure;
+        TelemetryDatabase db(
+            &context, [&](const QString &why) { failure = why; }, [] {});
+        QString reason;
+        QString message;
+        if (!db.open(
+                o.path, std::numeric_limits<qint64>::min(), nullptr, [](const QString &) {},
+                &reason, &message))
+            return fail(message);
+        const bool built = summarizeUntil(db, o.path, QDateTime::currentMSecsSinceEpoch(), &chunks);
+        db.close();
+        if (!built || !failure.isEmpty())
+            return fail(QStringLiteral("cannot build the summaries: %1").arg(failure));
+    }
+    const double summarySeconds = msSince(summarizing) / 1000;
     const qint64 bytes = QFileInfo(o.path).size();
     std::printf("bench_history --generate %s --devices %d --days %g --interval-s %g --end-ms %lld "
                 "--seed %llu (generator %d)\n\n",
@@ -393,6 +454,10 @@ int generate(const GenerateOptions &o)
     std::printf("| LED changes generated | %lld | rows |\n", static_cast<long long>(ledChanges));
     std::printf("| generation time | %.1f | s |\n", seconds);
     std::printf("| generation rate | %.0f | rows/s |\n", double(samples + ledChanges) / seconds);
+    std::printf("| database file before summaries | %.1f | MiB |\n",
+                double(bytesRaw) / (1024 * 1024));
+    std::printf("| summaries catch-up | %.1f | s |\n", summarySeconds);
+    std::printf("| summaries catch-up chunks | %d | jobs |\n", chunks);
     std::printf("| database file | %.1f | MiB |\n", double(bytes) / (1024 * 1024));
     std::printf("| database bytes per sample | %.1f | bytes |\n", double(bytes) / double(samples));
     return 0;
@@ -791,6 +856,62 @@ int measure(const MeasureOptions &o)
     return 0;
 }
 
+// The writer's cost of the summaries at fleet scale: `devices` devices x 60 samples in one
+// minute (in a new file, 2000-row batches as the store hands them over), then the one summarize
+// that builds that minute's buckets, timed on the writer thread's queue (posted to done).
+int summarizeCost(const QString &path, int devices)
+{
+    QObject context;
+    QString failure;
+    TelemetryDatabase db(
+        &context, [&](const QString &why) { failure = why; }, [] {});
+    QString reason;
+    QString message;
+    if (!db.open(
+            path, std::numeric_limits<qint64>::min(), nullptr, [](const QString &) {}, &reason,
+            &message))
+        return fail(message);
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    // A minute ahead of the clock: the summarize open() posts (at the current time) stops before
+    // it, so the one measured below does all of its work.
+    const qint64 minute = now - (now % 60000) + 24 * 3600 * 1000;
+    std::vector<TelemetryDatabase::SampleRow> batch;
+    QElapsedTimer inserting;
+    inserting.start();
+    for (int s = 0; s < 60; ++s) {
+        for (int i = 0; i < devices; ++i) {
+            batch.push_back(
+                {deviceName(i, devices), minute + s * 1000 + i % 1000, double(i % 1000)});
+            if (batch.size() == 2000) {
+                if (!db.insertNow(std::move(batch), {}, {}).isEmpty())
+                    return fail(QStringLiteral("cannot insert"));
+                batch.clear();
+            }
+        }
+    }
+    if (!db.insertNow(std::move(batch), {}, {}).isEmpty())
+        return fail(QStringLiteral("cannot insert"));
+    const double insertMs = msSince(inserting);
+    // First a summarize up to the minute before (sets until), then the one measured.
+    int chunks = 0;
+    if (!summarizeUntil(db, path, minute + TelemetryDatabase::SummaryLateMs, &chunks))
+        return fail(failure);
+    QElapsedTimer timer;
+    timer.start();
+    db.summarizeLater(minute + 60000 + TelemetryDatabase::SummaryLateMs);
+    while (summarizedUntil(path, TelemetryDatabase::SummaryTiers[0]) < minute + 60000) {
+        if (!db.insertNow({}, {}, {}).isEmpty())
+            return fail(failure);
+    }
+    const double summarizeMs = msSince(timer);
+    db.close();
+    std::printf("| devices | %d | |\n| samples inserted (1 minute) | %d | rows |\n", devices,
+                devices * 60);
+    std::printf("| inserting them (2000-row transactions) | %.0f | ms |\n", insertMs);
+    std::printf("| summarizing that minute (1-minute tier) | %.0f | ms |\n", summarizeMs);
+    return failure.isEmpty() ? 0 : fail(failure);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -842,13 +963,20 @@ int main(int argc, char **argv)
     const QCommandLineOption jsonOption(QStringLiteral("json"),
                                         QStringLiteral("--measure: also write the table as JSON"),
                                         QStringLiteral("file"));
+    const QCommandLineOption costOption(
+        QStringLiteral("summarize-cost"),
+        QStringLiteral("time one summarize of one minute of --devices devices x 60 samples in a "
+                       "new file"),
+        QStringLiteral("file"));
     const QCommandLineOption versionOption(
         QStringLiteral("generator-version"),
         QStringLiteral("print the generator's version (cache key of bench-history.sh)"));
     parser.addOptions({generateOption, measureOption, devicesOption, daysOption, intervalOption,
                        endOption, seedOption, forceOption, deviceOption, retentionOption,
-                       coldOption, jsonOption, versionOption});
+                       coldOption, jsonOption, costOption, versionOption});
     parser.process(app);
+    if (parser.isSet(costOption))
+        return summarizeCost(parser.value(costOption), parser.value(devicesOption).toInt());
 
     if (parser.isSet(versionOption)) {
         std::printf("%d\n", GeneratorVersion);
