@@ -13,6 +13,9 @@ void ConnectionSettings::load(const QSettings &s)
     tlsCaFile = s.value(QStringLiteral("connection/tlsCaFile")).toString();
     username = s.value(QStringLiteral("connection/username")).toString();
     retentionDays = qBound(0, s.value(QStringLiteral("history/retentionDays"), 30).toInt(), 3650);
+    rawDays = qBound(1, s.value(QStringLiteral("history/rawDays"), defaults.rawDays).toInt(), 3650);
+    minuteDays =
+        qBound(1, s.value(QStringLiteral("history/minuteDays"), defaults.minuteDays).toInt(), 3650);
 }
 
 void ConnectionSettings::save(QSettings &s) const
@@ -22,6 +25,8 @@ void ConnectionSettings::save(QSettings &s) const
     s.setValue(QStringLiteral("connection/tlsCaFile"), tlsCaFile);
     s.setValue(QStringLiteral("connection/username"), username);
     s.setValue(QStringLiteral("history/retentionDays"), retentionDays);
+    s.setValue(QStringLiteral("history/rawDays"), rawDays);
+    s.setValue(QStringLiteral("history/minuteDays"), minuteDays);
 }
 
 QString ConnectionSettings::endpoint() const
@@ -37,7 +42,8 @@ QString ConnectionSettings::passwordKey() const
 bool ConnectionSettings::operator==(const ConnectionSettings &o) const
 {
     return host == o.host && port == o.port && tlsCaFile == o.tlsCaFile && username == o.username &&
-        password == o.password && retentionDays == o.retentionDays;
+        password == o.password && retentionDays == o.retentionDays && rawDays == o.rawDays &&
+        minuteDays == o.minuteDays;
 }
 
 } // namespace nightlight

@@ -19,6 +19,10 @@ public:
     QString username; // empty: anonymous
     QString password; // not saved by save(); see PasswordStore
     int retentionDays = 30; // history kept in the database; 0 keeps everything
+    // Of it, raw samples are kept this long, 1-minute summaries this long (#11); the 15-minute
+    // ones for all of it. Settings file only ("history/rawDays", "history/minuteDays").
+    int rawDays = 7;
+    int minuteDays = 90;
 
     void load(const QSettings &settings);
     void save(QSettings &settings) const;

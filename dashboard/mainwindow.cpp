@@ -33,6 +33,7 @@
 #include <QLoggingCategory>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPointer>
 #include <QPushButton>
 #include <QSaveFile>
 #include <QScrollBar>
@@ -100,6 +101,8 @@ MainWindow::MainWindow(const DashboardOptions &options, QWidget *parent)
         m_databasePath = dir + QStringLiteral("/telemetry.sqlite");
     }
     m_store->setRetention(qint64(m_connection.retentionDays) * DayMs);
+    m_store->setTierRetention(qint64(m_connection.rawDays) * DayMs,
+                              qint64(m_connection.minuteDays) * DayMs);
     m_store->setFlushBatchSize(FlushBatchSize);
     QString dbError;
     const bool historyOpen = m_store->open(m_databasePath, &dbError);
@@ -598,6 +601,8 @@ void MainWindow::applyConnectionSettings()
     // the chart and the list show them no sooner anyway (docs/fleet.md).
     m_client->setReadPacing(10);
     m_store->setRetention(qint64(m_connection.retentionDays) * DayMs);
+    m_store->setTierRetention(qint64(m_connection.rawDays) * DayMs,
+                              qint64(m_connection.minuteDays) * DayMs);
     m_lastError.clear();
     m_client->connectToHost();
     onStateChanged();
@@ -888,17 +893,27 @@ bool MainWindow::exportCsv(const QString &fileName, bool visibleRangeOnly)
         t0 = range->first;
         t1 = range->last;
     }
-    QSaveFile file(fileName);
-    QString error;
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Text) ||
-        !m_store->exportCsv(&file, m_currentDevice, t0, t1, &error) || !file.commit()) {
-        statusBar()->showMessage(tr("Cannot write %1: %2")
-                                     .arg(QDir::toNativeSeparators(fileName),
-                                          error.isEmpty() ? file.errorString() : error),
-                                 10000);
-        return false;
-    }
-    statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(fileName)), 5000);
+    // A month of one device is half a million lines: written off the GUI thread, one at a time.
+    m_exportVisibleAction->setEnabled(false);
+    m_exportAllAction->setEnabled(false);
+    statusBar()->showMessage(tr("Exporting %1…").arg(QDir::toNativeSeparators(fileName)));
+    m_store->exportCsvLater(
+        fileName, m_currentDevice, t0, t1,
+        [this, guard = QPointer<MainWindow>(this), fileName](const QString &error, qint64) {
+            if (!guard)
+                return;
+            m_exportVisibleAction->setEnabled(true);
+            m_exportAllAction->setEnabled(true);
+            if (error.isEmpty()) {
+                statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(fileName)),
+                                         5000);
+            } else {
+                statusBar()->showMessage(
+                    tr("Cannot write %1: %2").arg(QDir::toNativeSeparators(fileName), error),
+                    10000);
+            }
+            emit csvExportFinished(fileName, error);
+        });
     return true;
 }
 

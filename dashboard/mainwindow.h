@@ -109,8 +109,15 @@ public slots:
     void forgetDevicesInteractive();
     // The same for the given devices (the class view's context menu).
     void forgetDevicesInteractive(const QStringList &deviceIds);
+    // Starts writing the current device's samples (the visible range or all) as CSV to
+    // `fileName`; the export runs off the GUI thread (TelemetryStore::exportCsvLater) and ends
+    // with csvExportFinished and a status-bar message. False when there is nothing to export.
     bool exportCsv(const QString &fileName, bool visibleRangeOnly);
     bool exportPng(const QString &fileName);
+
+signals:
+    // A CSV export ended: `error` is empty when `fileName` was written.
+    void csvExportFinished(const QString &fileName, const QString &error);
 
 protected:
     void closeEvent(QCloseEvent *event) override;

@@ -1,7 +1,10 @@
 #include "telemetryreader.h"
 
+#include "csvexport.h"
+
 #include <QMetaObject>
 #include <QObject>
+#include <QSaveFile>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -216,6 +219,61 @@ void TelemetryReader::requestUntil(quint64 id)
     r.id = id;
     r.tier = -1;
     d->post(std::move(r));
+}
+
+void TelemetryReader::exportCsvLater(const QString &fileName, const QString &device, qint64 t0,
+                                     qint64 t1, std::function<void(const QString &, qint64)> done)
+{
+    d->start();
+    const quint64 at = d->epoch.load();
+    QMetaObject::invokeMethod(
+        d->worker.get(),
+        [this, at, fileName, device, t0, t1, done = std::move(done)]() mutable {
+            QString error;
+            qint64 rows = 0;
+            QSaveFile file(fileName);
+            if (d->epoch.load() != at) {
+                error = QStringLiteral("the history was closed");
+            } else if (!d->connect(&error)) {
+                error = QStringLiteral("cannot read the history: %1").arg(error);
+            } else if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+                error = file.errorString();
+            } else {
+                // Straight from the query to the file, 64 KiB at a time: a month of one device
+                // is never all in memory.
+                QSqlQuery query(d->db());
+                query.setForwardOnly(true);
+                query.prepare(QStringLiteral("SELECT t, v FROM samples WHERE device = ? AND "
+                                             "t >= ? AND t < ? ORDER BY t"));
+                query.addBindValue(device);
+                query.addBindValue(t0);
+                query.addBindValue(t1);
+                QString readError;
+                const bool written = writeCsv(
+                    &file, device,
+                    [&](const std::function<void(qint64, double)> &sink) {
+                        if (!query.exec()) {
+                            readError = query.lastError().text();
+                            return;
+                        }
+                        while (query.next()) {
+                            sink(query.value(0).toLongLong(), query.value(1).toDouble());
+                            ++rows;
+                        }
+                        if (query.lastError().isValid())
+                            readError = query.lastError().text();
+                    },
+                    &error);
+                if (written && !readError.isEmpty())
+                    error = QStringLiteral("cannot read the history: %1").arg(readError);
+                if (error.isEmpty() && !file.commit())
+                    error = file.errorString();
+            }
+            QMetaObject::invokeMethod(
+                d->context, [error, rows, done = std::move(done)] { done(error, rows); },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
 }
 
 bool TelemetryReader::readSamples(const QString &device, qint64 t0, qint64 t1,

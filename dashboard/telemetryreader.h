@@ -75,6 +75,12 @@ public:
     // False and *error when the read failed.
     bool readSamples(const QString &device, qint64 t0, qint64 t1,
                      std::vector<SampleSeries::Sample> *out, QString *error);
+    // Writes the samples of `device` with t0 <= t < t1 as CSV (writeCsv()) to `fileName` through a
+    // QSaveFile on the reader thread, after the requests made before; `done(error, rows)` comes
+    // back on `context`'s thread (error empty on success; "the history was closed" after a
+    // close() or open() came first).
+    void exportCsvLater(const QString &fileName, const QString &device, qint64 t0, qint64 t1,
+                        std::function<void(const QString &error, qint64 rows)> done);
     // Waits for the number of samples the file holds for `device` with t < t1, raw and, older
     // than the raw ones, summarised (`count` of the coarsest tier before its first raw sample).
     qint64 countSamples(const QString &device, qint64 t1, QString *error);

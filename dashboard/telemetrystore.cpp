@@ -12,6 +12,7 @@
 
 #include <QDateTime>
 #include <QLoggingCategory>
+#include <QSaveFile>
 #include <QTimer>
 
 #include <algorithm>
@@ -27,14 +28,14 @@ Q_LOGGING_CATEGORY(lcStore, "nightlight.store")
 
 constexpr int RetentionCheckMs = 60 * 1000;
 
-// The file's retention per tier for the store's retention (0: keep all): raw samples 7 days,
-// 1-minute summaries 90 days, 15-minute ones the whole retention, none beyond it (#11).
-TelemetryDatabase::Retention tierRetention(qint64 retentionMs)
+// The file's retention per tier for the store's retention (0: keep all): raw samples `rawMs`
+// (7 days by default), 1-minute summaries `minuteMs` (90 days), 15-minute ones the whole
+// retention, none beyond it (#11).
+TelemetryDatabase::Retention tierRetention(qint64 retentionMs, qint64 rawMs, qint64 minuteMs)
 {
-    constexpr qint64 DayMs = qint64(24) * 3600 * 1000;
     if (retentionMs <= 0)
         return {};
-    return {std::min(7 * DayMs, retentionMs), std::min(90 * DayMs, retentionMs), retentionMs};
+    return {std::min(rawMs, retentionMs), std::min(minuteMs, retentionMs), retentionMs};
 }
 
 using PendingRow = TelemetryDatabase::SampleRow;
@@ -121,6 +122,12 @@ struct TelemetryStore::Private
     int flushIntervalMs = 1000;
     int flushBatchSize = 2000;
     qint64 retentionMs = DefaultRetentionMs;
+    qint64 rawRetentionMs = DefaultRawRetentionMs;
+    qint64 minuteRetentionMs = DefaultMinuteRetentionMs;
+    TelemetryDatabase::Retention tiers() const
+    {
+        return tierRetention(retentionMs, rawRetentionMs, minuteRetentionMs);
+    }
     qsizetype maxSamples = 0;
 
     // --- the file's samples, read as they come into view (#11) ---
@@ -141,6 +148,8 @@ struct TelemetryStore::Private
     std::map<QString, std::pair<qint64, qint64>> dirty;
     QTimer untilPoll;
     int readWarnings = 0;
+    // Counts open() and close(): a job that waited for the writer across one is for another file.
+    quint64 session = 0;
 
     // The file and its writer thread, started by the first open(). Declared after what its
     // reports touch: destroyed first, its destructor stops the thread.
@@ -512,7 +521,7 @@ struct TelemetryStore::Private
         // Raw samples older than their retention are gone: the 1-minute tier stands in.
         qint64 summaryTier = tier;
         qint64 summaryLimit = b;
-        const qint64 rawKeep = tierRetention(retentionMs).rawMs;
+        const qint64 rawKeep = tiers().rawMs;
         const qint64 rawCutoff = rawKeep > 0 ? QDateTime::currentMSecsSinceEpoch() - rawKeep
                                              : std::numeric_limits<qint64>::min();
         if (tier == 0 && a < rawCutoff) {
@@ -596,6 +605,15 @@ struct TelemetryStore::Private
                 if (made || s.times()[size_t(lastDropped)] >= f->second.last.t)
                     f->second.last = {s.times()[size_t(lastDropped)],
                                       s.values()[size_t(lastDropped)]};
+                // One still queued (a late sample that arrived after the writer was asked) is
+                // not in the file yet: its range is read again once it is.
+                if (queued() > 0) {
+                    auto [r, fresh] = dirty.try_emplace(id, s.times().front(), cutoff - 1);
+                    if (!fresh) {
+                        r->second.first = std::min(r->second.first, s.times().front());
+                        r->second.second = std::max(r->second.second, cutoff - 1);
+                    }
+                }
                 s.dropFront(drop);
             }
             const qint64 was = from;
@@ -612,7 +630,9 @@ struct TelemetryStore::Private
             return;
         auto ranges = std::move(dirty);
         dirty.clear();
-        db.afterWritesLater([this, ranges = std::move(ranges)](bool) {
+        db.afterWritesLater([this, ranges = std::move(ranges), at = session](bool) {
+            if (at != session)
+                return;
             for (const auto &[id, range] : ranges)
                 refresh(id, range.first, range.second + 1);
         });
@@ -634,14 +654,15 @@ TelemetryStore::TelemetryStore(QObject *parent)
         // The file's summaries (TelemetryDatabase::open() starts them too) and its tiers'
         // retention, on the writer behind the deletes above.
         d->db.summarizeLater(now);
-        d->db.applyRetentionLater(now, tierRetention(d->retentionMs));
+        d->db.applyRetentionLater(now, d->tiers());
         // The memory keeps the last few minutes; older samples are read from the file once the
         // writer has them (everything handed over before this point).
         d->handOver();
-        d->db.afterWritesLater([this, cutoff = now - TailKeepMs](bool written) {
-            if (written && d->open)
-                d->trimTails(cutoff);
-        });
+        d->db.afterWritesLater(
+            [this, cutoff = now - TailKeepMs, session = d->session](bool written) {
+                if (written && d->open && session == d->session)
+                    d->trimTails(cutoff);
+            });
         d->reader.requestUntil(0);
     });
     d->untilPoll.setSingleShot(true);
@@ -682,6 +703,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
         return false;
     }
     d->open = true;
+    ++d->session;
     d->reader.open(path);
     d->files = std::move(file.ranges);
     d->until = std::move(file.until);
@@ -760,6 +782,7 @@ void TelemetryStore::close()
     d->reader.close();
     d->db.close();
     d->open = false;
+    ++d->session;
     // The file's samples are no longer at hand; the memory's stay.
     d->files.clear();
     d->tailFrom.clear();
@@ -843,6 +866,12 @@ void TelemetryStore::setRetention(qint64 ms)
 qint64 TelemetryStore::retention() const
 {
     return d->retentionMs;
+}
+
+void TelemetryStore::setTierRetention(qint64 rawMs, qint64 minuteMs)
+{
+    d->rawRetentionMs = std::max<qint64>(1, rawMs);
+    d->minuteRetentionMs = std::max<qint64>(d->rawRetentionMs, minuteMs);
 }
 
 void TelemetryStore::setMaxSamplesPerDevice(qsizetype count)
@@ -956,6 +985,11 @@ void TelemetryStore::forgetDevice(const QString &deviceId, bool deleteHistory)
     bool hadLed = false;
     if (deleteHistory) {
         hadSamples = d->series.erase(deviceId) > 0;
+        // What the file held of it goes from the view at once too.
+        hadSamples = d->files.erase(deviceId) > 0 || hadSamples;
+        d->tailFrom.erase(deviceId);
+        d->dirty.erase(deviceId);
+        d->cache.removeDevice(deviceId);
         hadLed = d->led.erase(deviceId) > 0;
         d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(), ofDevice),
                          d->pending.end());
@@ -1166,6 +1200,36 @@ bool TelemetryStore::exportCsv(QIODevice *out, const QString &deviceId, qint64 t
             forEachInRange(deviceId, t0Ms, t1Ms, sink);
         },
         error);
+}
+
+void TelemetryStore::exportCsvLater(const QString &fileName, const QString &deviceId, qint64 t0Ms,
+                                    qint64 t1Ms, std::function<void(const QString &, qint64)> done)
+{
+    if (!d->open || !d->files.count(deviceId)) {
+        // Everything is in memory: written here.
+        QSaveFile file(fileName);
+        QString error;
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Text) ||
+            !exportCsv(&file, deviceId, t0Ms, t1Ms, &error) || !file.commit()) {
+            if (error.isEmpty())
+                error = file.errorString();
+        }
+        done(error, error.isEmpty() ? countInRange(deviceId, t0Ms, t1Ms) : 0);
+        return;
+    }
+    // Everything appended so far goes to the file first; then the reader writes the CSV from it.
+    const qint64 start = std::max(t0Ms, d->retentionCutoff());
+    const qint64 end = t1Ms < std::numeric_limits<qint64>::max() ? t1Ms + 1 : t1Ms;
+    d->handOver();
+    auto shared = std::make_shared<std::function<void(const QString &, qint64)>>(std::move(done));
+    const quint64 session = d->session;
+    d->db.afterWritesLater([this, fileName, deviceId, start, end, shared, session](bool) {
+        if (session != d->session) {
+            (*shared)(QStringLiteral("the history was closed"), 0);
+            return;
+        }
+        d->reader.exportCsvLater(fileName, deviceId, start, end, *shared);
+    });
 }
 
 qsizetype TelemetryStore::memoryBytes(const QString &deviceId) const

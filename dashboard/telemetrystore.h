@@ -124,6 +124,12 @@ public:
     // then about once a minute. 0 keeps everything. Default DefaultRetentionMs.
     void setRetention(qint64 ms);
     qint64 retention() const;
+    // Within the retention, how long the file keeps raw samples (default DefaultRawRetentionMs)
+    // and 1-minute summaries (DefaultMinuteRetentionMs); 15-minute summaries are kept for the
+    // whole retention. Beyond the raw retention charts draw from the 1-minute summaries.
+    static constexpr qint64 DefaultRawRetentionMs = qint64(7) * 24 * 3600 * 1000;
+    static constexpr qint64 DefaultMinuteRetentionMs = qint64(90) * 24 * 3600 * 1000;
+    void setTierRetention(qint64 rawMs, qint64 minuteMs);
     // Optional cap per device (0 = none, the default). When a device exceeds it by an eighth,
     // its oldest samples are dropped down to the cap in one go (amortised O(1) append).
     void setMaxSamplesPerDevice(qsizetype count);
@@ -215,6 +221,14 @@ public:
     // exponent). `out` must be open for writing. False and *error on a write error.
     bool exportCsv(QIODevice *out, const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
                    QString *error = nullptr) const;
+
+    // Writes the same CSV to `fileName` (through a QSaveFile: all or nothing) without holding up
+    // the caller: with a file open, once the writer has what was appended before, the reader
+    // thread streams the file's samples into it; without, at once. `done(error, rows)` is called
+    // on this thread when it is finished (error empty on success), also when the store is
+    // closed meanwhile ("the history was closed").
+    void exportCsvLater(const QString &fileName, const QString &deviceId, qint64 t0Ms, qint64 t1Ms,
+                        std::function<void(const QString &error, qint64 rows)> done);
 
     // Bytes of memory the samples of one device (or all devices, for an empty id) hold: column
     // capacity plus block summaries; for all devices, the cache of the file's ranges too.

@@ -134,7 +134,8 @@ if [ -n "$smoke" ]; then
         "zoom All -> 1 min: longest event-loop gap" "zoom All -> 1 min: GUI-thread CPU in that gap"
         "zoom 1 min -> All: first frame with data" "zoom 1 min -> All: longest frame"
         "zoom 1 min -> All: longest event-loop gap" "zoom 1 min -> All: GUI-thread CPU in that gap"
-        "CSV export, last 30 days" "CSV export size" "CSV export rows"
+        "CSV export, last 30 days" "CSV export: longest event-loop gap" "CSV export size"
+        "CSV export rows"
     )
     for row in "${rows[@]}"; do
         [ -n "$(value "$tmp/measure.txt" "$row")" ] || fail "no row \"$row\" in the table"

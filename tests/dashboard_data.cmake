@@ -6,6 +6,7 @@ nightlight_add_test(ledhistory LIBRARIES nightlight_chart)
 nightlight_add_test(telemetrydatabase LIBRARIES nightlight_chart)
 # Its summaries (history format 2, #11): built, caught up, replayed, forgotten, retained.
 nightlight_add_test(historytiers LIBRARIES nightlight_chart)
+nightlight_add_test(historycache LIBRARIES nightlight_chart)
 nightlight_add_test(csvexport LIBRARIES nightlight_chart)
 nightlight_add_test(lightchart LIBRARIES nightlight_chart)
 # LightChart's arithmetic on its own: axis ticks, the visible window.

@@ -340,7 +340,10 @@ void TestDashboard::endToEnd()
 
         // CSV export of everything: ISO 8601 UTC times.
         const QString csv = m_dir.filePath(QStringLiteral("all.csv"));
+        QSignalSpy exported(&window, &MainWindow::csvExportFinished);
         QVERIFY(window.exportCsv(csv, false));
+        QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, 10000);
+        QCOMPARE(exported.at(0).at(1).toString(), QString());
         QFile f(csv);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QList<QByteArray> lines = f.readAll().split('\n');

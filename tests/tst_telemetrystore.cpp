@@ -133,6 +133,8 @@ private slots:
     void maxSamplesPerDevice();
     void csvExport();
     void openReadsOnlyWhatIsShown();
+    void summariesServeWideWindows();
+    void replayOlderThanTheTailShowsOnceWritten();
     void unknownDevice();
     void ledStatesThroughTheStore();
     void ledSqliteRoundTrip();
@@ -680,6 +682,97 @@ void TestTelemetryStore::openReadsOnlyWhatIsShown()
     QVERIFY(store.memoryBytes() > 1000 * 16);
     QVERIFY2(store.memoryBytes() < 2 * 100000 * 16,
              qPrintable(QString::number(store.memoryBytes())));
+}
+
+void TestTelemetryStore::summariesServeWideWindows()
+{
+    // Two days at 5 s, ending an hour ago: a window of two days in 200 columns (14.4 min each)
+    // comes from the 1-minute summaries, a bucket in the column of its start; 48 columns (an hour
+    // each) from the 15-minute ones. Both against a reference built from the raw samples.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const QString id = QStringLiteral("d");
+    const qint64 end = (QDateTime::currentMSecsSinceEpoch() / 60000 - 60) * 60000;
+    const qint64 begin = end - 2 * DayMs;
+    std::vector<Sample> samples;
+    for (qint64 t = begin; t < end; t += 5000)
+        samples.push_back({t, double((t / 5000) % 997) + (t % 86400000 == 0 ? 5000 : 0)});
+    {
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        store.append(id, samples);
+    }
+    TelemetryStore store;
+    QVERIFY(store.open(path));
+    QCOMPARE(store.size(id), 0);
+    for (const auto &[columns, tier] : {std::pair{200, qint64(60000)}, {48, qint64(900000)}}) {
+        const auto cols = settled(store, id, begin, end, columns);
+        QCOMPARE(cols.size(), size_t(columns));
+        std::vector<Column> want(static_cast<size_t>(columns));
+        for (const Sample &x : samples) {
+            const qint64 bucket = x.t / tier * tier;
+            if (bucket < begin)
+                continue;
+            Column &c =
+                want[size_t(nightlight::SampleSeries::columnOf(begin, end, columns, bucket))];
+            if (c.empty) {
+                c = {x.v, x.v, x.v, x.v, 0, false};
+            } else {
+                c.min = std::min(c.min, x.v);
+                c.max = std::max(c.max, x.v);
+                c.last = x.v;
+            }
+            ++c.count;
+        }
+        QVERIFY2(cols == want, qPrintable(describe(cols, want)));
+        for (size_t i = 0; i < cols.size(); ++i)
+            QCOMPARE(cols[i].count, want[i].count);
+    }
+    // A minute at the end: raw samples, exactly.
+    const auto minute = settled(store, id, end - 60000, end, 12);
+    QVERIFY2(minute == bruteForce(samples, end - 60000, end, 12),
+             qPrintable(describe(minute, bruteForce(samples, end - 60000, end, 12))));
+    // Memory: the cache's chunks only (three of 1-minute buckets, one of 15-minute ones, two
+    // hours of raw samples), half of what loading every sample would take.
+    QVERIFY2(store.memoryBytes() < qsizetype(samples.size()) * 16 / 2,
+             qPrintable(QString::number(store.memoryBytes())));
+}
+
+void TestTelemetryStore::replayOlderThanTheTailShowsOnceWritten()
+{
+    // A sample older than the file's last when the store opened is not kept in memory: it is
+    // written, and the chunk around it is read again once it is in the file.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.sqlite"));
+    const QString id = QStringLiteral("d");
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    {
+        TelemetryStore store;
+        QVERIFY(store.open(path));
+        for (int i = 0; i < 60; ++i)
+            store.append(id, now - 600000 + i * 10000, 10);
+    }
+    TelemetryStore store;
+    QVERIFY(store.open(path));
+    auto cols = settled(store, id, now - 600000, now, 60);
+    QCOMPARE(cols[30].max, 10.0);
+    QSignalSpy loaded(&store, &TelemetryStore::historyLoaded);
+    store.append(id, now - 300000 + 5000, 99); // inside column 30, between two samples
+    QCOMPARE(store.size(id), 0); // not in memory
+    QVERIFY(store.flush());
+    QTRY_VERIFY(store.decimate(id, now - 600000, now, 60)[30].max == 99.0);
+    QVERIFY(loaded.count() > 0);
+    QCOMPARE(store.sampleCount(id), 61);
+
+    // Forgotten with its history: what the file held leaves the view at once.
+    QSignalSpy removed(&store, &TelemetryStore::samplesRemoved);
+    store.forgetDevice(id, true);
+    QCOMPARE(removed.count(), 1);
+    QVERIFY(!store.timeRange(id));
+    cols = store.decimate(id, now - 600000, now, 60);
+    QVERIFY(std::none_of(cols.begin(), cols.end(),
+                         [](const Column &c) { return !c.empty || c.loading; }));
+    QCOMPARE(store.sampleCount(id), 0);
 }
 
 void TestTelemetryStore::openErrorSaysWhy()

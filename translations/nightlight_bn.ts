@@ -660,6 +660,10 @@
         <translation>%1 লেখা যাচ্ছে না: %2</translation>
     </message>
     <message>
+        <source>Exporting %1…</source>
+        <translation>%1 রপ্তানি হচ্ছে…</translation>
+    </message>
+    <message>
         <source>Saved %1</source>
         <translation>%1 সংরক্ষিত হয়েছে</translation>
     </message>
