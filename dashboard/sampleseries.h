@@ -8,6 +8,7 @@
 
 #include <QtGlobal>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -51,6 +52,22 @@ public:
                 (empty || (min == o.min && max == o.max && first == o.first && last == o.last));
         }
         bool operator!=(const Column &o) const { return !(*this == o); }
+        // Takes in `n` more samples that come after the column's in time: their min, max,
+        // first and last value.
+        void add(double lo, double hi, double firstValue, double lastValue, qint64 n)
+        {
+            if (empty) {
+                min = lo;
+                max = hi;
+                first = firstValue;
+                empty = false;
+            } else {
+                min = std::min(min, lo);
+                max = std::max(max, hi);
+            }
+            last = lastValue;
+            count += n;
+        }
     };
 
     // Samples per min/max summary block. Decimation reads whole blocks from their summary.

@@ -1,14 +1,13 @@
-// Over 600 lines: ~45 small delegating functions, plus the write queue, open() merge, retention.
+// Over 600 lines: ~50 small functions of the facade, plus the write queue with its backlog bound
+// and failure episodes (about 250 lines, the next seam: a class of its own), open()'s merge with
+// the file, the memory's tail and its hand-over to FileHistory, and retention.
 
 #include "telemetrystore.h"
 
 #include "csvexport.h"
-#include "historycache.h"
+#include "filehistory.h"
 #include "ledhistory.h"
 #include "telemetrydatabase.h"
-#include "telemetryreader.h"
-
-#include "axisticks.h"
 
 #include <QDateTime>
 #include <QLoggingCategory>
@@ -50,33 +49,6 @@ constexpr qint64 SeenResolutionMs = qint64(3600) * 1000;
 // With a file open, the samples kept in memory (SampleSeries) are those of about the last five
 // minutes: the rest is read from the file as it comes into view (#11, docs/chart.md).
 constexpr qint64 TailKeepMs = qint64(5) * 60 * 1000;
-// What the cache of ranges read from the file may hold.
-constexpr qsizetype CacheBudgetBytes = qsizetype(24) * 1024 * 1024;
-// The summary tiers, coarsest first (bucket length in ms). A window is drawn from the coarsest
-// whose bucket fits in one pixel column, raw below the 1-minute tier.
-constexpr qint64 TiersCoarseFirst[] = {TelemetryDatabase::SummaryTiers[1],
-                                       TelemetryDatabase::SummaryTiers[0]};
-// A summarised window reads raw samples for what its tier has not summarised yet (the last two
-// or three minutes). While the summaries catch up with a file migrated from an older format,
-// that could be a month: beyond this it shows "loading" and asks again each second instead.
-constexpr qint64 MaxRawGapMs = qint64(6) * 3600 * 1000;
-constexpr int UntilPollMs = 1000;
-
-// Adds samples (in time order, after what the column holds) to a decimated column.
-void fold(SampleSeries::Column &c, double min, double max, double first, double last, qint64 count)
-{
-    if (c.empty) {
-        c.min = min;
-        c.max = max;
-        c.first = first;
-        c.empty = false;
-    } else {
-        c.min = std::min(c.min, min);
-        c.max = std::max(c.max, max);
-    }
-    c.last = last;
-    c.count += count;
-}
 
 } // namespace
 
@@ -87,7 +59,7 @@ struct TelemetryStore::Private
           db(
               store, [this](const QString &why) { writeFailed(why); },
               [this] { writeSucceeded(); }),
-          reader(store, [this](TelemetryReader::Answer a) { answered(std::move(a)); })
+          history(store, [store](const QString &id) { emit store->historyLoaded(id); })
     { }
 
     TelemetryStore *q = nullptr;
@@ -130,32 +102,18 @@ struct TelemetryStore::Private
     }
     qsizetype maxSamples = 0;
 
-    // --- the file's samples, read as they come into view (#11) ---
-    // Devices with samples in the file: where they begin and their last one (at open(), or
-    // when the memory let go of samples it had written).
-    std::map<QString, TelemetryDatabase::SampleRange> files;
-    // With a file open, a device's SampleSeries holds every sample of it with t >= tailFrom (no
-    // entry: every sample); older ones are read from the file.
-    std::map<QString, qint64> tailFrom;
-    // Per summary tier: its buckets are complete before this (what the reader last said).
-    std::map<qint64, qint64> until;
-    HistoryCache cache{CacheBudgetBytes};
-    quint64 nextRequest = 0;
-    // Bumped when a range read from the file arrives: generation() changes.
-    std::map<QString, quint64> historyGeneration;
     // Samples older than the memory's tail handed to the writer: the cached ranges holding them
     // are read again once they are written.
     std::map<QString, std::pair<qint64, qint64>> dirty;
-    QTimer untilPoll;
-    int readWarnings = 0;
     // Counts open() and close(): a job that waited for the writer across one is for another file.
     quint64 session = 0;
 
     // The file and its writer thread, started by the first open(). Declared after what its
     // reports touch: destroyed first, its destructor stops the thread.
     TelemetryDatabase db;
-    // The reader thread of the same file; declared last, stopped first.
-    TelemetryReader reader;
+    // The file's samples, read as they come into view on a reader thread of their own; declared
+    // last, stopped first.
+    FileHistory history;
 
     const SampleSeries *find(const QString &id) const
     {
@@ -418,207 +376,32 @@ struct TelemetryStore::Private
                                : std::numeric_limits<qint64>::min();
     }
 
-    qint64 tailStart(const QString &id) const
-    {
-        const auto it = tailFrom.find(id);
-        return it == tailFrom.end() ? std::numeric_limits<qint64>::min() : it->second;
-    }
-
-    // Asks the reader for `key`'s range; an answer to an earlier request for it is ignored.
-    void request(const HistoryCache::Key &key, HistoryCache::Chunk &c)
-    {
-        c.request = ++nextRequest;
-        const qint64 span = HistoryCache::chunkSpan(key.tier);
-        reader.request({c.request, key.device, key.tier, key.index * span, (key.index + 1) * span});
-    }
-
-    // The cached chunk, asked for when it is not cached yet.
-    HistoryCache::Chunk &chunk(const QString &id, qint64 tier, qint64 index)
-    {
-        const HistoryCache::Key key{id, tier, index};
-        if (HistoryCache::Chunk *c = cache.find(key))
-            return *c;
-        HistoryCache::Chunk &c = cache.get(key);
-        request(key, c);
-        return c;
-    }
-
-    // Reads the cached chunks of `id` overlapping [t0, t1) again (what they show stays until
-    // the answers come).
-    void refresh(const QString &id, qint64 t0, qint64 t1)
-    {
-        for (const HistoryCache::Key &key : cache.overlapping(id, t0, t1)) {
-            if (HistoryCache::Chunk *c = cache.find(key))
-                request(key, *c);
-        }
-    }
-
-    void answered(TelemetryReader::Answer a)
-    {
-        bool moved = false;
-        for (const auto &[tier, value] : a.until) {
-            auto [it, made] = until.try_emplace(tier, value);
-            if (!made && value > it->second) {
-                it->second = value;
-                moved = true;
-            }
-            moved = moved || made;
-        }
-        const TelemetryReader::Request &r = a.request;
-        if (!a.error.isEmpty() && readWarnings < 3) {
-            ++readWarnings;
-            qCWarning(lcStore).noquote()
-                << QStringLiteral("cannot read the history of %1 from %2: %3%4")
-                       .arg(r.device, path, a.error,
-                            readWarnings == 3 ? QStringLiteral(" (further read errors are not "
-                                                               "logged)")
-                                              : QString());
-        }
-        if (r.tier >= 0) {
-            const qint64 span = HistoryCache::chunkSpan(r.tier);
-            const auto u = a.until.find(r.tier);
-            const qint64 doneUntil =
-                u == a.until.end() ? std::numeric_limits<qint64>::min() : u->second;
-            // A failed read is stored empty (ready): asking again at every paint would only
-            // fail again. The next open() starts afresh.
-            if (cache.fill({r.device, r.tier, floorDiv(r.t0, span)}, r.id, std::move(a.samples),
-                           std::move(a.buckets), doneUntil)) {
-                ++historyGeneration[r.device];
-                emit q->historyLoaded(r.device);
-            }
-        }
-        if (moved) {
-            // Every chart drawn from a summary may now take more of it.
-            for (const auto &entry : files) {
-                ++historyGeneration[entry.first];
-                emit q->historyLoaded(entry.first);
-            }
-        }
-    }
-
-    // Adds what the file holds of `id` in [a, b) (within [t0, t1) cut into n columns) to
-    // `cols`, from cached chunks; what is not cached yet is asked for and its columns marked
-    // loading.
-    void foldFile(const QString &id, qint64 t0, qint64 t1, int n, qint64 a, qint64 b,
-                  std::vector<Column> &cols)
-    {
-        const auto loading = [&](qint64 lo, qint64 hi) {
-            if (hi <= lo)
-                return;
-            const int c1 = SampleSeries::columnOf(t0, t1, n, hi - 1);
-            for (int c = SampleSeries::columnOf(t0, t1, n, lo); c <= c1; ++c)
-                cols[size_t(c)].loading = true;
-        };
-        const qint64 columnMs = (t1 - t0) / n;
-        qint64 tier = 0;
-        for (const qint64 t : TiersCoarseFirst) {
-            if (t <= columnMs) {
-                tier = t;
-                break;
-            }
-        }
-        qint64 rawFrom = a;
-        // Raw samples older than their retention are gone: the 1-minute tier stands in.
-        qint64 summaryTier = tier;
-        qint64 summaryLimit = b;
-        const qint64 rawKeep = tiers().rawMs;
-        const qint64 rawCutoff = rawKeep > 0 ? QDateTime::currentMSecsSinceEpoch() - rawKeep
-                                             : std::numeric_limits<qint64>::min();
-        if (tier == 0 && a < rawCutoff) {
-            summaryTier = TelemetryDatabase::SummaryTiers[0];
-            summaryLimit = std::min(b, rawCutoff);
-        }
-        if (summaryTier > 0) {
-            const auto u = until.find(summaryTier);
-            const qint64 done = u == until.end() ? std::numeric_limits<qint64>::min() : u->second;
-            const qint64 summaryEnd = std::min(summaryLimit, done);
-            rawFrom = std::max(a, summaryEnd);
-            const qint64 span = HistoryCache::chunkSpan(summaryTier);
-            for (qint64 i = floorDiv(a, span); a < summaryEnd && i * span < summaryEnd; ++i) {
-                const qint64 lo = std::max(a, i * span);
-                const qint64 hi = std::min(summaryEnd, (i + 1) * span);
-                HistoryCache::Chunk &c = chunk(id, summaryTier, i);
-                if (!c.ready) {
-                    loading(lo, hi);
-                    continue;
-                }
-                // Summarised further since this was read: read it again, showing this meanwhile.
-                if (c.until < done && c.until < (i + 1) * span && c.request == 0)
-                    request({id, summaryTier, i}, c);
-                const qint64 complete = std::min(hi, std::max(lo, c.until));
-                for (const TelemetryReader::Bucket &k : c.buckets) {
-                    if (k.t >= lo && k.t < complete) {
-                        fold(cols[size_t(SampleSeries::columnOf(t0, t1, n, k.t))], k.min, k.max,
-                             k.first, k.last, k.count);
-                    }
-                }
-                if (complete < hi) {
-                    rawFrom = complete; // the rest is not summarised yet: raw
-                    break;
-                }
-            }
-        }
-        if (rawFrom >= b)
-            return;
-        if (tier > 0 && b - rawFrom > MaxRawGapMs) {
-            // The summaries are catching up (a migrated file): ask again in a second.
-            loading(rawFrom, b);
-            if (!untilPoll.isActive())
-                untilPoll.start();
-            return;
-        }
-        const qint64 span = HistoryCache::RawChunkMs;
-        for (qint64 i = floorDiv(rawFrom, span); i * span < b; ++i) {
-            const qint64 lo = std::max(rawFrom, i * span);
-            const qint64 hi = std::min(b, (i + 1) * span);
-            const HistoryCache::Chunk &c = chunk(id, 0, i);
-            if (!c.ready) {
-                loading(lo, hi);
-                continue;
-            }
-            const auto &samples = c.samples;
-            auto it =
-                std::lower_bound(samples.begin(), samples.end(), lo,
-                                 [](const SampleSeries::Sample &x, qint64 t) { return x.t < t; });
-            for (; it != samples.end() && it->t < hi; ++it)
-                fold(cols[size_t(SampleSeries::columnOf(t0, t1, n, it->t))], it->v, it->v, it->v,
-                     it->v, 1);
-        }
-    }
-
     // The memory lets go of samples older than `cutoff` that are in the file (called once the
     // writer has written everything handed over before): they are read from the file from now
     // on, and cached ranges that were read before they were written are read again.
     void trimTails(qint64 cutoff)
     {
         for (auto &[id, s] : series) {
-            qint64 &from =
-                tailFrom.try_emplace(id, std::numeric_limits<qint64>::min()).first->second;
-            if (cutoff <= from)
+            if (cutoff <= history.tailStart(id))
                 continue;
             const qsizetype drop = s.countBefore(cutoff);
+            std::optional<qint64> first;
+            std::optional<Sample> last;
             if (drop > 0) {
-                auto [f, made] = files.try_emplace(id);
-                if (made || s.times().front() < f->second.first)
-                    f->second.first = s.times().front();
-                const qsizetype lastDropped = drop - 1;
-                if (made || s.times()[size_t(lastDropped)] >= f->second.last.t)
-                    f->second.last = {s.times()[size_t(lastDropped)],
-                                      s.values()[size_t(lastDropped)]};
+                first = s.times().front();
+                last = Sample{s.times()[size_t(drop - 1)], s.values()[size_t(drop - 1)]};
                 // One still queued (a late sample that arrived after the writer was asked) is
                 // not in the file yet: its range is read again once it is.
                 if (queued() > 0) {
-                    auto [r, fresh] = dirty.try_emplace(id, s.times().front(), cutoff - 1);
+                    auto [r, fresh] = dirty.try_emplace(id, *first, cutoff - 1);
                     if (!fresh) {
-                        r->second.first = std::min(r->second.first, s.times().front());
+                        r->second.first = std::min(r->second.first, *first);
                         r->second.second = std::max(r->second.second, cutoff - 1);
                     }
                 }
                 s.dropFront(drop);
             }
-            const qint64 was = from;
-            from = cutoff;
-            refresh(id, was, cutoff);
+            history.tailMoved(id, cutoff, first, last);
         }
     }
 
@@ -634,7 +417,7 @@ struct TelemetryStore::Private
             if (at != session)
                 return;
             for (const auto &[id, range] : ranges)
-                refresh(id, range.first, range.second + 1);
+                history.refresh(id, range.first, range.second + 1);
         });
     }
 };
@@ -663,13 +446,7 @@ TelemetryStore::TelemetryStore(QObject *parent)
                 if (written && d->open && session == d->session)
                     d->trimTails(cutoff);
             });
-        d->reader.requestUntil(0);
-    });
-    d->untilPoll.setSingleShot(true);
-    d->untilPoll.setInterval(UntilPollMs);
-    connect(&d->untilPoll, &QTimer::timeout, this, [this] {
-        if (d->open)
-            d->reader.requestUntil(0);
+        d->history.pollUntil();
     });
     d->retentionTimer.start();
 }
@@ -704,18 +481,14 @@ bool TelemetryStore::open(const QString &path, QString *error)
     }
     d->open = true;
     ++d->session;
-    d->reader.open(path);
-    d->files = std::move(file.ranges);
-    d->until = std::move(file.until);
-    d->cache.removeDevice(QString());
-    d->readWarnings = 0;
+    d->history.open(path, std::move(file.ranges), std::move(file.until));
     // Samples appended before open() (or while closed): written unless the file has them (a
     // sample at or before the file's last of the device is looked up there).
     for (const auto &[id, s] : d->series) {
-        const auto f = d->files.find(id);
+        const FileHistory::Range *f = d->history.range(id);
         std::vector<Sample> inFile;
-        if (f != d->files.end() && !s.isEmpty() && s.times().front() <= f->second.last.t) {
-            d->reader.readSamples(id, s.times().front(), f->second.last.t + 1, &inFile, nullptr);
+        if (f && !s.isEmpty() && s.times().front() <= f->last.t) {
+            d->history.reader().readSamples(id, s.times().front(), f->last.t + 1, &inFile, nullptr);
         }
         const std::vector<qint64> &t = s.times();
         const std::vector<double> &v = s.values();
@@ -731,11 +504,10 @@ bool TelemetryStore::open(const QString &path, QString *error)
         }
     }
     // From here on the memory holds what comes after each device's last sample in the file.
-    for (const auto &[id, range] : d->files) {
-        d->tailFrom[id] = range.last.t + 1;
+    for (const auto &entry : d->history.ranges()) {
+        const QString &id = entry.first;
         bool created = false;
         d->seriesFor(id, &created);
-        ++d->historyGeneration[id];
         if (created)
             emit deviceAdded(id);
         emit historyLoaded(id);
@@ -779,17 +551,12 @@ void TelemetryStore::close()
         return;
     flush();
     d->flushTimer.stop();
-    d->reader.close();
+    d->history.close();
     d->db.close();
     d->open = false;
     ++d->session;
     // The file's samples are no longer at hand; the memory's stay.
-    d->files.clear();
-    d->tailFrom.clear();
-    d->until.clear();
     d->dirty.clear();
-    d->untilPoll.stop();
-    d->cache.removeDevice(QString());
     // What could not be written is queued again by the next open() (it compares with the file).
     d->pending.clear();
     d->pendingLed.clear();
@@ -890,15 +657,18 @@ void TelemetryStore::removeBefore(qint64 cutoffMs)
     for (auto &[id, s] : d->series)
         d->dropFront(id, s, s.countBefore(cutoffMs));
     // The file's older samples (those of the memory went with dropFront()).
-    for (auto &[id, range] : d->files) {
-        if (range.first >= cutoffMs)
-            continue;
-        range.first = cutoffMs;
+    QStringList older;
+    for (const auto &entry : d->history.ranges()) {
+        if (entry.second.first < cutoffMs)
+            older << entry.first;
+    }
+    for (const QString &id : std::as_const(older)) {
+        d->history.clipBefore(id, cutoffMs);
         if (d->open)
             d->db.deleteSamplesBeforeLater(id, cutoffMs);
         emit samplesRemoved(id);
     }
-    // Rows of devices not in memory cannot exist (open() loads them all), but queued rows can.
+    // Queued rows older than the cutoff go too.
     d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(),
                                     [&](const PendingRow &r) { return r.t < cutoffMs; }),
                      d->pending.end());
@@ -912,7 +682,7 @@ void TelemetryStore::append(const QString &deviceId, qint64 tMs, double value)
     if (!std::isfinite(value))
         return;
     d->noteDevice(deviceId);
-    if (d->open && tMs < d->tailStart(deviceId)) {
+    if (d->open && tMs < d->history.tailStart(deviceId)) {
         d->replay(deviceId, tMs, value);
         return;
     }
@@ -939,7 +709,7 @@ void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples
                      [](const Sample &a, const Sample &b) { return a.t < b.t; });
     if (d->open) {
         // Those older than the memory's tail go to the file only.
-        const qint64 from = d->tailStart(deviceId);
+        const qint64 from = d->history.tailStart(deviceId);
         const auto older = std::lower_bound(samples.begin(), samples.end(), from,
                                             [](const Sample &x, qint64 t) { return x.t < t; });
         for (auto it = samples.begin(); it != older; ++it)
@@ -986,10 +756,8 @@ void TelemetryStore::forgetDevice(const QString &deviceId, bool deleteHistory)
     if (deleteHistory) {
         hadSamples = d->series.erase(deviceId) > 0;
         // What the file held of it goes from the view at once too.
-        hadSamples = d->files.erase(deviceId) > 0 || hadSamples;
-        d->tailFrom.erase(deviceId);
+        hadSamples = d->history.forget(deviceId) || hadSamples;
         d->dirty.erase(deviceId);
-        d->cache.removeDevice(deviceId);
         hadLed = d->led.erase(deviceId) > 0;
         d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(), ofDevice),
                          d->pending.end());
@@ -1049,13 +817,13 @@ qsizetype TelemetryStore::sampleCount(const QString &deviceId) const
 {
     const SampleSeries *s = d->find(deviceId);
     qsizetype count = 0;
-    const qint64 from = d->tailStart(deviceId);
+    const qint64 from = d->history.tailStart(deviceId);
     if (s)
         count = s->size() - s->countBefore(from);
-    if (d->open && d->files.count(deviceId)) {
+    if (d->open && d->history.range(deviceId)) {
         // Wait for the writer, then count what it wrote before the memory's tail.
         d->flushAll(nullptr);
-        const qint64 inFile = d->reader.countSamples(deviceId, from, nullptr);
+        const qint64 inFile = d->history.reader().countSamples(deviceId, from, nullptr);
         count += qsizetype(std::max<qint64>(0, inFile));
     }
     return count;
@@ -1065,9 +833,9 @@ std::optional<TelemetryStore::Sample> TelemetryStore::last(const QString &device
 {
     const SampleSeries *s = d->find(deviceId);
     std::optional<Sample> mine = s ? s->last() : std::nullopt;
-    const auto f = d->files.find(deviceId);
-    if (f != d->files.end() && (!mine || f->second.last.t > mine->t))
-        return f->second.last;
+    const FileHistory::Range *f = d->history.range(deviceId);
+    if (f && (!mine || f->last.t > mine->t))
+        return f->last;
     return mine;
 }
 
@@ -1075,15 +843,14 @@ std::optional<TelemetryStore::Range> TelemetryStore::timeRange(const QString &de
 {
     const SampleSeries *s = d->find(deviceId);
     std::optional<Range> range = s ? s->timeRange() : std::nullopt;
-    const auto f = d->files.find(deviceId);
-    if (f != d->files.end() && f->second.first <= f->second.last.t) {
+    if (const FileHistory::Range *f = d->history.range(deviceId)) {
         // The file's first sample, or the retention cutoff once it has passed it.
-        const qint64 first = std::max(f->second.first, d->retentionCutoff());
-        if (first <= f->second.last.t) {
+        const qint64 first = std::max(f->first, d->retentionCutoff());
+        if (first <= f->last.t) {
             if (!range)
-                range = Range{first, f->second.last.t};
+                range = Range{first, f->last.t};
             range->first = std::min(range->first, first);
-            range->last = std::max(range->last, f->second.last.t);
+            range->last = std::max(range->last, f->last.t);
         }
     }
     return range;
@@ -1092,8 +859,7 @@ std::optional<TelemetryStore::Range> TelemetryStore::timeRange(const QString &de
 quint64 TelemetryStore::generation(const QString &deviceId) const
 {
     const SampleSeries *s = d->find(deviceId);
-    const auto h = d->historyGeneration.find(deviceId);
-    return (s ? s->generation() : 0) + (h == d->historyGeneration.end() ? 0 : h->second);
+    return (s ? s->generation() : 0) + d->history.generation(deviceId);
 }
 
 std::vector<TelemetryStore::Column> TelemetryStore::decimate(const QString &deviceId, qint64 t0Ms,
@@ -1103,21 +869,25 @@ std::vector<TelemetryStore::Column> TelemetryStore::decimate(const QString &devi
     if (!s)
         return std::vector<Column>(size_t(std::max(0, columns)));
     std::vector<Column> mine = s->decimate(t0Ms, t1Ms, columns);
-    const auto f = d->files.find(deviceId);
-    if (!d->open || f == d->files.end() || columns <= 0 || t1Ms <= t0Ms)
+    const FileHistory::Range *f = d->history.range(deviceId);
+    if (!d->open || !f || columns <= 0 || t1Ms <= t0Ms)
         return mine;
     // What the file holds before the memory's tail, within the retention period.
-    const qint64 a = std::max({t0Ms, f->second.first, d->retentionCutoff()});
-    const qint64 b = std::min({t1Ms, d->tailStart(deviceId), f->second.last.t + 1});
+    const qint64 a = std::max({t0Ms, f->first, d->retentionCutoff()});
+    const qint64 b = std::min({t1Ms, d->history.tailStart(deviceId), f->last.t + 1});
     if (a >= b)
         return mine;
     std::vector<Column> cols(static_cast<size_t>(columns));
-    d->foldFile(deviceId, t0Ms, t1Ms, columns, a, b, cols);
+    const qint64 rawKeep = d->tiers().rawMs;
+    d->history.decimate(deviceId, t0Ms, t1Ms, a, b,
+                        rawKeep > 0 ? QDateTime::currentMSecsSinceEpoch() - rawKeep
+                                    : std::numeric_limits<qint64>::min(),
+                        cols);
     // The file's part comes first in time.
     for (size_t i = 0; i < cols.size(); ++i) {
         const Column &m = mine[i];
         if (!m.empty)
-            fold(cols[i], m.min, m.max, m.first, m.last, m.count);
+            cols[i].add(m.min, m.max, m.first, m.last, m.count);
     }
     return cols;
 }
@@ -1126,8 +896,8 @@ void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64
                                     const std::function<void(qint64, double)> &fn) const
 {
     const SampleSeries *s = d->find(deviceId);
-    const qint64 from = d->tailStart(deviceId);
-    if (d->open && d->files.count(deviceId) && t0Ms < from && t0Ms <= t1Ms) {
+    const qint64 from = d->history.tailStart(deviceId);
+    if (d->open && d->history.range(deviceId) && t0Ms < from && t0Ms <= t1Ms) {
         // The file's part: what was handed to the writer first, then read on the reader.
         d->flushAll(nullptr);
         std::vector<Sample> older;
@@ -1135,7 +905,7 @@ void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64
         const qint64 end =
             t1Ms < std::numeric_limits<qint64>::max() ? std::min(t1Ms + 1, from) : from;
         if (start < end)
-            d->reader.readSamples(deviceId, start, end, &older, nullptr);
+            d->history.reader().readSamples(deviceId, start, end, &older, nullptr);
         for (const Sample &x : older)
             fn(x.t, x.v);
         if (s)
@@ -1148,7 +918,7 @@ void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64
 
 qsizetype TelemetryStore::countInRange(const QString &deviceId, qint64 t0Ms, qint64 t1Ms) const
 {
-    if (d->open && d->files.count(deviceId)) {
+    if (d->open && d->history.range(deviceId)) {
         qsizetype count = 0;
         forEachInRange(deviceId, t0Ms, t1Ms, [&count](qint64, double) { ++count; });
         return count;
@@ -1162,32 +932,8 @@ std::optional<TelemetryStore::Sample> TelemetryStore::nearest(const QString &dev
 {
     const SampleSeries *s = d->find(deviceId);
     std::optional<Sample> best = s ? s->nearest(tMs) : std::nullopt;
-    const auto better = [&](const Sample &x) {
-        if (!best) {
-            best = x;
-            return;
-        }
-        const qint64 dx = x.t > tMs ? x.t - tMs : tMs - x.t;
-        const qint64 db = best->t > tMs ? best->t - tMs : tMs - best->t;
-        if (dx < db || (dx == db && x.t < best->t))
-            best = x;
-    };
-    if (d->open && d->files.count(deviceId)) {
-        // The raw ranges already read around tMs; a hover never waits for the file.
-        const qint64 i = floorDiv(tMs, HistoryCache::RawChunkMs);
-        for (qint64 k = i - 1; k <= i + 1; ++k) {
-            const HistoryCache::Chunk *c = d->cache.find({deviceId, 0, k});
-            if (!c || !c->ready || c->samples.empty())
-                continue;
-            const auto &v = c->samples;
-            auto it = std::lower_bound(v.begin(), v.end(), tMs,
-                                       [](const Sample &x, qint64 t) { return x.t < t; });
-            if (it != v.end())
-                better(*it);
-            if (it != v.begin())
-                better(*std::prev(it));
-        }
-    }
+    if (d->open && d->history.range(deviceId))
+        best = d->history.nearest(deviceId, tMs, best);
     return best;
 }
 
@@ -1205,7 +951,7 @@ bool TelemetryStore::exportCsv(QIODevice *out, const QString &deviceId, qint64 t
 void TelemetryStore::exportCsvLater(const QString &fileName, const QString &deviceId, qint64 t0Ms,
                                     qint64 t1Ms, std::function<void(const QString &, qint64)> done)
 {
-    if (!d->open || !d->files.count(deviceId)) {
+    if (!d->open || !d->history.range(deviceId)) {
         // Everything is in memory: written here.
         QSaveFile file(fileName);
         QString error;
@@ -1228,7 +974,7 @@ void TelemetryStore::exportCsvLater(const QString &fileName, const QString &devi
             (*shared)(QStringLiteral("the history was closed"), 0);
             return;
         }
-        d->reader.exportCsvLater(fileName, deviceId, start, end, *shared);
+        d->history.reader().exportCsvLater(fileName, deviceId, start, end, *shared);
     });
 }
 
@@ -1238,7 +984,7 @@ qsizetype TelemetryStore::memoryBytes(const QString &deviceId) const
         const SampleSeries *s = d->find(deviceId);
         return s ? s->memoryBytes() : 0;
     }
-    qsizetype total = d->cache.bytes();
+    qsizetype total = d->history.memoryBytes();
     for (const auto &entry : d->series)
         total += entry.second.memoryBytes();
     return total;

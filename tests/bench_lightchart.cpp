@@ -12,6 +12,7 @@
 #include <QFile>
 #include <QImage>
 #include <QPainter>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 
 #include <algorithm>
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
     {
         TelemetryStore writer;
         writer.setFlushBatchSize(int(points) + 1); // one transaction, written by flush()
+        writer.setMaxPendingWrites(points + 1);
         writer.setRetention(0);
         if (!writer.open(path)) {
             std::fprintf(stderr, "bench_lightchart: cannot open %s\n", qPrintable(path));
@@ -162,9 +164,20 @@ int main(int argc, char **argv)
         led.append({start, start + viewMs / 20});
     chart.setLedPeriods(led);
     QImage frame(chart.size(), QImage::Format_ARGB32_Premultiplied);
+    // The file's samples are read as the window shows them (#11): frames until one has them all.
     chart.render(&frame);
+    while ((chart.lastFrameLoading() || !chart.lastFrameHadData()) && loadTimer.elapsed() < 60000) {
+        QSignalSpy loaded(&store, &TelemetryStore::historyLoaded);
+        loaded.wait(100);
+        chart.render(&frame);
+    }
     const double firstPaintMs = double(loadTimer.nsecsElapsed()) / 1e6;
-    const double loadedBytes = double(store.memoryBytes(Device)) / double(store.size(Device));
+    const double loadedBytes = double(store.memoryBytes()) / double(points);
+
+    // The frames below draw the million points from memory (a store without a file, as the
+    // live part of a store with one is): what a frame costs, not what reading the file costs.
+    chart.setStore(&appended);
+    chart.setWindow(viewMs);
 
     // --- paint: full redraw (the window changes every frame: nothing cached) --------------
     std::vector<double> full;
@@ -184,10 +197,10 @@ int main(int argc, char **argv)
     // --- paint: live, one point appended per frame ----------------------------------------
     std::vector<double> live;
     std::vector<double> liveCpu;
-    qint64 t = store.last(Device)->t;
+    qint64 t = appended.last(Device)->t;
     for (int i = 0; i < frames; ++i) {
         t += SpacingMs;
-        store.append(Device, t, 400 + (i % 7));
+        appended.append(Device, t, 400 + (i % 7));
         const double cpu = threadCpuMs();
         timer.start();
         chart.render(&frame);
@@ -200,7 +213,7 @@ int main(int argc, char **argv)
     const auto [v0, v1] = chart.visibleRange();
     for (int i = 0; i < frames; ++i) {
         timer.start();
-        const auto cols = store.decimate(Device, v0 + i, v1, 1150);
+        const auto cols = appended.decimate(Device, v0 + i, v1, 1150);
         decimation.push_back(double(timer.nsecsElapsed()) / 1e6);
         if (cols.empty())
             return 1;
@@ -212,11 +225,11 @@ int main(int argc, char **argv)
     const Stats f = stats(full);
     const Stats l = stats(live);
     const Stats dc = stats(decimation);
-    const qsizetype inView = store.countInRange(Device, v0, v1);
+    const qsizetype inView = appended.countInRange(Device, v0, v1);
     std::printf(
         "bench_lightchart: %lld points in view (%lld stored), 1200x400 offscreen, %d frames "
         "per row, Qt %s\n\n",
-        static_cast<long long>(inView), static_cast<long long>(store.size(Device)), frames,
+        static_cast<long long>(inView), static_cast<long long>(appended.size(Device)), frames,
         qVersion());
     std::printf("| measurement | p50 | p95 | max | target |\n|---|---|---|---|---|\n");
     auto row = [](const char *name, const Stats &s, const char *target) {
@@ -229,8 +242,8 @@ int main(int argc, char **argv)
     row("live: one point appended per frame, CPU time", stats(liveCpu), "p95 1.5 ms");
     row("decimate() alone, 1150 columns", dc, "-");
     std::printf("\n| measurement | value | target |\n|---|---|---|\n");
-    std::printf("| memory per point, history loaded from SQLite (columns + summaries) | %.3f bytes "
-                "| 16 |\n",
+    std::printf("| memory per point of the file, after the first frame with all its data (the "
+                "cache of what the window shows) | %.3f bytes | 16 |\n",
                 loadedBytes);
     std::printf("| memory per point, built by append() (vector growth slack included) | %.3f bytes "
                 "| 16 |\n",
@@ -238,8 +251,9 @@ int main(int argc, char **argv)
     std::printf("| RSS growth per point while appending | %.2f bytes | - |\n", rssPerPoint);
     std::printf("| write %lld points to SQLite (one transaction) | %s | - |\n",
                 static_cast<long long>(points), qPrintable(ms(writeMs)));
-    std::printf("| load %lld points from SQLite (open()) | %s | - |\n",
+    std::printf("| open the file of %lld points (open(): where they begin and end) | %s | - |\n",
                 static_cast<long long>(points), qPrintable(ms(loadMs)));
-    std::printf("| load + first paint | %s | 1 s |\n", qPrintable(ms(firstPaintMs)));
+    std::printf("| open + first paint with all the window's data | %s | 1 s |\n",
+                qPrintable(ms(firstPaintMs)));
     return 0;
 }

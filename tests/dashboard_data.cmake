@@ -12,7 +12,7 @@ nightlight_add_test(lightchart LIBRARIES nightlight_chart)
 # LightChart's arithmetic on its own: axis ticks, the visible window.
 nightlight_add_test(axisticks LIBRARIES nightlight_chart)
 nightlight_add_test(chartviewport LIBRARIES nightlight_chart)
-nightlight_add_benchmark(lightchart LIBRARIES nightlight_chart Qt6::Widgets)
+nightlight_add_benchmark(lightchart LIBRARIES nightlight_chart Qt6::Widgets Qt6::Test)
 # What a long history costs the dashboard (#11): generate a database, measure the first frame,
 # memory, a zoom and a CSV export (scripts/bench-history.sh, docs/chart.md).
 nightlight_add_benchmark(history LIBRARIES nightlight_chart nightlight_testsupport Qt6::Widgets)
