@@ -18,6 +18,8 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <tuple>
+#include <utility>
 
 namespace nightlight {
 
@@ -182,14 +184,17 @@ struct TelemetryStore::Private
         flushTimer.stop();
         if (!open || (queued() == 0 && pendingDevices.empty() && db.unwritten() == 0))
             return;
-        std::vector<PendingRow> batch;
-        batch.swap(pending);
-        std::vector<PendingLed> ledBatch;
-        ledBatch.swap(pendingLed);
-        std::vector<PendingDevice> deviceBatch;
-        deviceBatch.swap(pendingDevices);
+        auto [batch, ledBatch, deviceBatch] = takeQueued();
         db.insertLater(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
         refreshDirtyLater();
+    }
+
+    // Everything queued, taken whole for one hand-over (the queues are left empty).
+    std::tuple<std::vector<PendingRow>, std::vector<PendingLed>, std::vector<PendingDevice>>
+    takeQueued()
+    {
+        return {std::exchange(pending, {}), std::exchange(pendingLed, {}),
+                std::exchange(pendingDevices, {})};
     }
 
     // The backlog queued here (device rows are not part of it).
@@ -333,12 +338,7 @@ struct TelemetryStore::Private
         flushTimer.stop();
         if (!open)
             return true;
-        std::vector<PendingRow> batch;
-        batch.swap(pending);
-        std::vector<PendingLed> ledBatch;
-        ledBatch.swap(pendingLed);
-        std::vector<PendingDevice> deviceBatch;
-        deviceBatch.swap(pendingDevices);
+        auto [batch, ledBatch, deviceBatch] = takeQueued();
         // Queued after every batch and delete handed over before, so when it returns they are
         // done. With nothing new it still retries the rows of a failed write.
         const QString message =

@@ -370,6 +370,16 @@ bool summarizeUntil(TelemetryDatabase &db, const QString &path, qint64 nowMs, in
     return true;
 }
 
+// Opens `path` with the writer alone (no store, nothing loaded), as the benchmark's generator
+// and cost probe use it. False and *message on failure.
+bool openWriter(TelemetryDatabase &db, const QString &path, QString *message)
+{
+    QString reason;
+    return db.open(
+        path, std::numeric_limits<qint64>::min(), nullptr, [](const QString &) {}, &reason,
+        message);
+}
+
 int generate(const GenerateOptions &o)
 {
     const QFileInfo info(o.path);
@@ -431,11 +441,8 @@ int generate(const GenerateOptions &o)
         QString failure;
         TelemetryDatabase db(
             &context, [&](const QString &why) { failure = why; }, [] {});
-        QString reason;
         QString message;
-        if (!db.open(
-                o.path, std::numeric_limits<qint64>::min(), nullptr, [](const QString &) {},
-                &reason, &message))
+        if (!openWriter(db, o.path, &message))
             return fail(message);
         const bool built = summarizeUntil(db, o.path, QDateTime::currentMSecsSinceEpoch(), &chunks);
         db.close();
@@ -871,11 +878,8 @@ int summarizeCost(const QString &path, int devices)
     QString failure;
     TelemetryDatabase db(
         &context, [&](const QString &why) { failure = why; }, [] {});
-    QString reason;
     QString message;
-    if (!db.open(
-            path, std::numeric_limits<qint64>::min(), nullptr, [](const QString &) {}, &reason,
-            &message))
+    if (!openWriter(db, path, &message))
         return fail(message);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // A minute ahead of the clock: the summarize open() posts (at the current time) stops before

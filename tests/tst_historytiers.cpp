@@ -26,6 +26,7 @@ using SampleRow = TelemetryDatabase::SampleRow;
 
 namespace {
 
+using historytest::execAll;
 using historytest::queryValue;
 
 constexpr qint64 MinuteMs = 60000;
@@ -64,27 +65,6 @@ struct Database
             &message);
     }
 };
-
-// Runs `statements` on the file at `path` through a connection of its own.
-bool execAll(const QString &path, const QStringList &statements)
-{
-    const QString name = QStringLiteral("tst_historytiers.exec");
-    bool ok = true;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(path);
-        ok = db.open();
-        QSqlQuery q(db);
-        for (const QString &sql : statements) {
-            if (ok && !q.exec(sql)) {
-                qWarning("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-                ok = false;
-            }
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return ok;
-}
 
 struct Bucket
 {

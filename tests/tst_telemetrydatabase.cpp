@@ -34,6 +34,7 @@ using Changes = std::vector<LedHistory::Change>;
 
 namespace {
 
+using historytest::execAll;
 using historytest::queryValue;
 using historytest::writeFile;
 
@@ -96,27 +97,6 @@ std::vector<Sample> fileSamples(const QString &path, const QString &device)
 qint64 rowCount(const QString &path, const QString &table = QStringLiteral("samples"))
 {
     return queryValue(path, QStringLiteral("SELECT COUNT(*) FROM %1").arg(table));
-}
-
-// Runs `statements` on the file at `path` through a connection of its own.
-bool execAll(const QString &path, const QStringList &statements)
-{
-    const QString name = QStringLiteral("tst_telemetrydatabase.exec");
-    bool ok = true;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(path);
-        ok = db.open();
-        QSqlQuery q(db);
-        for (const QString &sql : statements) {
-            if (ok && !q.exec(sql)) {
-                qWarning("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
-                ok = false;
-            }
-        }
-    }
-    QSqlDatabase::removeDatabase(name);
-    return ok;
 }
 
 // The bytes of a real database file with `count` samples, made and closed (so its write-ahead

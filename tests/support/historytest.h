@@ -9,8 +9,10 @@
 #include <QFile>
 #include <QRandomGenerator>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QString>
+#include <QStringList>
 #include <QTest>
 
 #include <algorithm>
@@ -112,6 +114,28 @@ inline qint64 queryValue(const QString &path, const QString &sql, const QString 
     }
     QSqlDatabase::removeDatabase(name);
     return value;
+}
+
+// Runs `statements` on the file at `path` through a connection of its own; false (and a warning
+// naming the statement) at the first that fails.
+inline bool execAll(const QString &path, const QStringList &statements)
+{
+    const QString name = QStringLiteral("nightlight.test.execAll");
+    bool ok = true;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        ok = db.open();
+        QSqlQuery q(db);
+        for (const QString &sql : statements) {
+            if (ok && !q.exec(sql)) {
+                qWarning("%s: %s", qPrintable(sql), qPrintable(q.lastError().text()));
+                ok = false;
+            }
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return ok;
 }
 
 inline void writeFile(const QString &path, const QByteArray &bytes)
