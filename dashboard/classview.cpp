@@ -1,3 +1,9 @@
+// Over 600 lines: one widget that lays out up to hundreds of tiles itself (grid arithmetic, hit
+// testing, the visible rows), paints them (status, value, LED line, a sparkline from the store's
+// decimation, labels fitted to the tile) with per-tile caches that keep a frame cheap at 100
+// tiles, and gives each its LED override through a context menu (docs/dashboard.md, "Class
+// view"). Its parts share the tile geometry.
+
 #include "classview.h"
 
 #include "devicehub.h"

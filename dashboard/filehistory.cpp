@@ -172,6 +172,15 @@ void FileHistory::decimate(const QString &id, qint64 t0, qint64 t1, qint64 a, qi
             break;
         }
     }
+    // While the 15-minute tier catches up behind the 1-minute one (a migrated file: the
+    // 1-minute buckets come first), the 1-minute tier serves the wide window.
+    if (tier == TiersCoarseFirst[0]) {
+        const auto quarter = m_until.find(tier);
+        const auto minute = m_until.find(TiersCoarseFirst[1]);
+        if (minute != m_until.end() &&
+            (quarter == m_until.end() || minute->second - quarter->second > MaxRawGapMs))
+            tier = TiersCoarseFirst[1];
+    }
     qint64 rawFrom = a;
     // Raw samples older than their retention are gone: the 1-minute tier stands in.
     qint64 summaryTier = tier;

@@ -649,6 +649,11 @@ void LightChart::Private::paint(QPainter &p, const QRectF &area, qreal dpr)
     if (!l.hasData) {
         p.setPen(pal.color(QPalette::PlaceholderText));
         p.drawText(l.plot, Qt::AlignCenter, LightChart::tr("No samples in this window"));
+    } else if (lastFrameLoading && !lastFrameHadData) {
+        // Nothing of the window read from the history file yet (a moment; longer while the
+        // summaries of a migrated file are built).
+        p.setPen(pal.color(QPalette::PlaceholderText));
+        p.drawText(l.plot, Qt::AlignCenter, LightChart::tr("Reading the history…"));
     }
 
     p.setPen(pal.color(QPalette::Mid));

@@ -1,3 +1,8 @@
+// Over 600 lines: the window that ties the parts together (hub, store, chart, device list, class
+// view, LED control): its actions and menus, docks, settings restored and saved, the connection
+// dialog, forgetting devices, exports and the status bar. Each piece is a few small functions;
+// the logic lives in the parts.
+
 #include "mainwindow.h"
 
 #include "classview.h"

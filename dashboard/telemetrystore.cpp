@@ -1,6 +1,6 @@
-// Over 600 lines: ~50 small functions of the facade, plus the write queue with its backlog bound
-// and failure episodes (about 250 lines, the next seam: a class of its own), open()'s merge with
-// the file, the memory's tail and its hand-over to FileHistory, and retention.
+// Over 600 lines: the facade's ~55 public functions, each small, over the parts it ties
+// together (SampleSeries and LedHistory per device, WriteQueue, FileHistory, TelemetryDatabase),
+// plus open()'s merge of memory with the file, the memory's tail, and retention.
 
 #include "telemetrystore.h"
 
@@ -8,6 +8,7 @@
 #include "filehistory.h"
 #include "ledhistory.h"
 #include "telemetrydatabase.h"
+#include "writequeue.h"
 
 #include <QDateTime>
 #include <QLoggingCategory>
@@ -18,8 +19,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <tuple>
-#include <utility>
 
 namespace nightlight {
 
@@ -41,7 +40,6 @@ TelemetryDatabase::Retention tierRetention(qint64 retentionMs, qint64 rawMs, qin
 
 using PendingRow = TelemetryDatabase::SampleRow;
 using PendingLed = TelemetryDatabase::LedRow;
-using PendingDevice = TelemetryDatabase::DeviceRow;
 
 // `seen` is written again once it is this much older than the time a device is heard (at most 24
 // writes a day per device): it only decides, at open(), whether a device with nothing left in the
@@ -59,8 +57,11 @@ struct TelemetryStore::Private
     explicit Private(TelemetryStore *store)
         : q(store),
           db(
-              store, [this](const QString &why) { writeFailed(why); },
-              [this] { writeSucceeded(); }),
+              store, [this](const QString &why) { writes.writeFailed(why); },
+              [this] { writes.writeSucceeded(); }),
+          writes(
+              db, [this](const QString &message, bool problem) { setWarning(message, problem); },
+              [this] { refreshDirtyLater(); }),
           history(store, [store](const QString &id) { emit store->historyLoaded(id); })
     { }
 
@@ -71,30 +72,12 @@ struct TelemetryStore::Private
     std::map<QString, LedHistory> led;
     // The devices the store lists (knownDevices()), each with the `seen` last queued for the file.
     std::map<QString, qint64> known;
-    // Rows queued on the GUI thread, handed to the writer as one batch.
-    std::vector<PendingRow> pending;
-    std::vector<PendingLed> pendingLed;
-    std::vector<PendingDevice> pendingDevices;
-
     QString path;
     bool open = false;
     QString lastWarning;
     QString openError; // why the last open() failed, without the path
 
-    // The backlog bound (#9): rows waiting to be written, queued here or handed to the writer,
-    // never exceed maxPendingWrites; samples beyond it are dropped (newest first: they are never
-    // queued) and counted. `trouble` is true from the first failed write (or dropped sample) until
-    // a write succeeds with the backlog at most half the bound; each such episode warns once at
-    // its start and once, with `droppedInTrouble`, at its end.
-    qsizetype maxPendingWrites = DefaultMaxPendingWrites;
-    qsizetype dropped = 0;
-    qsizetype droppedInTrouble = 0;
-    bool trouble = false;
-
-    QTimer flushTimer;
     QTimer retentionTimer;
-    int flushIntervalMs = 1000;
-    int flushBatchSize = 2000;
     qint64 retentionMs = DefaultRetentionMs;
     qint64 rawRetentionMs = DefaultRawRetentionMs;
     qint64 minuteRetentionMs = DefaultMinuteRetentionMs;
@@ -113,6 +96,8 @@ struct TelemetryStore::Private
     // The file and its writer thread, started by the first open(). Declared after what its
     // reports touch: destroyed first, its destructor stops the thread.
     TelemetryDatabase db;
+    // The rows for the file, handed to the writer in batches.
+    WriteQueue writes;
     // The file's samples, read as they come into view on a reader thread of their own; declared
     // last, stopped first.
     FileHistory history;
@@ -134,72 +119,6 @@ struct TelemetryStore::Private
         emit q->warningOccurred(message);
     }
 
-    void beginTrouble(const QString &message)
-    {
-        trouble = true;
-        droppedInTrouble = 0;
-        db.setReportSuccess(true);
-        setWarning(message);
-    }
-
-    // A write failed (on the writer thread, or in flush()): warn at the first failure of an
-    // episode only (a full disk fails every retry, once a second), and try again after the
-    // interval; the writer keeps the rows.
-    void writeFailed(const QString &message)
-    {
-        if (!trouble) {
-            beginTrouble(QStringLiteral("%1; retrying, and keeping at most %2 unwritten rows "
-                                        "(newer samples are then not saved)")
-                             .arg(message)
-                             .arg(maxPendingWrites));
-        }
-        if (open && !flushTimer.isActive())
-            flushTimer.start(flushIntervalMs);
-    }
-
-    // An insert succeeded while in trouble: the episode ends once the backlog is down to half the
-    // bound (so a writer that only just keeps up does not warn and recover over and over).
-    void writeSucceeded()
-    {
-        if (!trouble || pendingWrites() > maxPendingWrites / 2)
-            return;
-        trouble = false;
-        db.setReportSuccess(false);
-        setWarning(droppedInTrouble == 0
-                       ? QStringLiteral("writing to %1 works again; no samples were lost").arg(path)
-                       : QStringLiteral("writing to %1 works again; %2 samples that arrived "
-                                        "while it did not could not be kept and are not in the "
-                                        "file")
-                             .arg(path)
-                             .arg(droppedInTrouble),
-                   false);
-    }
-
-    qsizetype pendingWrites() const { return queued() + db.unwritten(); }
-
-    // Gives the queued rows to the writer thread without waiting (the flush timer's job). With
-    // nothing queued, still pokes the writer when it holds rows of a failed write.
-    void handOver()
-    {
-        flushTimer.stop();
-        if (!open || (queued() == 0 && pendingDevices.empty() && db.unwritten() == 0))
-            return;
-        auto [batch, ledBatch, deviceBatch] = takeQueued();
-        db.insertLater(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
-        refreshDirtyLater();
-    }
-
-    // Everything queued, taken whole for one hand-over (the queues are left empty).
-    std::tuple<std::vector<PendingRow>, std::vector<PendingLed>, std::vector<PendingDevice>>
-    takeQueued()
-    {
-        return {std::exchange(pending, {}), std::exchange(pendingLed, {}),
-                std::exchange(pendingDevices, {})};
-    }
-
-    // The backlog queued here (device rows are not part of it).
-    qsizetype queued() const { return qsizetype(pending.size() + pendingLed.size()); }
-
     // The device is heard of now: listed from now on, and in the file's devices table (again,
     // when the `seen` written last is SeenResolutionMs old). Like LED changes, always queued.
     void noteDevice(const QString &id)
@@ -209,49 +128,8 @@ struct TelemetryStore::Private
         if (it != known.end() && now - it->second < SeenResolutionMs)
             return;
         known[id] = now;
-        if (!open)
-            return; // open() queues what the file lacks
-        pendingDevices.push_back({id, now});
-        startFlushTimer();
-    }
-
-    void startFlushTimer()
-    {
-        if (queued() >= flushBatchSize)
-            flushTimer.start(0);
-        else if (!flushTimer.isActive())
-            flushTimer.start(flushIntervalMs);
-    }
-
-    void queue(const QString &id, qint64 t, double v)
-    {
-        // Memory-only until open(), which queues what was appended before it.
-        if (!open)
-            return;
-        // Only this thread adds to the backlog, so it never grows past the bound. Refusing the
-        // newest keeps what waits a gapless continuation of the file, and keeps the rows already
-        // handed to the writer out of reach of this thread (docs/dashboard.md "Disk full").
-        if (pendingWrites() >= maxPendingWrites) {
-            if (!trouble) {
-                beginTrouble(QStringLiteral("%1 rows wait to be written to %2; newer samples are "
-                                            "not saved until they are")
-                                 .arg(pendingWrites())
-                                 .arg(path));
-            }
-            ++dropped;
-            ++droppedInTrouble;
-            return;
-        }
-        pending.push_back({id, t, v});
-        startFlushTimer();
-    }
-
-    void queueLed(const QString &id, qint64 t, bool on)
-    {
-        if (!open)
-            return;
-        pendingLed.push_back({id, t, on});
-        startFlushTimer();
+        // Without a file, open() queues what the file lacks.
+        writes.addDevice(id, now);
     }
 
     // Applies the retention cutoff to the LED changes of every device, in memory and (on the
@@ -263,11 +141,7 @@ struct TelemetryStore::Private
             if (!changes.clipBefore(cutoff, &carried))
                 continue;
             const QString device = id;
-            pendingLed.erase(std::remove_if(pendingLed.begin(), pendingLed.end(),
-                                            [&](const PendingLed &r) {
-                                                return r.device == device && r.t < cutoff;
-                                            }),
-                             pendingLed.end());
+            writes.dropLed([&](const PendingLed &r) { return r.device == device && r.t < cutoff; });
             if (open)
                 db.clipLedLater(device, cutoff, carried);
             emit q->ledPeriodsChanged(id);
@@ -280,10 +154,7 @@ struct TelemetryStore::Private
         if (count == 0)
             return;
         const qint64 newFirst = s.dropFront(count);
-        pending.erase(
-            std::remove_if(pending.begin(), pending.end(),
-                           [&](const PendingRow &r) { return r.device == id && r.t < newFirst; }),
-            pending.end());
+        writes.dropSamples([&](const PendingRow &r) { return r.device == id && r.t < newFirst; });
         if (open)
             db.deleteSamplesBeforeLater(id, newFirst);
         emit q->samplesRemoved(id);
@@ -320,7 +191,7 @@ struct TelemetryStore::Private
             const LedHistory &inFile = it == fromFile.end() ? none : it->second;
             for (const LedHistory::Change &c : changes.changes()) {
                 if (!inFile.contains(c))
-                    pendingLed.push_back({id, c.t, c.on});
+                    writes.addLed(id, c.t, c.on);
             }
         }
         for (auto &[id, inFile] : fromFile) {
@@ -332,35 +203,12 @@ struct TelemetryStore::Private
         }
     }
 
-    // flush(): everything queued to the writer, waiting for it.
-    bool flushAll(QString *error)
-    {
-        flushTimer.stop();
-        if (!open)
-            return true;
-        auto [batch, ledBatch, deviceBatch] = takeQueued();
-        // Queued after every batch and delete handed over before, so when it returns they are
-        // done. With nothing new it still retries the rows of a failed write.
-        const QString message =
-            db.insertNow(std::move(batch), std::move(ledBatch), std::move(deviceBatch));
-        if (!message.isEmpty()) {
-            // The writer keeps the rows: the next flush (or the timer) tries again.
-            writeFailed(message);
-            if (error)
-                *error = message;
-            return false;
-        }
-        writeSucceeded();
-        refreshDirtyLater();
-        return true;
-    }
-
     // A sample older than the memory's tail (a device replaying an outage, or a late
     // delivery): written to the file, and shown once it is there. A copy of one the file has
     // cannot be told apart here; the file then holds it twice (the curve is the same).
     void replay(const QString &id, qint64 t, double v)
     {
-        queue(id, t, v);
+        writes.addSample(id, t, v);
         auto [it, made] = dirty.try_emplace(id, t, t);
         if (!made) {
             it->second.first = std::min(it->second.first, t);
@@ -392,7 +240,7 @@ struct TelemetryStore::Private
                 last = Sample{s.times()[size_t(drop - 1)], s.values()[size_t(drop - 1)]};
                 // One still queued (a late sample that arrived after the writer was asked) is
                 // not in the file yet: its range is read again once it is.
-                if (queued() > 0) {
+                if (writes.queued() > 0) {
                     auto [r, fresh] = dirty.try_emplace(id, *first, cutoff - 1);
                     if (!fresh) {
                         r->second.first = std::min(r->second.first, *first);
@@ -425,8 +273,7 @@ struct TelemetryStore::Private
 TelemetryStore::TelemetryStore(QObject *parent)
     : QObject(parent), d(std::make_unique<Private>(this))
 {
-    d->flushTimer.setSingleShot(true);
-    connect(&d->flushTimer, &QTimer::timeout, this, [this] { d->handOver(); });
+    d->writes.setMaxPendingWrites(DefaultMaxPendingWrites);
     d->retentionTimer.setInterval(RetentionCheckMs);
     connect(&d->retentionTimer, &QTimer::timeout, this, [this] {
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
@@ -440,7 +287,7 @@ TelemetryStore::TelemetryStore(QObject *parent)
         d->db.applyRetentionLater(now, d->tiers());
         // The memory keeps the last few minutes; older samples are read from the file once the
         // writer has them (everything handed over before this point).
-        d->handOver();
+        d->writes.handOver();
         d->db.afterWritesLater(
             [this, cutoff = now - TailKeepMs, session = d->session](bool written) {
                 if (written && d->open && session == d->session)
@@ -480,6 +327,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
         return false;
     }
     d->open = true;
+    d->writes.setOpen(true, path);
     ++d->session;
     d->history.open(path, std::move(file.ranges), std::move(file.until));
     // Samples appended before open() (or while closed): written unless the file has them (a
@@ -500,7 +348,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
             for (size_t k = j; k < inFile.size() && inFile[k].t == t[i] && !stored; ++k)
                 stored = inFile[k].v == v[i];
             if (!stored)
-                d->queue(id, t[i], v[i]); // within the backlog bound
+                d->writes.addSample(id, t[i], v[i]); // within the backlog bound
         }
     }
     // From here on the memory holds what comes after each device's last sample in the file.
@@ -516,7 +364,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
     // Devices heard of before open() that the file does not list yet, then the file's.
     for (const auto &[id, seen] : d->known) {
         if (!file.devices.count(id))
-            d->pendingDevices.push_back({id, seen});
+            d->writes.addDevice(id, seen);
     }
     for (const auto &[id, seen] : file.devices) {
         qint64 &mine = d->known[id];
@@ -525,8 +373,7 @@ bool TelemetryStore::open(const QString &path, QString *error)
     // The file's samples older than the retention period go on the writer thread.
     if (d->retentionMs > 0)
         removeBefore(cutoff);
-    if (d->queued() > 0 || !d->pendingDevices.empty())
-        d->flushTimer.start(d->flushIntervalMs);
+    d->writes.schedule();
     return true;
 }
 
@@ -542,7 +389,7 @@ QString TelemetryStore::path() const
 
 bool TelemetryStore::flush(QString *error)
 {
-    return d->flushAll(error);
+    return d->writes.flush(error);
 }
 
 void TelemetryStore::close()
@@ -550,7 +397,6 @@ void TelemetryStore::close()
     if (!d->open)
         return;
     flush();
-    d->flushTimer.stop();
     d->history.close();
     d->db.close();
     d->open = false;
@@ -558,12 +404,7 @@ void TelemetryStore::close()
     // The file's samples are no longer at hand; the memory's stay.
     d->dirty.clear();
     // What could not be written is queued again by the next open() (it compares with the file).
-    d->pending.clear();
-    d->pendingLed.clear();
-    d->pendingDevices.clear();
-    // A new file, a new start: its first failure warns again.
-    d->trouble = false;
-    d->db.setReportSuccess(false);
+    d->writes.setOpen(false);
 }
 
 QString TelemetryStore::lastWarning() const
@@ -578,42 +419,42 @@ QString TelemetryStore::openError() const
 
 void TelemetryStore::setFlushInterval(int ms)
 {
-    d->flushIntervalMs = std::max(0, ms);
+    d->writes.setFlushInterval(ms);
 }
 
 int TelemetryStore::flushInterval() const
 {
-    return d->flushIntervalMs;
+    return d->writes.flushInterval();
 }
 
 void TelemetryStore::setFlushBatchSize(int samples)
 {
-    d->flushBatchSize = std::max(1, samples);
+    d->writes.setFlushBatchSize(samples);
 }
 
 int TelemetryStore::flushBatchSize() const
 {
-    return d->flushBatchSize;
+    return d->writes.flushBatchSize();
 }
 
 qsizetype TelemetryStore::pendingWrites() const
 {
-    return d->pendingWrites();
+    return d->writes.pendingWrites();
 }
 
 void TelemetryStore::setMaxPendingWrites(qsizetype rows)
 {
-    d->maxPendingWrites = std::max<qsizetype>(1, rows);
+    d->writes.setMaxPendingWrites(rows);
 }
 
 qsizetype TelemetryStore::maxPendingWrites() const
 {
-    return d->maxPendingWrites;
+    return d->writes.maxPendingWrites();
 }
 
 qsizetype TelemetryStore::droppedWrites() const
 {
-    return d->dropped;
+    return d->writes.droppedWrites();
 }
 
 qint64 TelemetryStore::setMaxPageCount(qint64 pages)
@@ -669,9 +510,7 @@ void TelemetryStore::removeBefore(qint64 cutoffMs)
         emit samplesRemoved(id);
     }
     // Queued rows older than the cutoff go too.
-    d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(),
-                                    [&](const PendingRow &r) { return r.t < cutoffMs; }),
-                     d->pending.end());
+    d->writes.dropSamples([&](const PendingRow &r) { return r.t < cutoffMs; });
     d->clipLed(cutoffMs);
 }
 
@@ -690,7 +529,7 @@ void TelemetryStore::append(const QString &deviceId, qint64 tMs, double value)
     SampleSeries &s = d->seriesFor(deviceId, &created);
     if (!s.insert(tMs, value))
         return; // a copy of a stored sample (QoS 1 redelivery)
-    d->queue(deviceId, tMs, value);
+    d->writes.addSample(deviceId, tMs, value);
     if (created)
         emit deviceAdded(deviceId);
     emit samplesAppended(deviceId);
@@ -720,7 +559,8 @@ void TelemetryStore::append(const QString &deviceId, std::vector<Sample> samples
     }
     bool created = false;
     SampleSeries &s = d->seriesFor(deviceId, &created);
-    const qsizetype added = s.merge(samples, [&](qint64 t, double v) { d->queue(deviceId, t, v); });
+    const qsizetype added =
+        s.merge(samples, [&](qint64 t, double v) { d->writes.addSample(deviceId, t, v); });
     if (created)
         emit deviceAdded(deviceId);
     if (added > 0)
@@ -733,7 +573,7 @@ void TelemetryStore::appendLedState(const QString &deviceId, qint64 tMs, bool on
     d->noteDevice(deviceId);
     if (!d->led[deviceId].insert(tMs, on))
         return; // the value in effect at tMs: not a change
-    d->queueLed(deviceId, tMs, on);
+    d->writes.addLed(deviceId, tMs, on);
     emit ledPeriodsChanged(deviceId);
 }
 
@@ -748,9 +588,7 @@ void TelemetryStore::forgetDevice(const QString &deviceId, bool deleteHistory)
     const auto ofDevice = [&deviceId](const auto &row) {
         return row.device == deviceId;
     };
-    auto &queuedDevices = d->pendingDevices;
-    queuedDevices.erase(std::remove_if(queuedDevices.begin(), queuedDevices.end(), ofDevice),
-                        queuedDevices.end());
+    d->writes.dropDevices(ofDevice);
     bool hadSamples = false;
     bool hadLed = false;
     if (deleteHistory) {
@@ -759,10 +597,8 @@ void TelemetryStore::forgetDevice(const QString &deviceId, bool deleteHistory)
         hadSamples = d->history.forget(deviceId) || hadSamples;
         d->dirty.erase(deviceId);
         hadLed = d->led.erase(deviceId) > 0;
-        d->pending.erase(std::remove_if(d->pending.begin(), d->pending.end(), ofDevice),
-                         d->pending.end());
-        d->pendingLed.erase(std::remove_if(d->pendingLed.begin(), d->pendingLed.end(), ofDevice),
-                            d->pendingLed.end());
+        d->writes.dropSamples(ofDevice);
+        d->writes.dropLed(ofDevice);
     }
     // After the rows handed over before, on the writer thread: a long history is deleted there.
     if (d->open)
@@ -822,7 +658,7 @@ qsizetype TelemetryStore::sampleCount(const QString &deviceId) const
         count = s->size() - s->countBefore(from);
     if (d->open && d->history.range(deviceId)) {
         // Wait for the writer, then count what it wrote before the memory's tail.
-        d->flushAll(nullptr);
+        d->writes.flush(nullptr);
         const qint64 inFile = d->history.reader().countSamples(deviceId, from, nullptr);
         count += qsizetype(std::max<qint64>(0, inFile));
     }
@@ -899,7 +735,7 @@ void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64
     const qint64 from = d->history.tailStart(deviceId);
     if (d->open && d->history.range(deviceId) && t0Ms < from && t0Ms <= t1Ms) {
         // The file's part: what was handed to the writer first, then read on the reader.
-        d->flushAll(nullptr);
+        d->writes.flush(nullptr);
         std::vector<Sample> older;
         const qint64 start = std::max(t0Ms, d->retentionCutoff());
         const qint64 end =
@@ -966,7 +802,7 @@ void TelemetryStore::exportCsvLater(const QString &fileName, const QString &devi
     // Everything appended so far goes to the file first; then the reader writes the CSV from it.
     const qint64 start = std::max(t0Ms, d->retentionCutoff());
     const qint64 end = t1Ms < std::numeric_limits<qint64>::max() ? t1Ms + 1 : t1Ms;
-    d->handOver();
+    d->writes.handOver();
     auto shared = std::make_shared<std::function<void(const QString &, qint64)>>(std::move(done));
     const quint64 session = d->session;
     d->db.afterWritesLater([this, fileName, deviceId, start, end, shared, session](bool) {

@@ -505,6 +505,10 @@
         <translation>এই সময়সীমায় কোনো মাপ নেই</translation>
     </message>
     <message>
+        <source>Reading the history…</source>
+        <translation>ইতিহাস পড়া হচ্ছে…</translation>
+    </message>
+    <message>
         <source>live</source>
         <translation>সরাসরি</translation>
     </message>
