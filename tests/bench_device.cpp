@@ -10,6 +10,7 @@
 // The probe and the echo client use libmosquitto directly (their own network threads), so the
 // numbers do not include our MqttClient's hand-over to a Qt thread on the measuring side.
 
+#include "procstatus.h"
 #include "protocol.h"
 #include "testbroker.h"
 
@@ -193,26 +194,16 @@ long long runTimeNs(qint64 pid)
     return total;
 }
 
-long long vmRssKb(qint64 pid)
-{
-    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : f.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-    }
-    return -1;
-}
-
 class DeviceProcess
 {
 public:
-    bool start(int port, const QString &id, int intervalMs)
+    // `binary`: nightlight-device, or the bare C device (the same options).
+    bool start(int port, const QString &id, int intervalMs,
+               const QString &binary = QStringLiteral(NIGHTLIGHT_DEVICE_BIN))
     {
         m_process.setStandardOutputFile(QProcess::nullDevice());
         m_process.setStandardErrorFile(QProcess::nullDevice());
-        m_process.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+        m_process.start(binary,
                         {QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
                          QStringLiteral("--port"), QString::number(port), QStringLiteral("--id"),
                          id, QStringLiteral("--interval-ms"), QString::number(intervalMs)});
@@ -341,35 +332,62 @@ int main(int argc, char *argv[])
         startMs.push_back(usSince(t0, first->at) / 1000);
     }
 
-    // --- CPU per 1,000 ticks and memory, at --interval-ms 50 ---------------------------------
-    const QString cid = QStringLiteral("bench-cpu");
-    const std::string ctopic = telemetryTopic(cid).toStdString();
-    probe.subscribe(ctopic.c_str(), 0);
-    probe.clearInbox();
-    DeviceProcess cpuDevice;
-    if (!cpuDevice.start(port, cid, 50))
-        return fail("cannot start nightlight-device");
-    const auto isTelemetry = [&](const Message &m) {
-        return m.topic == ctopic;
+    // --- CPU per 1,000 ticks and memory, at --interval-ms 50, ours and the bare C device ------
+    // One after the other in this run, on the same broker and probe: the bare device is the
+    // reference for what the wire costs (#12).
+    struct TickCost
+    {
+        double cpuMsStat = 0;
+        double cpuMsSched = 0;
+        double wallS = 0;
+        long long rssKb = 0;
+        long long privateKb = 0;
     };
-    for (int i = 0; i < 20; ++i) { // warm up: connected and ticking
-        if (!probe.waitFor(isTelemetry, std::chrono::seconds(10)))
-            return fail("no telemetry at 50 ms");
-    }
-    const long long ticks0 = cpuTicks(cpuDevice.pid());
-    const long long ns0 = runTimeNs(cpuDevice.pid());
-    const auto wall0 = Clock::now();
-    for (int i = 0; i < ticks; ++i) {
-        if (!probe.waitFor(isTelemetry, std::chrono::seconds(10)))
-            return fail("telemetry stopped");
-    }
-    const double wallS = usSince(wall0, Clock::now()) / 1e6;
-    const long long ticks1 = cpuTicks(cpuDevice.pid());
-    const long long ns1 = runTimeNs(cpuDevice.pid());
-    const long long rss = vmRssKb(cpuDevice.pid());
-    const double hz = double(sysconf(_SC_CLK_TCK));
-    const double cpuMsStat = double(ticks1 - ticks0) / hz * 1000 * 1000.0 / ticks;
-    const double cpuMsSched = double(ns1 - ns0) / 1e6 * 1000.0 / ticks;
+    const auto measureTicks = [&](const QString &id,
+                                  const QString &binary) -> std::optional<TickCost> {
+        const std::string ctopic = telemetryTopic(id).toStdString();
+        probe.subscribe(ctopic.c_str(), 0);
+        probe.clearInbox();
+        DeviceProcess device;
+        if (!device.start(port, id, 50, binary))
+            return std::nullopt;
+        const auto isTelemetry = [&](const Message &m) {
+            return m.topic == ctopic;
+        };
+        for (int i = 0; i < 20; ++i) { // warm up: connected and ticking
+            if (!probe.waitFor(isTelemetry, std::chrono::seconds(10)))
+                return std::nullopt;
+        }
+        const long long ticks0 = cpuTicks(device.pid());
+        const long long ns0 = runTimeNs(device.pid());
+        const auto wall0 = Clock::now();
+        for (int i = 0; i < ticks; ++i) {
+            if (!probe.waitFor(isTelemetry, std::chrono::seconds(10)))
+                return std::nullopt;
+        }
+        TickCost c;
+        c.wallS = usSince(wall0, Clock::now()) / 1e6;
+        const long long ticks1 = cpuTicks(device.pid());
+        const long long ns1 = runTimeNs(device.pid());
+        c.rssKb = rssKb(device.pid());
+        c.privateKb = privateKb(device.pid());
+        const double hz = double(sysconf(_SC_CLK_TCK));
+        c.cpuMsStat = double(ticks1 - ticks0) / hz * 1000 * 1000.0 / ticks;
+        c.cpuMsSched = double(ns1 - ns0) / 1e6 * 1000.0 / ticks;
+        return c;
+    };
+    const auto ours =
+        measureTicks(QStringLiteral("bench-cpu"), QStringLiteral(NIGHTLIGHT_DEVICE_BIN));
+    if (!ours)
+        return fail("nightlight-device: no steady telemetry at 50 ms");
+    const auto bare =
+        measureTicks(QStringLiteral("bench-bare"), QStringLiteral(NIGHTLIGHT_BAREDEVICE_BIN));
+    if (!bare)
+        return fail("nightlight-baredevice: no steady telemetry at 50 ms");
+    const double cpuMsStat = ours->cpuMsStat;
+    const double cpuMsSched = ours->cpuMsSched;
+    const double wallS = ours->wallS;
+    const long long rss = ours->rssKb;
 
     const double p50d = percentile(deviceUs, 50), p99d = percentile(deviceUs, 99);
     const double p50e = percentile(echoUs, 50), p99e = percentile(echoUs, 99);
@@ -386,7 +404,16 @@ int main(int argc, char *argv[])
                 ticks, wallS, cpuMsStat);
     std::printf("| CPU per 1,000 ticks at 50 ms, schedstat (all threads) | %.1f ms | |\n",
                 cpuMsSched);
+    std::printf("| the same, bare C device (one thread, libmosquitto; %.1f s) | %.1f ms | |\n",
+                bare->wallS, bare->cpuMsSched);
+    std::printf(
+        "| CPU per tick, nightlight-device / bare C device (schedstat) | %.2fx | <= 1.5x |\n",
+        bare->cpuMsSched > 0 ? cpuMsSched / bare->cpuMsSched : 0.0);
     std::printf("| resident memory (VmRSS) | %.1f MB | < 15 MB |\n", double(rss) / 1024);
+    std::printf("| private memory (Private_Clean + Private_Dirty) | %.1f MB | |\n",
+                double(ours->privateKb) / 1024);
+    std::printf("| resident / private memory, bare C device | %.1f / %.1f MB | |\n",
+                double(bare->rssKb) / 1024, double(bare->privateKb) / 1024);
     std::printf("| start -> first telemetry, median of %d | %.1f ms | < 100 ms |\n", starts,
                 percentile(startMs, 50));
     std::printf("| start -> first telemetry, max of %d | %.1f ms | |\n", starts,

@@ -15,5 +15,12 @@ add_dependencies(tst_nightlightdevice nightlight-device)
 # Run with scripts/bench-device.sh.
 nightlight_add_benchmark(device LIBRARIES nightlight_testsupport PkgConfig::Mosquitto)
 target_compile_definitions(bench_device PRIVATE
-    NIGHTLIGHT_DEVICE_BIN="$<TARGET_FILE:nightlight-device>")
-add_dependencies(bench_device nightlight-device)
+    NIGHTLIGHT_DEVICE_BIN="$<TARGET_FILE:nightlight-device>"
+    NIGHTLIGHT_BAREDEVICE_BIN="$<TARGET_FILE:nightlight-baredevice>")
+add_dependencies(bench_device nightlight-device nightlight-baredevice)
+# Its smoke test: a few commands and ticks of nightlight-device and of the bare C device, so CI
+# knows both run whole (a check, not a measurement: Debug, a shared machine).
+add_test(NAME device-bench-smoke
+    COMMAND bench_device --commands 20 --ticks 40 --starts 1)
+set_tests_properties(device-bench-smoke PROPERTIES TIMEOUT 120)
+

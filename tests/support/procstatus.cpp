@@ -37,9 +37,10 @@ qint64 rssKb(qint64 pid)
     return fieldKb(statusPath(pid), "VmRSS:");
 }
 
-qint64 privateKb()
+qint64 privateKb(qint64 pid)
 {
-    const QString rollup = QStringLiteral("/proc/self/smaps_rollup");
+    const QString rollup = pid > 0 ? QStringLiteral("/proc/%1/smaps_rollup").arg(pid)
+                                   : QStringLiteral("/proc/self/smaps_rollup");
     const qint64 clean = fieldKb(rollup, "Private_Clean:");
     const qint64 dirty = fieldKb(rollup, "Private_Dirty:");
     return clean >= 0 && dirty >= 0 ? clean + dirty : -1;
