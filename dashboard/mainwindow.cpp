@@ -605,6 +605,7 @@ void MainWindow::applyConnectionSettings()
     // A fleet's thousands of messages a second are taken in every 10 ms, not one wake-up each;
     // the chart and the list show them no sooner anyway (docs/fleet.md).
     m_client->setReadPacing(10);
+    m_client->setDeliveryBatching(10);
     m_store->setRetention(qint64(m_connection.retentionDays) * DayMs);
     m_store->setTierRetention(qint64(m_connection.rawDays) * DayMs,
                               qint64(m_connection.minuteDays) * DayMs);

@@ -58,10 +58,6 @@ constexpr qsizetype MaxPayload = 268435455 - 65535 - 4;
 // Packets handled per read notification before the batch is handed over and the worker's event
 // loop gets a turn (new publish() calls, timers).
 constexpr int MaxPacketsPerWakeup = 2000;
-// Received messages go to the owner's thread at most this often while they keep coming (the
-// first after a quiet spell at once): at 10,000 messages a second in ones and twos, one queued
-// call each cost both threads more than the messages did (#10, docs/fleet.md).
-constexpr int BatchIntervalMs = 10;
 // Read pacing's guard (Worker::paceRelayReads): this many paced reads in a row, each with the
 // same number (at least PaceWindowMin) of QoS 1 messages, mean the broker sends a window's worth
 // and waits for our acknowledgements; pacing is then off for the connection.
@@ -104,6 +100,9 @@ struct Settings
     quint32 maxPacketSize = MqttClient::DefaultMaximumPacketSize;
     quint32 sessionExpiry = 0xFFFFFFFF;
     int readPaceMs = 0;
+    // setDeliveryBatching(): received messages go to the owner's thread at most this often while
+    // they keep coming (the first after a quiet spell at once); 0: each read's at once.
+    int deliveryBatchMs = 0;
 };
 
 // Implemented by MqttClient::Private; called on the owner's thread only.
@@ -362,16 +361,18 @@ void Worker::fail(const MqttFailure &failure)
         Qt::QueuedConnection);
 }
 
-// Hands the received messages over now, or within BatchIntervalMs of the last hand-over.
+// Hands the received messages over now, or within Settings::deliveryBatchMs of the last
+// hand-over.
 void Worker::flushBatch()
 {
     if (m_batch.isEmpty() || m_batchTimer.isActive())
         return;
-    const qint64 since = m_sinceHandOver.isValid() ? m_sinceHandOver.elapsed() : BatchIntervalMs;
-    if (since >= BatchIntervalMs)
+    const int interval = m_settings.deliveryBatchMs;
+    const qint64 since = m_sinceHandOver.isValid() ? m_sinceHandOver.elapsed() : interval;
+    if (since >= interval)
         flushBatchNow();
     else
-        m_batchTimer.start(int(BatchIntervalMs - since));
+        m_batchTimer.start(int(interval - since));
 }
 
 // Also before every other report, so the owner sees everything in the order it happened.
@@ -1674,6 +1675,11 @@ void MqttClient::setSessionExpiry(quint32 seconds)
 void MqttClient::setReadPacing(int ms)
 {
     d->settings.readPaceMs = std::max(0, ms);
+}
+
+void MqttClient::setDeliveryBatching(int ms)
+{
+    d->settings.deliveryBatchMs = std::max(0, ms);
 }
 
 bool MqttClient::publish(const QString &topic, const QByteArray &payload, int qos, bool retain)
