@@ -1,5 +1,6 @@
 #include "deviceoptions.h"
 
+#include "hadiscovery.h"
 #include "protocol.h"
 
 #include <QCommandLineParser>
@@ -61,6 +62,9 @@ const OptionSpec optionSpecs[] = {
      "Advanced: telemetry goes at QoS 1 for this long after each connect (default 60000).", true},
     {"reconnect-max-ms", "ms", "Advanced: longest MQTT reconnect delay (default 30000).", true},
     {"verbose", nullptr, "Log debug messages (nightlight.* categories)."},
+    {"ha-discovery", nullptr,
+     "Publish Home Assistant MQTT discovery configs (retained) and answer its birth message."},
+    {"ha-discovery-prefix", "prefix", "Home Assistant discovery prefix (default homeassistant)."},
 };
 
 const QStringList backendNames = {QStringLiteral("simulated"), QStringLiteral("grove"),
@@ -150,6 +154,17 @@ public:
                         QStringLiteral("unknown backend (expected simulated, grove or "
                                        "counterfit)"));
         }
+        *out = r->value;
+        return true;
+    }
+
+    bool haDiscoveryPrefix(const char *name, QString *out)
+    {
+        const auto r = raw(name);
+        if (!r)
+            return true;
+        if (const auto why = HaDiscovery::prefixError(r->value))
+            return fail(*r, *why);
         *out = r->value;
         return true;
     }
@@ -249,6 +264,12 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
         QStringLiteral("Read options from this INI file (keys like the long options, e.g. "
                        "interval-ms=1000); the command line wins."),
         QStringLiteral("file")));
+    // An action, not a setting: on the command line only, never in the config file.
+    const QCommandLineOption haRemoveOption(
+        QStringLiteral("ha-discovery-remove"),
+        QStringLiteral("Remove the Home Assistant discovery configs (empty retained payloads "
+                       "under --ha-discovery-prefix), wait for the broker, exit."));
+    parser.addOption(haRemoveOption);
     for (const OptionSpec &spec : optionSpecs) {
         QStringList names{QLatin1String(spec.name)};
         if (qstrcmp(spec.name, "verbose") == 0)
@@ -318,6 +339,7 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
         }
     }
 
+    o.haDiscoveryRemove = parser.isSet(haRemoveOption);
     Reader r(parser, settings.get(), o.configFile);
     BackendOptions &b = o.backends;
     int port = o.port;
@@ -346,7 +368,8 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
         r.integer("reconnect-min-ms", 10, 3600 * 1000, &o.reconnectMinMs) &&
         r.integer("reconnect-max-ms", 10, 3600 * 1000, &o.reconnectMaxMs) &&
         r.integer("telemetry-qos1-window-ms", 0, 3600 * 1000, &o.telemetryQos1WindowMs) &&
-        r.flag("verbose", &o.verbose);
+        r.flag("verbose", &o.verbose) && r.flag("ha-discovery", &o.haDiscovery) &&
+        r.haDiscoveryPrefix("ha-discovery-prefix", &o.haDiscoveryPrefix);
     if (!ok) {
         result.text = r.error();
         return result;

@@ -32,6 +32,11 @@ struct DeviceOptions
     int reconnectMaxMs = 30000;
     int telemetryQos1WindowMs = 60000; // advanced (hidden): QoS 1 telemetry after each connect
     bool verbose = false; // nightlight.* debug logging
+    // Home Assistant MQTT discovery (#12, device/hadiscovery.h): publish the configs under
+    // haDiscoveryPrefix; or, with haDiscoveryRemove (command line only), remove them and exit.
+    bool haDiscovery = false;
+    QString haDiscoveryPrefix = QStringLiteral("homeassistant");
+    bool haDiscoveryRemove = false;
     QString configFile; // as given with --config, empty if none
     BackendOptions backends;
 

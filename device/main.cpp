@@ -4,6 +4,7 @@
 
 #include "backends.h"
 #include "deviceoptions.h"
+#include "hadiscovery.h"
 #include "led.h"
 #include "lightsensor.h"
 #include "mqttclient.h"
@@ -17,6 +18,7 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
+#include <QSet>
 #include <QTimer>
 
 #include <csignal>
@@ -38,6 +40,92 @@ void printError(const QString &message)
 {
     std::fprintf(stderr, "nightlight-device: %s\n", qUtf8Printable(message));
     std::fflush(stderr);
+}
+
+// A removal run waits this long for the broker to confirm every removal.
+constexpr int HaRemoveTimeoutMs = 20000;
+
+void configureConnection(MqttClient &client, const DeviceOptions &options)
+{
+    client.setHost(options.host);
+    client.setPort(options.port);
+    client.setUsername(options.username);
+    client.setPassword(options.password);
+    client.setTlsCaFile(options.tlsCaFile);
+    client.setReconnectDelay(options.reconnectMinMs, options.reconnectMaxMs);
+    client.setProtocolVersion(options.mqttVersion);
+}
+
+// --ha-discovery-remove: an empty retained payload on every config topic ("To remove the
+// component, publish an empty string to the discovery topic",
+// https://www.home-assistant.io/integrations/mqtt/#single-component-discovery-payload), then exit
+// 0 once the broker has processed them all. The proof is the broker itself: we subscribe to the
+// config topics first, and a zero-byte retained PUBLISH is "processed as normal by the Server and
+// sent to Clients with a subscription matching the topic name" (MQTT-3.3.1-10), so seeing our own
+// empty payload come back on a topic means its retained config is gone. Own client id and a clean
+// session: the device's persistent session (and the commands queued in it) stay untouched, and
+// there is no Last Will.
+int removeHaDiscovery(const DeviceOptions &options)
+{
+    const QList<HaDiscoveryMessage> removals =
+        HaDiscovery::removals(options.id, options.haDiscoveryPrefix);
+    MqttClient client;
+    configureConnection(client, options);
+    client.setClientId(options.clientId + QStringLiteral("-ha-remove"));
+    client.setCleanSession(true);
+    QSet<QString> pending;
+    for (const HaDiscoveryMessage &m : removals) {
+        client.subscribe(m.topic, 1);
+        pending.insert(m.topic);
+    }
+    bool done = false;
+    QObject::connect(&client, &MqttClient::connected, &client, [&] {
+        // Subscriptions go out before anything published after the CONNACK; after a reconnect
+        // the removals are simply sent again.
+        for (const HaDiscoveryMessage &m : removals)
+            client.publish(m.topic, QByteArray(), 1, true);
+    });
+    QObject::connect(&client, &MqttClient::messageReceived, &client, [&](const MqttMessage &m) {
+        // The retained configs come first (on subscribing); only an empty payload counts.
+        if (done || !m.payload.isEmpty() || !pending.remove(m.topic))
+            return;
+        qCInfo(lcDevice, "removed %s", qUtf8Printable(m.topic));
+        if (pending.isEmpty()) {
+            done = true;
+            client.disconnectFromHost(); // DISCONNECT is written before the worker ends
+            QCoreApplication::exit(0);
+        }
+    });
+    QObject::connect(&client, &MqttClient::errorOccurred, &client,
+                     [&](MqttClient::Error, const QString &message) {
+                         if (done || !client.gaveUp())
+                             return;
+                         done = true;
+                         printError(QStringLiteral("cannot connect to %1:%2: %3")
+                                        .arg(options.host)
+                                        .arg(options.port)
+                                        .arg(message));
+                         QCoreApplication::exit(ExitMqtt);
+                     });
+    QTimer timeout;
+    timeout.setSingleShot(true);
+    QObject::connect(&timeout, &QTimer::timeout, &client, [&] {
+        if (done)
+            return;
+        done = true;
+        printError(QStringLiteral("the broker %1:%2 did not confirm the removal of %3 of %4 "
+                                  "Home Assistant configs within %5 s")
+                       .arg(options.host)
+                       .arg(options.port)
+                       .arg(pending.size())
+                       .arg(removals.size())
+                       .arg(HaRemoveTimeoutMs / 1000));
+        client.disconnectFromHost();
+        QCoreApplication::exit(ExitMqtt);
+    });
+    timeout.start(HaRemoveTimeoutMs);
+    client.connectToHost();
+    return QCoreApplication::exec();
 }
 
 } // namespace
@@ -77,6 +165,8 @@ int main(int argc, char *argv[])
     if (options.verbose)
         QLoggingCategory::setFilterRules(QStringLiteral("nightlight.debug=true\n"
                                                         "nightlight.*.debug=true"));
+    if (options.haDiscoveryRemove)
+        return removeHaDiscovery(options); // touches no hardware
 
     // Installed before the backends start: a signal from now on waits for the event loop.
     SignalWatcher signalWatcher;
@@ -107,18 +197,26 @@ int main(int argc, char *argv[])
     const QString telemetryTopicName = telemetryTopic(options.id);
 
     MqttClient client;
-    client.setHost(options.host);
-    client.setPort(options.port);
+    configureConnection(client, options);
     client.setClientId(options.clientId);
     // A persistent session: QoS 1 commands sent while we are away are delivered on reconnect.
     client.setCleanSession(false);
-    client.setUsername(options.username);
-    client.setPassword(options.password);
-    client.setTlsCaFile(options.tlsCaFile);
-    client.setReconnectDelay(options.reconnectMinMs, options.reconnectMaxMs);
-    client.setProtocolVersion(options.mqttVersion);
     client.setWill(statusTopicName, encodeAvailability(Availability::Offline), 1, true);
     client.subscribe(commandsTopicName, 1);
+
+    // Home Assistant discovery (#12): the configs are retained, QoS 1, and sent on every connect
+    // and whenever Home Assistant's birth message ("online" on <prefix>/status) arrives.
+    const QList<HaDiscoveryMessage> haConfigs = options.haDiscovery
+        ? HaDiscovery::configs(options.id, options.haDiscoveryPrefix,
+                               QLatin1String(NIGHTLIGHT_VERSION))
+        : QList<HaDiscoveryMessage>();
+    const QString haStatusTopicName = HaDiscovery::statusTopic(options.haDiscoveryPrefix);
+    if (options.haDiscovery)
+        client.subscribe(haStatusTopicName, 1);
+    const auto publishHaConfigs = [&] {
+        for (const HaDiscoveryMessage &m : haConfigs)
+            client.publish(m.topic, m.payload, 1, true);
+    };
 
     auto nightlight = std::make_unique<Nightlight>(sensor.get(), led.get());
     nightlight->setInterval(options.intervalMs);
@@ -146,11 +244,25 @@ int main(int argc, char *argv[])
                          if (client.isConnected())
                              client.publish(stateTopicName, encodeState(s), 1, true);
                      });
-    QObject::connect(&client, &MqttClient::messageReceived, nightlight.get(),
-                     [&](const MqttMessage &m) {
-                         if (m.topic == commandsTopicName)
-                             nightlight->handleCommand(m.payload);
-                     });
+    QObject::connect(
+        &client, &MqttClient::messageReceived, nightlight.get(), [&](const MqttMessage &m) {
+            if (m.topic == commandsTopicName) {
+                nightlight->handleCommand(m.payload);
+            } else if (options.haDiscovery && m.topic == haStatusTopicName) {
+                // Only the exact birth payload counts; "offline" (HA's will) and
+                // anything else, empty or binary, is ignored.
+                if (m.payload != "online") {
+                    qCDebug(lcDevice, "ignored %lld bytes on %s", qint64(m.payload.size()),
+                            qUtf8Printable(haStatusTopicName));
+                    return;
+                }
+                qCInfo(lcDevice, "Home Assistant is online: sending discovery");
+                publishHaConfigs();
+                // "After the configs have been published, the state topics will
+                // need an update" (HA docs, discovery and availability).
+                client.publish(stateTopicName, encodeState(nightlight->state()), 1, true);
+            }
+        });
     QObject::connect(&client, &MqttClient::messageTooLarge, nightlight.get(),
                      [&](const QString &topic, qint64 bytes) {
                          if (topic == commandsTopicName)
@@ -161,6 +273,7 @@ int main(int argc, char *argv[])
                int(options.port), qUtf8Printable(options.clientId));
         sinceConnect.start();
         client.publish(statusTopicName, encodeAvailability(Availability::Online), 1, true);
+        publishHaConfigs(); // before the state: HA reads the state once it has the configs
         client.publish(stateTopicName, encodeState(nightlight->state()), 1, true);
         nightlight->setConnected(true); // drains the buffer, oldest first
     });

@@ -24,3 +24,8 @@ add_test(NAME device-bench-smoke
     COMMAND bench_device --commands 20 --ticks 40 --starts 1)
 set_tests_properties(device-bench-smoke PROPERTIES TIMEOUT 120)
 
+# Home Assistant discovery (#12): the configs, and the real binary against a real broker.
+nightlight_add_test(hadiscovery LIBRARIES nightlight_device)
+target_compile_definitions(tst_hadiscovery PRIVATE
+    NIGHTLIGHT_DEVICE_BIN="$<TARGET_FILE:nightlight-device>")
+add_dependencies(tst_hadiscovery nightlight-device)

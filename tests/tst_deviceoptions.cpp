@@ -43,6 +43,9 @@ QVariantMap toMap(const DeviceOptions &o)
         {QStringLiteral("counterfit-url"), b.counterfitUrl.toString()},
         {QStringLiteral("counterfit-sensor-pin"), b.counterfitSensorPin},
         {QStringLiteral("counterfit-led-pin"), b.counterfitLedPin},
+        {QStringLiteral("ha-discovery"), o.haDiscovery},
+        {QStringLiteral("ha-discovery-prefix"), o.haDiscoveryPrefix},
+        {QStringLiteral("ha-discovery-remove"), o.haDiscoveryRemove},
     };
 }
 
@@ -232,6 +235,23 @@ void TestDeviceOptions::good_data()
         << map({{"interval-ms", 100}, {"id", QStringLiteral("cli")}, {"threshold", 111.0}});
     QTest::newRow("empty config file") << strings({"--config", "%DIR%/device.conf"}) << QString()
                                        << none << map({{"interval-ms", 5000}});
+    QTest::newRow("home assistant off by default")
+        << QStringList() << none << none
+        << map({{"ha-discovery", false},
+                {"ha-discovery-prefix", QStringLiteral("homeassistant")},
+                {"ha-discovery-remove", false}});
+    QTest::newRow("home assistant on the command line")
+        << strings({"--ha-discovery", "--ha-discovery-prefix", "ha/test"}) << none << none
+        << map({{"ha-discovery", true},
+                {"ha-discovery-prefix", QStringLiteral("ha/test")},
+                {"ha-discovery-remove", false}});
+    QTest::newRow("home assistant in the config file")
+        << strings({"--config", "%DIR%/device.conf"})
+        << QStringLiteral("ha-discovery=true\nha-discovery-prefix=hass\n") << none
+        << map({{"ha-discovery", true}, {"ha-discovery-prefix", QStringLiteral("hass")}});
+    QTest::newRow("home assistant removal")
+        << strings({"--ha-discovery-remove"}) << none << none
+        << map({{"ha-discovery-remove", true}, {"ha-discovery", false}});
 }
 
 void TestDeviceOptions::good()
@@ -309,6 +329,22 @@ void TestDeviceOptions::bad_data()
     row("password without a user name", {"--password-file", "%DIR%/password"}, "but no --username");
     row("env password without a user name", {}, "but no --username", QString(),
         QStringLiteral("x"));
+    row("empty discovery prefix", {"--ha-discovery-prefix", ""},
+        "invalid --ha-discovery-prefix \"\": must not be empty");
+    row("discovery prefix with +", {"--ha-discovery-prefix", "home+assistant"},
+        "invalid --ha-discovery-prefix \"home+assistant\": must not contain the MQTT wildcards");
+    row("discovery prefix with #", {"--ha-discovery-prefix", "ha/#"},
+        "invalid --ha-discovery-prefix \"ha/#\": must not contain the MQTT wildcards");
+    row("discovery prefix with a leading /", {"--ha-discovery-prefix", "/homeassistant"},
+        "must not start or end with /");
+    row("discovery prefix with a trailing /", {"--ha-discovery-prefix", "homeassistant/"},
+        "must not start or end with /");
+    row("empty discovery prefix in config", {"--config", "%DIR%/device.conf"},
+        "invalid ha-discovery-prefix \"\" in ", QStringLiteral("ha-discovery-prefix=\n"));
+    row("bad ha-discovery in config", {"--config", "%DIR%/device.conf"}, "must be true or false",
+        QStringLiteral("ha-discovery=sometimes\n"));
+    row("removal is not a config key", {"--config", "%DIR%/device.conf"},
+        "unknown key \"ha-discovery-remove\"", QStringLiteral("ha-discovery-remove=true\n"));
 }
 
 void TestDeviceOptions::bad()
@@ -389,7 +425,9 @@ void TestDeviceOptions::shippedConfigExample()
                                      "counterfit-led-pin",
                                      "verbose",
                                      "reconnect-min-ms",
-                                     "reconnect-max-ms"});
+                                     "reconnect-max-ms",
+                                     "ha-discovery",
+                                     "ha-discovery-prefix"});
     for (const QString &k : all)
         QVERIFY2(keys.contains(k), qPrintable(k));
 
@@ -402,6 +440,7 @@ void TestDeviceOptions::shippedConfigExample()
     expected[QStringLiteral("tls-ca")] = QStringLiteral("/etc/nightlight/ca.crt");
     expected[QStringLiteral("adc-address")] = 4;
     expected[QStringLiteral("gpio-chip")] = QStringLiteral("gpiochip0");
+    expected[QStringLiteral("ha-discovery")] = false;
     QCOMPARE(toMap(result.options), expected);
 
     // As shipped, all comments (the package's /etc/nightlight/device.conf): the defaults.
