@@ -1,6 +1,7 @@
 // nightlight-device: reads a light sensor, switches an LED and talks MQTT (issue #4).
-// Exit codes: 0 after SIGTERM/SIGINT, 2 bad options, 3 a backend cannot start, 4 a permanent MQTT
-// error (bad credentials, not authorised, TLS, invalid settings: the client gave up).
+// Exit codes: 0 after SIGTERM/SIGINT or a confirmed --ha-discovery-remove, 2 bad options, 3 a
+// backend cannot start, 4 a permanent MQTT error (bad credentials, not authorised, TLS, invalid
+// settings: the client gave up) or a --ha-discovery-remove the broker did not confirm in time.
 
 #include "backends.h"
 #include "deviceoptions.h"
