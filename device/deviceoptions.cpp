@@ -264,12 +264,6 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
         QStringLiteral("Read options from this INI file (keys like the long options, e.g. "
                        "interval-ms=1000); the command line wins."),
         QStringLiteral("file")));
-    // An action, not a setting: on the command line only, never in the config file.
-    const QCommandLineOption haRemoveOption(
-        QStringLiteral("ha-discovery-remove"),
-        QStringLiteral("Remove the Home Assistant discovery configs (empty retained payloads "
-                       "under --ha-discovery-prefix), wait for the broker, exit."));
-    parser.addOption(haRemoveOption);
     for (const OptionSpec &spec : optionSpecs) {
         QStringList names{QLatin1String(spec.name)};
         if (qstrcmp(spec.name, "verbose") == 0)
@@ -281,6 +275,12 @@ DeviceOptions::ParseResult DeviceOptions::parse(const QStringList &arguments,
             option.setFlags(QCommandLineOption::HiddenFromHelp);
         parser.addOption(option);
     }
+    // An action, not a setting: on the command line only, never in the config file.
+    const QCommandLineOption haRemoveOption(
+        QStringLiteral("ha-discovery-remove"),
+        QStringLiteral("Remove the Home Assistant discovery configs (empty retained payloads "
+                       "under --ha-discovery-prefix), wait for the broker, exit."));
+    parser.addOption(haRemoveOption);
 
     if (!parser.parse(arguments)) {
         result.text = parser.errorText();
