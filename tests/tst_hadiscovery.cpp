@@ -10,6 +10,7 @@
 #include "hadiscovery.h"
 #include "mqttclient.h"
 #include "protocol.h"
+#include "recordingclient.h"
 #include "testbroker.h"
 
 #include <QJsonArray>
@@ -322,31 +323,10 @@ private:
     QByteArray m_stderr;
 };
 
-class Observer
+class Observer : public RecordingClient
 {
 public:
-    Observer(const TestBroker &broker, const QStringList &filters)
-    {
-        m_client.setHost(broker.host());
-        m_client.setPort(broker.port());
-        m_client.setReconnectDelay(50, 100);
-        for (const QString &f : filters)
-            m_client.subscribe(f, 1);
-        QObject::connect(&m_client, &MqttClient::messageReceived,
-                         [this](const MqttMessage &m) { messages.append(m); });
-        m_client.connectToHost();
-    }
-    bool isConnected() const { return m_client.isConnected(); }
-    MqttClient &client() { return m_client; }
-    QList<MqttMessage> on(const QString &topic) const
-    {
-        QList<MqttMessage> out;
-        for (const MqttMessage &m : messages) {
-            if (m.topic == topic)
-                out.append(m);
-        }
-        return out;
-    }
+    using RecordingClient::RecordingClient;
     std::optional<QJsonObject> lastState(const QString &id) const
     {
         const auto s = on(stateTopic(id));
@@ -369,11 +349,6 @@ public:
         }
         return out;
     }
-
-    QList<MqttMessage> messages;
-
-private:
-    MqttClient m_client;
 };
 
 QStringList strings(std::initializer_list<const char *> items)

@@ -8,6 +8,7 @@
 #include "mqttclient.h"
 #include "procstatus.h"
 #include "protocol.h"
+#include "recordingclient.h"
 #include "testbroker.h"
 
 #include <QDateTime>
@@ -69,24 +70,10 @@ private:
 };
 
 // A client that records every message on the topics it subscribes to.
-class Observer
+class Observer : public RecordingClient
 {
 public:
-    Observer(const TestBroker &broker, const QStringList &filters)
-    {
-        m_client.setHost(broker.host());
-        m_client.setPort(broker.port());
-        m_client.setReconnectDelay(50, 100);
-        for (const QString &f : filters)
-            m_client.subscribe(f, 1);
-        QObject::connect(&m_client, &MqttClient::messageReceived, [this](const MqttMessage &m) {
-            messages.append(m);
-            receivedAt.append(QDateTime::currentMSecsSinceEpoch());
-        });
-        m_client.connectToHost();
-    }
-    bool isConnected() const { return m_client.isConnected(); }
-    MqttClient &client() { return m_client; }
+    using RecordingClient::RecordingClient;
 
     // Every message on `topic` that `decode` accepts, in arrival order.
     template<typename T>
@@ -138,12 +125,6 @@ public:
         }
         return out;
     }
-
-    QList<MqttMessage> messages;
-    QList<qint64> receivedAt; // ms since the epoch, per message
-
-private:
-    MqttClient m_client;
 };
 
 QStringList strings(std::initializer_list<const char *> items)
