@@ -83,7 +83,7 @@ struct TelemetryReader::Private
 
     QSqlDatabase db() const { return QSqlDatabase::database(connectionName, false); }
 
-    // Reader thread. The summary tiers' `until`; a file without the table has none.
+    // Reader thread. The summary tiers' `until` (none when it cannot be read).
     void readUntil(std::map<qint64, qint64> &until)
     {
         QSqlQuery query(db());
@@ -92,6 +92,31 @@ struct TelemetryReader::Private
             return;
         while (query.next())
             until[query.value(0).toLongLong()] = query.value(1).toLongLong();
+    }
+
+    // Reader thread: calls fn(t, v) for each raw sample of `device` with t0 <= t < t1, in time
+    // order, straight from the query. False and *error when the read failed.
+    bool forEachSample(const QString &device, qint64 t0, qint64 t1,
+                       const std::function<void(qint64, double)> &fn, QString *error)
+    {
+        QSqlQuery query(db());
+        query.setForwardOnly(true);
+        query.prepare(QStringLiteral(
+            "SELECT t, v FROM samples WHERE device = ? AND t >= ? AND t < ? ORDER BY t"));
+        query.addBindValue(device);
+        query.addBindValue(t0);
+        query.addBindValue(t1);
+        if (!query.exec()) {
+            *error = query.lastError().text();
+            return false;
+        }
+        while (query.next())
+            fn(query.value(0).toLongLong(), query.value(1).toDouble());
+        if (query.lastError().isValid()) {
+            *error = query.lastError().text();
+            return false;
+        }
+        return true;
     }
 
     // Reader thread.
@@ -103,41 +128,36 @@ struct TelemetryReader::Private
         const Request &r = a.request;
         if (r.tier < 0)
             return;
+        if (r.tier == 0) {
+            forEachSample(
+                r.device, r.t0, r.t1,
+                [&a](qint64 t, double v) {
+                    a.samples.push_back({t, v});
+                },
+                &a.error);
+            return;
+        }
+        const auto done = a.until.find(r.tier);
+        if (done == a.until.end())
+            return; // nothing summarised yet
         QSqlQuery query(db());
         query.setForwardOnly(true);
-        if (r.tier == 0) {
-            query.prepare(QStringLiteral(
-                "SELECT t, v FROM samples WHERE device = ? AND t >= ? AND t < ? ORDER BY t"));
-            query.addBindValue(r.device);
-            query.addBindValue(r.t0);
-            query.addBindValue(r.t1);
-            if (!query.exec()) {
-                a.error = query.lastError().text();
-                return;
-            }
-            while (query.next())
-                a.samples.push_back({query.value(0).toLongLong(), query.value(1).toDouble()});
-        } else {
-            const auto done = a.until.find(r.tier);
-            if (done == a.until.end())
-                return; // nothing summarised yet
-            query.prepare(
-                QStringLiteral("SELECT t, min, max, first_v, last_v, sum, count FROM summary "
-                               "WHERE tier = ? AND device = ? AND t >= ? AND t < ? ORDER BY t"));
-            query.addBindValue(r.tier);
-            query.addBindValue(r.device);
-            query.addBindValue(r.t0);
-            query.addBindValue(std::min(r.t1, done->second));
-            if (!query.exec()) {
-                a.error = query.lastError().text();
-                return;
-            }
-            while (query.next()) {
-                a.buckets.push_back({query.value(0).toLongLong(), query.value(1).toDouble(),
-                                     query.value(2).toDouble(), query.value(3).toDouble(),
-                                     query.value(4).toDouble(), query.value(5).toDouble(),
-                                     query.value(6).toLongLong()});
-            }
+        query.prepare(
+            QStringLiteral("SELECT t, min, max, first_v, last_v, sum, count FROM summary "
+                           "WHERE tier = ? AND device = ? AND t >= ? AND t < ? ORDER BY t"));
+        query.addBindValue(r.tier);
+        query.addBindValue(r.device);
+        query.addBindValue(r.t0);
+        query.addBindValue(std::min(r.t1, done->second));
+        if (!query.exec()) {
+            a.error = query.lastError().text();
+            return;
+        }
+        while (query.next()) {
+            a.buckets.push_back({query.value(0).toLongLong(), query.value(1).toDouble(),
+                                 query.value(2).toDouble(), query.value(3).toDouble(),
+                                 query.value(4).toDouble(), query.value(5).toDouble(),
+                                 query.value(6).toLongLong()});
         }
         if (query.lastError().isValid())
             a.error = query.lastError().text();
@@ -241,27 +261,17 @@ void TelemetryReader::exportCsvLater(const QString &fileName, const QString &dev
             } else {
                 // Straight from the query to the file, 64 KiB at a time: a month of one device
                 // is never all in memory.
-                QSqlQuery query(d->db());
-                query.setForwardOnly(true);
-                query.prepare(QStringLiteral("SELECT t, v FROM samples WHERE device = ? AND "
-                                             "t >= ? AND t < ? ORDER BY t"));
-                query.addBindValue(device);
-                query.addBindValue(t0);
-                query.addBindValue(t1);
                 QString readError;
                 const bool written = writeCsv(
                     &file, device,
                     [&](const std::function<void(qint64, double)> &sink) {
-                        if (!query.exec()) {
-                            readError = query.lastError().text();
-                            return;
-                        }
-                        while (query.next()) {
-                            sink(query.value(0).toLongLong(), query.value(1).toDouble());
-                            ++rows;
-                        }
-                        if (query.lastError().isValid())
-                            readError = query.lastError().text();
+                        d->forEachSample(
+                            device, t0, t1,
+                            [&](qint64 t, double v) {
+                                sink(t, v);
+                                ++rows;
+                            },
+                            &readError);
                     },
                     &error);
                 if (written && !readError.isEmpty())

@@ -50,6 +50,12 @@ constexpr qint64 SeenResolutionMs = qint64(3600) * 1000;
 // minutes: the rest is read from the file as it comes into view (#11, docs/chart.md).
 constexpr qint64 TailKeepMs = qint64(5) * 60 * 1000;
 
+// The exclusive end of a range whose last ms is t1 (the reader's ranges are half-open).
+qint64 endAfter(qint64 t1)
+{
+    return t1 < std::numeric_limits<qint64>::max() ? t1 + 1 : t1;
+}
+
 } // namespace
 
 struct TelemetryStore::Private
@@ -203,25 +209,60 @@ struct TelemetryStore::Private
         }
     }
 
+    // removeBefore(): memory, queued rows, LED changes and, with `fileSamples`, the file's
+    // samples of every device (the retention timer leaves those to applyRetentionLater()).
+    void dropBefore(qint64 cutoffMs, bool fileSamples)
+    {
+        for (auto &[id, s] : series)
+            dropFront(id, s, s.countBefore(cutoffMs));
+        if (fileSamples) {
+            // The file's older samples (those of the memory went with dropFront()).
+            QStringList older;
+            for (const auto &entry : history.ranges()) {
+                if (entry.second.first < cutoffMs)
+                    older << entry.first;
+            }
+            for (const QString &id : std::as_const(older)) {
+                history.clipBefore(id, cutoffMs);
+                if (open)
+                    db.deleteSamplesBeforeLater(id, cutoffMs);
+                emit q->samplesRemoved(id);
+            }
+        }
+        // Queued rows older than the cutoff go too.
+        writes.dropSamples([&](const PendingRow &r) { return r.t < cutoffMs; });
+        clipLed(cutoffMs);
+    }
+
     // A sample older than the memory's tail (a device replaying an outage, or a late
     // delivery): written to the file, and shown once it is there. A copy of one the file has
     // cannot be told apart here; the file then holds it twice (the curve is the same).
     void replay(const QString &id, qint64 t, double v)
     {
         writes.addSample(id, t, v);
-        auto [it, made] = dirty.try_emplace(id, t, t);
+        markDirty(id, t, t);
+    }
+
+    // The cached ranges of `id` holding [lo, hi] are read again once what is handed to the
+    // writer next is written (refreshDirtyLater()).
+    void markDirty(const QString &id, qint64 lo, qint64 hi)
+    {
+        auto [it, made] = dirty.try_emplace(id, lo, hi);
         if (!made) {
-            it->second.first = std::min(it->second.first, t);
-            it->second.second = std::max(it->second.second, t);
+            it->second.first = std::min(it->second.first, lo);
+            it->second.second = std::max(it->second.second, hi);
         }
     }
 
     // --- reading the file ----------------------------------------------------------------
 
-    qint64 retentionCutoff() const
+    qint64 retentionCutoff() const { return cutoffFor(retentionMs); }
+    // Raw samples older than this are gone from the file (their tier's retention).
+    qint64 rawCutoff() const { return cutoffFor(tiers().rawMs); }
+    static qint64 cutoffFor(qint64 keepMs)
     {
-        return retentionMs > 0 ? QDateTime::currentMSecsSinceEpoch() - retentionMs
-                               : std::numeric_limits<qint64>::min();
+        return keepMs > 0 ? QDateTime::currentMSecsSinceEpoch() - keepMs
+                          : std::numeric_limits<qint64>::min();
     }
 
     // The memory lets go of samples older than `cutoff` that are in the file (called once the
@@ -240,13 +281,8 @@ struct TelemetryStore::Private
                 last = Sample{s.times()[size_t(drop - 1)], s.values()[size_t(drop - 1)]};
                 // One still queued (a late sample that arrived after the writer was asked) is
                 // not in the file yet: its range is read again once it is.
-                if (writes.queued() > 0) {
-                    auto [r, fresh] = dirty.try_emplace(id, *first, cutoff - 1);
-                    if (!fresh) {
-                        r->second.first = std::min(r->second.first, *first);
-                        r->second.second = std::max(r->second.second, cutoff - 1);
-                    }
-                }
+                if (writes.queued() > 0)
+                    markDirty(id, *first, cutoff - 1);
                 s.dropFront(drop);
             }
             history.tailMoved(id, cutoff, first, last);
@@ -277,8 +313,10 @@ TelemetryStore::TelemetryStore(QObject *parent)
     d->retentionTimer.setInterval(RetentionCheckMs);
     connect(&d->retentionTimer, &QTimer::timeout, this, [this] {
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        // Memory and queued rows here; the file's rows per tier, in small steps, just below
+        // (a DELETE per device here would repeat that work, every minute, for every device).
         if (d->retentionMs > 0)
-            removeBefore(now - d->retentionMs);
+            d->dropBefore(now - d->retentionMs, false);
         if (!d->open)
             return;
         // The file's summaries (TelemetryDatabase::open() starts them too) and its tiers'
@@ -495,23 +533,7 @@ qsizetype TelemetryStore::maxSamplesPerDevice() const
 }
 void TelemetryStore::removeBefore(qint64 cutoffMs)
 {
-    for (auto &[id, s] : d->series)
-        d->dropFront(id, s, s.countBefore(cutoffMs));
-    // The file's older samples (those of the memory went with dropFront()).
-    QStringList older;
-    for (const auto &entry : d->history.ranges()) {
-        if (entry.second.first < cutoffMs)
-            older << entry.first;
-    }
-    for (const QString &id : std::as_const(older)) {
-        d->history.clipBefore(id, cutoffMs);
-        if (d->open)
-            d->db.deleteSamplesBeforeLater(id, cutoffMs);
-        emit samplesRemoved(id);
-    }
-    // Queued rows older than the cutoff go too.
-    d->writes.dropSamples([&](const PendingRow &r) { return r.t < cutoffMs; });
-    d->clipLed(cutoffMs);
+    d->dropBefore(cutoffMs, true);
 }
 
 // --- writing -------------------------------------------------------------------------------
@@ -714,11 +736,7 @@ std::vector<TelemetryStore::Column> TelemetryStore::decimate(const QString &devi
     if (a >= b)
         return mine;
     std::vector<Column> cols(static_cast<size_t>(columns));
-    const qint64 rawKeep = d->tiers().rawMs;
-    d->history.decimate(deviceId, t0Ms, t1Ms, a, b,
-                        rawKeep > 0 ? QDateTime::currentMSecsSinceEpoch() - rawKeep
-                                    : std::numeric_limits<qint64>::min(),
-                        cols);
+    d->history.decimate(deviceId, t0Ms, t1Ms, a, b, d->rawCutoff(), cols);
     // The file's part comes first in time.
     for (size_t i = 0; i < cols.size(); ++i) {
         const Column &m = mine[i];
@@ -738,8 +756,7 @@ void TelemetryStore::forEachInRange(const QString &deviceId, qint64 t0Ms, qint64
         d->writes.flush(nullptr);
         std::vector<Sample> older;
         const qint64 start = std::max(t0Ms, d->retentionCutoff());
-        const qint64 end =
-            t1Ms < std::numeric_limits<qint64>::max() ? std::min(t1Ms + 1, from) : from;
+        const qint64 end = std::min(endAfter(t1Ms), from);
         if (start < end)
             d->history.reader().readSamples(deviceId, start, end, &older, nullptr);
         for (const Sample &x : older)
@@ -791,17 +808,24 @@ void TelemetryStore::exportCsvLater(const QString &fileName, const QString &devi
         // Everything is in memory: written here.
         QSaveFile file(fileName);
         QString error;
+        qint64 rows = 0;
+        const auto counted = [&](const std::function<void(qint64, double)> &sink) {
+            forEachInRange(deviceId, t0Ms, t1Ms, [&](qint64 t, double v) {
+                ++rows;
+                sink(t, v);
+            });
+        };
         if (!file.open(QIODevice::WriteOnly | QIODevice::Text) ||
-            !exportCsv(&file, deviceId, t0Ms, t1Ms, &error) || !file.commit()) {
+            !writeCsv(&file, deviceId, counted, &error) || !file.commit()) {
             if (error.isEmpty())
                 error = file.errorString();
         }
-        done(error, error.isEmpty() ? countInRange(deviceId, t0Ms, t1Ms) : 0);
+        done(error, error.isEmpty() ? rows : 0);
         return;
     }
     // Everything appended so far goes to the file first; then the reader writes the CSV from it.
     const qint64 start = std::max(t0Ms, d->retentionCutoff());
-    const qint64 end = t1Ms < std::numeric_limits<qint64>::max() ? t1Ms + 1 : t1Ms;
+    const qint64 end = endAfter(t1Ms);
     d->writes.handOver();
     auto shared = std::make_shared<std::function<void(const QString &, qint64)>>(std::move(done));
     const quint64 session = d->session;

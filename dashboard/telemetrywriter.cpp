@@ -472,10 +472,9 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
         return failed(q.lastError(), error, corrupt);
     };
     // The device ids, by skipping through the (device, t) index: one lookup per device instead
-    // of a scan. Reading the id with every row instead costs a QString per row (3 to 5 times
-    // slower for a million rows).
-    // Devices with raw samples, then those whose raw samples retention has taken and that have
-    // summaries left (format 2; a file of format 1 has no such table: none).
+    // of a scan (reading the id with every row costs a QString per row, 3 to 5 times slower for
+    // a million rows). Devices with raw samples, then those whose raw samples retention has
+    // taken and that have summaries left (the file is of format 2 by now: migrate()).
     QStringList ids;
     std::set<QString> seen;
     for (const auto &[table, where] :
@@ -485,11 +484,8 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
         QSqlQuery query(handle);
         query.setForwardOnly(true);
         if (!query.exec(QStringLiteral("WITH RECURSIVE %1 SELECT id FROM d WHERE id IS NOT NULL")
-                            .arg(skipScan(table, where)))) {
-            if (table == QLatin1String("samples"))
-                return fail(query);
-            continue;
-        }
+                            .arg(skipScan(table, where))))
+            return fail(query);
         while (query.next()) {
             QString id = query.value(0).toString();
             if (seen.insert(id).second)
@@ -532,7 +528,9 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
         last.finish();
         oldest.addBindValue(TelemetryDatabase::SummaryTiers[1]);
         oldest.addBindValue(id);
-        if (oldest.exec() && oldest.next() && !oldest.value(0).isNull()) {
+        if (!oldest.exec() || !oldest.next())
+            return fail(oldest);
+        if (!oldest.value(0).isNull()) {
             const qint64 t = oldest.value(0).toLongLong();
             if (range) {
                 range->first = std::min(range->first, t);
@@ -540,7 +538,9 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
                 // Only summaries left: the last is the newest 1-minute bucket's last value.
                 newest.addBindValue(TelemetryDatabase::SummaryTiers[0]);
                 newest.addBindValue(id);
-                if (newest.exec() && newest.next()) {
+                if (!newest.exec())
+                    return fail(newest);
+                if (newest.next()) {
                     range = TelemetryDatabase::SampleRange{
                         t, {newest.value(0).toLongLong(), newest.value(1).toDouble()}};
                 }
@@ -551,14 +551,10 @@ bool TelemetryWriter::load(Loaded &loaded, qint64 cutoff, QString *error, bool *
         if (range)
             loaded.ranges[id] = *range;
     }
-    {
-        // Files of format 1 have no summaries (migration adds them).
-        QSqlQuery until(handle);
-        until.setForwardOnly(true);
-        if (until.exec(QStringLiteral("SELECT tier, until FROM summary_done"))) {
-            while (until.next())
-                loaded.until[until.value(0).toLongLong()] = until.value(1).toLongLong();
-        }
+    // Each tier's `until`, as loadSummaryState() read it.
+    for (size_t i = 0; i < TierCount; ++i) {
+        if (m_until[i])
+            loaded.until[SummaryTiers[i]] = *m_until[i];
     }
     // The listed devices. One not heard within the retention period with nothing of it left in
     // the file goes, as a device whose samples all expired always did.
