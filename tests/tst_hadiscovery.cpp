@@ -7,6 +7,7 @@
 // below, exact for the piece of Jinja the configs use (anything else fails the test).
 
 #include "childprocess.h"
+#include "deviceprocess.h"
 #include "hadiscovery.h"
 #include "mqttclient.h"
 #include "protocol.h"
@@ -293,34 +294,11 @@ QJsonObject configOf(const QList<HaDiscoveryMessage> &configs, const QString &co
 
 // ---- real processes ---------------------------------------------------------------------------
 
-class Device
+// One running nightlight-device.
+class Device : public DeviceProcess
 {
 public:
-    ~Device()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
-    }
-    bool start(const QStringList &args)
-    {
-        QObject::connect(&m_process, &QProcess::readyReadStandardError,
-                         [this] { m_stderr += m_process.readAllStandardError(); });
-        dieWithTest(m_process);
-        m_process.start(QStringLiteral(NIGHTLIGHT_DEVICE_BIN), args);
-        return m_process.waitForStarted(5000);
-    }
-    QString log()
-    {
-        m_stderr += m_process.readAllStandardError();
-        return QString::fromUtf8(m_stderr);
-    }
-    QProcess &process() { return m_process; }
-
-private:
-    QProcess m_process;
-    QByteArray m_stderr;
+    Device() : DeviceProcess(QStringLiteral(NIGHTLIGHT_DEVICE_BIN)) { }
 };
 
 class Observer : public RecordingClient

@@ -3,10 +3,9 @@
 // codes. Every wait is on an observed message or log line (QTRY_*), never a sleep.
 
 #include "blackhole.h"
-#include "childprocess.h"
+#include "deviceprocess.h"
 #include "emojiid.h"
 #include "mqttclient.h"
-#include "procstatus.h"
 #include "protocol.h"
 #include "recordingclient.h"
 #include "testbroker.h"
@@ -29,44 +28,11 @@ namespace {
 
 constexpr int IntervalMs = 100;
 
-// One running nightlight-device; its stderr is collected as it comes.
-class Device
+// One running nightlight-device.
+class Device : public DeviceProcess
 {
 public:
-    ~Device()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
-    }
-
-    // `wrapper`: a program that execs the device with its arguments (prlimit).
-    bool start(const QStringList &args, const QStringList &wrapper = {})
-    {
-        QObject::connect(&m_process, &QProcess::readyReadStandardError,
-                         [this] { m_stderr += m_process.readAllStandardError(); });
-        const QString device = QStringLiteral(NIGHTLIGHT_DEVICE_BIN);
-        dieWithTest(m_process);
-        if (wrapper.isEmpty())
-            m_process.start(device, args);
-        else
-            m_process.start(wrapper.first(), wrapper.mid(1) + QStringList{device} + args);
-        return m_process.waitForStarted(5000);
-    }
-    qint64 peakRssKb() const { return ::peakRssKb(m_process.processId()); }
-    QString log()
-    {
-        m_stderr += m_process.readAllStandardError();
-        return QString::fromUtf8(m_stderr);
-    }
-    int countInLog(const QString &needle) { return int(log().count(needle)); }
-    qint64 pid() const { return m_process.processId(); }
-    QProcess &process() { return m_process; }
-
-private:
-    QProcess m_process;
-    QByteArray m_stderr;
+    Device() : DeviceProcess(QStringLiteral(NIGHTLIGHT_DEVICE_BIN)) { }
 };
 
 // A client that records every message on the topics it subscribes to.
