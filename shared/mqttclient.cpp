@@ -1,6 +1,7 @@
 #include "mqttclient.h"
 
 #include "mqttfailure.h"
+#include "mqttoutbox.h"
 #include "mqttpacketfilter.h"
 
 #include <QDeadlineTimer>
@@ -42,6 +43,10 @@
 // - Oversized packets (#9): on plain TCP libmosquitto's socket is one end of a socketpair and the
 //   worker relays the broker's bytes through an MqttPacketFilter, which reads past packets over
 //   the limit and acknowledges them. Over TLS, MQTT 5 brokers are told our Maximum Packet Size.
+// - On that relayed connection the client writes PUBLISH, SUBSCRIBE and UNSUBSCRIBE itself and
+//   takes their acknowledgements off the stream (MqttOutbox, #12): publish() sends from the
+//   owner's thread with one non-blocking send() while a session is up, without waking the
+//   worker. libmosquitto keeps CONNECT, PINGREQ and DISCONNECT there, and everything over TLS.
 
 namespace nightlight {
 
@@ -152,7 +157,8 @@ bool socketReadable(int fd)
 class Worker : public QObject
 {
 public:
-    Worker(QObject *context, ReportSink *sink) : m_context(context), m_sink(sink)
+    Worker(QObject *context, ReportSink *sink, MqttOutbox *outbox)
+        : m_context(context), m_sink(sink), m_outbox(outbox)
     {
         m_miscTimer.setInterval(MiscIntervalMs);
         m_reconnectTimer.setSingleShot(true);
@@ -172,9 +178,12 @@ public:
     void publish(const MqttMessage &message);
     void subscribe(const QString &filter, int qos);
     void unsubscribe(const QString &filter);
+    // The owner left bytes in the outbox that the socket did not take.
+    void pump() { relayPump(); }
 
 private:
-    static void onConnectCb(mosquitto *, void *obj, int rc);
+    static void onConnectCb(mosquitto *, void *obj, int rc, int flags,
+                            const mosquitto_property *properties);
     static void onDisconnectCb(mosquitto *, void *obj, int rc);
     static void onMessageCb(mosquitto *, void *obj, const mosquitto_message *msg);
     static void onPublishCb(mosquitto *, void *obj, int mid);
@@ -183,7 +192,7 @@ private:
     bool createHandle(bool mqtt5);
     bool setConnectProperties();
     void attempt();
-    void onConnack(int rc);
+    void onConnack(int rc, const mosquitto_property *properties);
     void onReadable();
     bool startRelay();
     void stopRelay();
@@ -195,7 +204,6 @@ private:
     void drainPair();
     bool relayPackets(const QByteArray &packets);
     bool takePublish(const char *packet, int headerBytes, qsizetype size);
-    void queueAck(const QByteArray &ack);
     void relayPump();
     void onWritable();
     void onTcpConnected();
@@ -226,6 +234,7 @@ private:
 
     QObject *const m_context; // the MqttClient: context of every report
     ReportSink *const m_sink;
+    MqttOutbox *const m_outbox; // the relay's stream to the broker, shared with the owner
     Settings m_settings;
     quint64 m_epoch = 0;
     MosquittoPtr m_mosq;
@@ -283,11 +292,8 @@ private:
     QSocketNotifier *m_tcpReadNotifier = nullptr;
     QSocketNotifier *m_tcpWriteNotifier = nullptr;
     QSocketNotifier *m_pairNotifier = nullptr;
-    QByteArray m_toBroker; // libmosquitto's packets and our acknowledgements, not yet sent
-    // Where libmosquitto's stream into m_toBroker is: our acknowledgements may only go between
-    // two of its packets (it may have written part of one when the socketpair was full).
-    MqttPacketBoundary m_outgoing;
-    QByteArray m_pendingAcks; // acknowledgements waiting for a boundary
+    int m_refusedSubscriptions = 0; // on this connection (SUBACK failure codes)
+    bool m_pairDirty = false; // libmosquitto may have written into the pair since it was drained
     QByteArray m_packets; // whole packets from the filter, not yet handled
     QByteArray m_toClient; // checked packets not yet written to the socketpair
     QByteArray m_readBuffer; // RelayChunk bytes, allocated once
@@ -388,9 +394,9 @@ void Worker::flushBatchNow()
         Qt::QueuedConnection);
 }
 
-void Worker::onConnectCb(mosquitto *, void *obj, int rc)
+void Worker::onConnectCb(mosquitto *, void *obj, int rc, int, const mosquitto_property *properties)
 {
-    static_cast<Worker *>(obj)->onConnack(rc);
+    static_cast<Worker *>(obj)->onConnack(rc, properties);
 }
 
 void Worker::onDisconnectCb(mosquitto *, void *obj, int rc)
@@ -483,7 +489,7 @@ bool Worker::createHandle(bool mqtt5)
         fail(MqttPhase::Setup, rc, 0, QStringLiteral("cannot set the MQTT options"));
         return false;
     }
-    mosquitto_connect_callback_set(m, &Worker::onConnectCb);
+    mosquitto_connect_v5_callback_set(m, &Worker::onConnectCb);
     mosquitto_disconnect_callback_set(m, &Worker::onDisconnectCb);
     mosquitto_message_callback_set(m, &Worker::onMessageCb);
     mosquitto_publish_callback_set(m, &Worker::onPublishCb);
@@ -656,7 +662,7 @@ void Worker::scheduleReconnect()
     m_delayMs = std::min(std::max(1, m_settings.maxDelayMs), m_delayMs * 2);
 }
 
-void Worker::onConnack(int rc)
+void Worker::onConnack(int rc, const mosquitto_property *properties)
 {
     // Called from inside mosquitto_loop_read(): packets queued here are written by flushWrites()
     // once the read returns.
@@ -674,6 +680,18 @@ void Worker::onConnack(int rc)
     m_hadV5Session = m_hadV5Session || m_mqtt5;
     qCDebug(lcMqtt) << "connected to" << where() << (m_mqtt5 ? "(MQTT 5)" : "(MQTT 3.1.1)");
     setState(State::Connected);
+    if (m_relayed) {
+        // The window and the largest packet the broker takes, as libmosquitto keeps them: its
+        // default of 20 unless an MQTT 5 broker names its Receive Maximum.
+        quint16 window = MqttOutbox::DefaultWindow;
+        quint32 maxPacket = 0;
+        mosquitto_property_read_int16(properties, MQTT_PROP_RECEIVE_MAXIMUM, &window, false);
+        mosquitto_property_read_int32(properties, MQTT_PROP_MAXIMUM_PACKET_SIZE, &maxPacket, false);
+        m_refusedSubscriptions = 0;
+        m_outbox->open(m_mqtt5, window, maxPacket, m_subscriptions,
+                       std::exchange(m_offlineQueue, {}));
+        return; // the relay sends them once the read returns
+    }
     sendSubscriptions();
     sendOfflineQueue();
 }
@@ -716,7 +734,11 @@ void Worker::sendPublish(const MqttMessage &message)
 
 void Worker::publish(const MqttMessage &message)
 {
-    if (m_sessionUp) {
+    m_outbox->endPosted();
+    if (m_sessionUp && m_relayed) {
+        m_outbox->publish(message);
+        relayPump();
+    } else if (m_sessionUp) {
         sendPublish(message);
         flushWrites();
     } else if (message.qos > 0) {
@@ -728,8 +750,12 @@ void Worker::publish(const MqttMessage &message)
 
 void Worker::subscribe(const QString &filter, int qos)
 {
+    m_outbox->endPosted();
     m_subscriptions.insert(filter, qos);
-    if (m_sessionUp) {
+    if (m_sessionUp && m_relayed) {
+        m_outbox->subscribe(filter, qos);
+        relayPump();
+    } else if (m_sessionUp) {
         const QByteArray f = filter.toUtf8();
         const int rc = mosquitto_subscribe(m_mosq.get(), nullptr, f.constData(), qos);
         if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
@@ -740,8 +766,12 @@ void Worker::subscribe(const QString &filter, int qos)
 
 void Worker::unsubscribe(const QString &filter)
 {
+    m_outbox->endPosted();
     m_subscriptions.remove(filter);
-    if (m_sessionUp) {
+    if (m_sessionUp && m_relayed) {
+        m_outbox->unsubscribe(filter);
+        relayPump();
+    } else if (m_sessionUp) {
         const QByteArray f = filter.toUtf8();
         const int rc = mosquitto_unsubscribe(m_mosq.get(), nullptr, f.constData());
         if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
@@ -799,6 +829,7 @@ void Worker::flushWrites()
     if (mosquitto_want_write(m_mosq.get())) {
         errno = 0;
         const int rc = mosquitto_loop_write(m_mosq.get(), 1);
+        m_pairDirty = true;
         if (!checkLink(rc, errno))
             return;
     }
@@ -834,6 +865,7 @@ bool Worker::startRelay()
     m_tcpFd = tcp;
     m_pairFd = pair[1];
     m_relayed = true;
+    m_outbox->attach(m_tcpFd);
     if (!m_filter)
         m_filter = std::make_unique<MqttPacketFilter>(m_settings.maxPacketSize);
     m_filter->reset();
@@ -849,7 +881,11 @@ bool Worker::startRelay()
     m_tcpWriteNotifier->setEnabled(false);
     connect(m_tcpWriteNotifier, &QSocketNotifier::activated, this, &Worker::relayPump);
     m_pairNotifier = new QSocketNotifier(m_pairFd, QSocketNotifier::Read, this);
-    connect(m_pairNotifier, &QSocketNotifier::activated, this, &Worker::relayPump);
+    connect(m_pairNotifier, &QSocketNotifier::activated, this, [this] {
+        m_pairDirty = true;
+        relayPump();
+    });
+    m_pairDirty = true;
     return true;
 }
 
@@ -870,17 +906,22 @@ void Worker::stopRelay()
             *n = nullptr;
         }
     }
+    // Our messages the broker has not acknowledged go again in the next session, before those
+    // published while away. (The outbox lets go of the socket before it is closed: the owner's
+    // thread may be about to send on it.)
+    QList<MqttMessage> unsent = m_outbox->detach();
+    if (!unsent.isEmpty()) {
+        qCDebug(lcMqtt) << unsent.size() << "unacknowledged messages to send again";
+        unsent.append(m_offlineQueue);
+        m_offlineQueue = std::move(unsent);
+    }
     // libmosquitto still holds the other end of the pair; it closes it at the next connect.
     ::close(m_tcpFd);
     ::close(m_pairFd);
     m_tcpFd = m_pairFd = -1;
-    m_toBroker.clear();
-    m_toBroker.squeeze();
     m_toClient.clear();
     m_toClient.squeeze();
     m_packets = QByteArray();
-    m_pendingAcks.clear(); // packet ids of this connection only
-    m_outgoing.reset();
     m_readBuffer = QByteArray();
     if (m_filter)
         m_filter->reset();
@@ -923,7 +964,7 @@ void Worker::onRelayReadable()
             qCDebug(lcMqtt) << "dropped an oversized message of" << d.bytes << "bytes on"
                             << d.topic;
             // Acknowledged, so the broker does not send it again at every reconnect.
-            queueAck(MqttPacketFilter::acknowledgement(d));
+            m_outbox->acknowledge(MqttPacketFilter::acknowledgement(d));
             flushBatchNow();
             QMetaObject::invokeMethod(
                 m_context,
@@ -1014,6 +1055,20 @@ bool Worker::relayPackets(const QByteArray &packets)
         }
         const qsizetype total = qsizetype(headerBytes + qint64(remaining));
         const auto command = quint8(data[pos]);
+        QList<MqttOutbox::Refused> refused;
+        if (m_sessionUp && m_outbox->takeAcknowledgement(data + pos, total, &refused)) {
+            for (const MqttOutbox::Refused &r : std::as_const(refused)) {
+                // An ACL can refuse thousands of a dashboard's filters: a few lines a connection.
+                if (++m_refusedSubscriptions <= 3) {
+                    qCWarning(lcMqtt).noquote()
+                        << "the broker refused the subscription to" << r.filter
+                        << QStringLiteral("(reason 0x%1)").arg(r.reason, 2, 16, QLatin1Char('0'))
+                        << (m_refusedSubscriptions == 3 ? "; further refusals are not logged" : "");
+                }
+            }
+            pos += total;
+            continue;
+        }
         if ((command & 0xF0) == 0x30 && ((command >> 1) & 3) < 2) {
             // What libmosquitto has before it comes first (a CONNACK opens the session).
             if (!m_toClient.isEmpty() && !relayDeliver())
@@ -1072,19 +1127,8 @@ bool Worker::takePublish(const char *packet, int headerBytes, qsizetype size)
     m_batch.append(std::move(m));
     if (qos == 1)
         ++m_qos1InRead;
-    queueAck(MqttPacketFilter::acknowledgement(qos, packetId)); // PUBACK at QoS 1
+    m_outbox->acknowledge(MqttPacketFilter::acknowledgement(qos, packetId)); // PUBACK at QoS 1
     return true;
-}
-
-// Our acknowledgements go into libmosquitto's stream only between two of its packets.
-void Worker::queueAck(const QByteArray &ack)
-{
-    if (ack.isEmpty())
-        return;
-    if (m_outgoing.atBoundary() && m_pendingAcks.isEmpty())
-        m_toBroker += ack;
-    else
-        m_pendingAcks += ack;
 }
 
 // Writes the checked packets into the socketpair and lets libmosquitto read them.
@@ -1104,6 +1148,7 @@ bool Worker::relayDeliver()
             errno = 0;
             const int rc = mosquitto_loop_read(m_mosq.get(), 1);
             const int err = errno;
+            m_pairDirty = true;
             if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m_mosq.get()) != fd) {
                 flushBatch();
                 checkLink(rc, err);
@@ -1117,37 +1162,26 @@ bool Worker::relayDeliver()
 // Sends what is waiting for the broker; false with *err on a socket error.
 bool Worker::relayFlush(int *err)
 {
-    while (!m_toBroker.isEmpty()) {
-        const ssize_t w = ::send(m_tcpFd, m_toBroker.constData(), size_t(m_toBroker.size()),
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w > 0) {
-            m_toBroker.remove(0, qsizetype(w));
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
-        *err = w < 0 ? errno : EPIPE;
-        return false;
-    }
-    return true;
+    return m_outbox->flush(err);
 }
 
 // What libmosquitto wrote into the socketpair, up to RelayMaxPending waiting for the broker.
 void Worker::drainPair()
 {
+    // Only after libmosquitto ran (a PUBACK taken off the stream wakes nothing there): one
+    // recv() that finds nothing saved per message (#12). The pair's notifier marks it too.
+    if (!m_pairDirty)
+        return;
     char buffer[16384];
-    while (m_toBroker.size() < RelayMaxPending) {
+    while (m_outbox->queuedBytes() < RelayMaxPending) {
         const ssize_t n = ::recv(m_pairFd, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n <= 0)
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            m_pairDirty = false;
             break;
-        m_toBroker.append(buffer, qsizetype(n));
-        m_outgoing.feed(buffer, qsizetype(n));
-    }
-    if (!m_pendingAcks.isEmpty() && m_outgoing.atBoundary()) {
-        m_toBroker += m_pendingAcks;
-        m_pendingAcks.clear();
+        }
+        m_outbox->feedLibmosquitto(buffer, qsizetype(n));
     }
 }
 
@@ -1164,15 +1198,17 @@ void Worker::relayPump()
             return;
         }
         // libmosquitto's own queue, if the pair was full when it wrote.
-        if (!mosquitto_want_write(m_mosq.get()) || m_toBroker.size() >= RelayMaxPending)
+        if (!mosquitto_want_write(m_mosq.get()) || m_outbox->queuedBytes() >= RelayMaxPending)
             break;
         errno = 0;
         const int rc = mosquitto_loop_write(m_mosq.get(), 1);
+        m_pairDirty = true;
         if (!checkLink(rc, errno))
             return;
     }
-    m_tcpWriteNotifier->setEnabled(!m_toBroker.isEmpty());
-    m_pairNotifier->setEnabled(m_toBroker.size() < RelayMaxPending);
+    const qsizetype queued = m_outbox->queuedBytes();
+    m_tcpWriteNotifier->setEnabled(queued > 0);
+    m_pairNotifier->setEnabled(queued < RelayMaxPending);
 }
 
 void Worker::onReadable()
@@ -1263,6 +1299,7 @@ void Worker::onMisc()
         return;
     errno = 0;
     const int rc = mosquitto_loop_misc(m_mosq.get()); // PINGREQ, keepalive timeout
+    m_pairDirty = true;
     if (checkLink(rc, errno))
         flushWrites();
 }
@@ -1335,6 +1372,7 @@ void Worker::closeCleanly()
     // DISCONNECT: the broker discards the Last Will (MQTT-3.14.4-3).
     mosquitto *m = m_mosq.get();
     const int rc = mosquitto_disconnect(m);
+    m_pairDirty = true;
     if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
         qCDebug(lcMqtt) << "DISCONNECT not sent:" << mosquitto_strerror(rc);
     const QDeadlineTimer deadline(DisconnectFlushMs);
@@ -1342,8 +1380,9 @@ void Worker::closeCleanly()
         // libmosquitto wrote DISCONNECT into the pair: carry it (and what is before it) over.
         drainPair();
         int err = 0;
-        if (!relayFlush(&err) || (m_toBroker.isEmpty() && !mosquitto_want_write(m)))
+        if (!relayFlush(&err) || (m_outbox->queuedBytes() == 0 && !mosquitto_want_write(m)))
             break;
+        m_pairDirty = true;
         if (mosquitto_want_write(m) && mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS)
             break;
         pollfd p{m_tcpFd, POLLOUT, 0};
@@ -1387,7 +1426,7 @@ public:
     explicit Private(MqttClient *client) : q(client)
     {
         initLibrary();
-        worker = std::make_unique<Worker>(q, this);
+        worker = std::make_unique<Worker>(q, this, &outbox);
         worker->moveToThread(&thread);
         thread.setObjectName(QStringLiteral("nightlight-mqtt"));
         thread.start();
@@ -1491,6 +1530,7 @@ public:
     ProtocolVersion negotiated = ProtocolVersion::Auto;
     qint64 droppedTooLarge = 0;
     quint64 epoch = 0; // bumped by connectToHost()/disconnectFromHost(): older reports are stale
+    MqttOutbox outbox; // before the worker, which uses it until it is destroyed
     QThread thread;
     std::unique_ptr<Worker> worker;
 };
@@ -1622,6 +1662,7 @@ void MqttClient::connectToHost()
     if (d->state != State::Disconnected)
         return;
     const quint64 epoch = ++d->epoch;
+    d->outbox.setOwnerSends(true);
     d->post([w = d->worker.get(), settings = d->settings, epoch] { w->start(settings, epoch); });
     // A new attempt starts without the last one's error (QMqttClient does the same).
     d->error = Error::NoError;
@@ -1633,6 +1674,7 @@ void MqttClient::connectToHost()
 void MqttClient::disconnectFromHost()
 {
     const quint64 epoch = ++d->epoch;
+    d->outbox.setOwnerSends(false);
     d->post([w = d->worker.get(), epoch] { w->stop(epoch); });
     d->setStateAndError(State::Disconnected);
 }
@@ -1708,6 +1750,13 @@ bool MqttClient::publish(const QString &topic, const QByteArray &payload, int qo
     m.payload = payload;
     m.qos = qos;
     m.retained = retain;
+    // Straight to the socket while a session is up (MqttOutbox); to the worker otherwise.
+    const MqttOutbox::Result sent = d->outbox.publishFromOwner(m);
+    if (sent == MqttOutbox::Result::WakeWorker)
+        d->post([w = d->worker.get()] { w->pump(); });
+    if (sent != MqttOutbox::Result::NotOpen)
+        return true;
+    d->outbox.beginPosted();
     d->post([w = d->worker.get(), m = std::move(m)] { w->publish(m); });
     return true;
 }
@@ -1728,12 +1777,14 @@ bool MqttClient::subscribe(const QString &topicFilter, int qos)
                        .arg(topicFilter));
         return false;
     }
+    d->outbox.beginPosted();
     d->post([w = d->worker.get(), topicFilter, qos] { w->subscribe(topicFilter, qos); });
     return true;
 }
 
 void MqttClient::unsubscribe(const QString &topicFilter)
 {
+    d->outbox.beginPosted();
     d->post([w = d->worker.get(), topicFilter] { w->unsubscribe(topicFilter); });
 }
 

@@ -199,14 +199,17 @@ class DeviceProcess
 public:
     // `binary`: nightlight-device, or the bare C device (the same options).
     bool start(int port, const QString &id, int intervalMs,
-               const QString &binary = QStringLiteral(NIGHTLIGHT_DEVICE_BIN))
+               const QString &binary = QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+               const QStringList &extra = {})
     {
         m_process.setStandardOutputFile(QProcess::nullDevice());
         m_process.setStandardErrorFile(QProcess::nullDevice());
         m_process.start(binary,
-                        {QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
-                         QStringLiteral("--port"), QString::number(port), QStringLiteral("--id"),
-                         id, QStringLiteral("--interval-ms"), QString::number(intervalMs)});
+                        QStringList{QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
+                                    QStringLiteral("--port"), QString::number(port),
+                                    QStringLiteral("--id"), id, QStringLiteral("--interval-ms"),
+                                    QString::number(intervalMs)} +
+                            extra);
         return m_process.waitForStarted(5000);
     }
     ~DeviceProcess()
@@ -343,13 +346,13 @@ int main(int argc, char *argv[])
         long long rssKb = 0;
         long long privateKb = 0;
     };
-    const auto measureTicks = [&](const QString &id,
-                                  const QString &binary) -> std::optional<TickCost> {
+    const auto measureTicks = [&](const QString &id, const QString &binary,
+                                  const QStringList &extra = {}) -> std::optional<TickCost> {
         const std::string ctopic = telemetryTopic(id).toStdString();
         probe.subscribe(ctopic.c_str(), 0);
         probe.clearInbox();
         DeviceProcess device;
-        if (!device.start(port, id, 50, binary))
+        if (!device.start(port, id, 50, binary, extra))
             return std::nullopt;
         const auto isTelemetry = [&](const Message &m) {
             return m.topic == ctopic;
@@ -376,10 +379,17 @@ int main(int argc, char *argv[])
         c.cpuMsSched = double(ns1 - ns0) / 1e6 * 1000.0 / ticks;
         return c;
     };
+    // Steady state: telemetry at QoS 0, as the bare device sends it. For the first minute after
+    // each connect ours sends it at QoS 1 (#9, docs/device.md): measured too, apart.
     const auto ours =
-        measureTicks(QStringLiteral("bench-cpu"), QStringLiteral(NIGHTLIGHT_DEVICE_BIN));
+        measureTicks(QStringLiteral("bench-cpu"), QStringLiteral(NIGHTLIGHT_DEVICE_BIN),
+                     {QStringLiteral("--telemetry-qos1-window-ms"), QStringLiteral("0")});
     if (!ours)
         return fail("nightlight-device: no steady telemetry at 50 ms");
+    const auto firstMinute =
+        measureTicks(QStringLiteral("bench-cpu1"), QStringLiteral(NIGHTLIGHT_DEVICE_BIN));
+    if (!firstMinute)
+        return fail("nightlight-device: no telemetry at 50 ms after a connect");
     const auto bare =
         measureTicks(QStringLiteral("bench-bare"), QStringLiteral(NIGHTLIGHT_BAREDEVICE_BIN));
     if (!bare)
@@ -393,17 +403,20 @@ int main(int argc, char *argv[])
     const double p50e = percentile(echoUs, 50), p99e = percentile(echoUs, 99);
     std::printf("| measure | value | target |\n|---|---|---|\n");
     std::printf(
-        "| command -> state p50, nightlight-device (%d commands) | %.0f us | <= 3x echo |\n",
+        "| command -> state p50, nightlight-device (%d commands) | %.0f us | <= 1.5x echo |\n",
         commands, p50d);
-    std::printf("| command -> state p99, nightlight-device | %.0f us | |\n", p99d);
+    std::printf("| command -> state p99, nightlight-device | %.0f us | < 500 us |\n", p99d);
     std::printf("| publish -> echo p50, bare libmosquitto echo client | %.0f us | |\n", p50e);
     std::printf("| publish -> echo p99, bare libmosquitto echo client | %.0f us | |\n", p99e);
-    std::printf("| p50 ratio device / echo | %.2fx | <= 3x |\n", p50e > 0 ? p50d / p50e : 0.0);
+    std::printf("| p50 ratio device / echo | %.2fx | <= 1.5x |\n", p50e > 0 ? p50d / p50e : 0.0);
     std::printf("| CPU per 1,000 ticks at 50 ms, /proc stat utime+stime (%d ticks in %.1f s) "
                 "| %.0f ms | |\n",
                 ticks, wallS, cpuMsStat);
     std::printf("| CPU per 1,000 ticks at 50 ms, schedstat (all threads) | %.1f ms | |\n",
                 cpuMsSched);
+    std::printf("| the same in the first minute after a connect (telemetry at QoS 1) | %.1f ms "
+                "| |\n",
+                firstMinute->cpuMsSched);
     std::printf("| the same, bare C device (one thread, libmosquitto; %.1f s) | %.1f ms | |\n",
                 bare->wallS, bare->cpuMsSched);
     std::printf(
