@@ -283,6 +283,44 @@ QByteArray compact(const QJsonObject &o)
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
+// Telemetry and state are encoded on every sensor tick (#12): building a QJsonObject and a
+// QJsonDocument for them cost about 8 us a tick. The envelope (fixed keys, in QJsonObject's sorted
+// order) is written here; numbers and strings are still Qt's, formatted as qjsonwriter.cpp does,
+// so the bytes are what QJsonDocument(o).toJson(QJsonDocument::Compact) gives (tst_protocol keeps
+// that as the reference).
+
+// A number as QJsonDocument writes it: QJsonValue(double) keeps an integral value within +-2^53
+// as an integer (so -0.0 is "0"); the rest is written with the shortest digits that read back.
+void appendNumber(QByteArray *out, double d)
+{
+    if (!std::isfinite(d)) {
+        out->append("null");
+        return;
+    }
+    constexpr double MaxExactInteger = double(qint64(1) << 53);
+    if (std::abs(d) <= MaxExactInteger && std::trunc(d) == d)
+        out->append(QByteArray::number(qint64(d)));
+    else
+        out->append(QByteArray::number(d, 'g', QLocale::FloatingPointShortest));
+}
+
+// A string in quotes. Plain printable ASCII (an instance token, "lux") is copied; anything that
+// needs escaping goes through QJsonDocument, which escapes it as it always has.
+void appendString(QByteArray *out, const QString &text)
+{
+    const bool plain = std::all_of(text.cbegin(), text.cend(), [](QChar c) {
+        return c.unicode() >= 0x20 && c.unicode() < 0x7f && c != u'"' && c != u'\\';
+    });
+    if (plain) {
+        out->append('"');
+        out->append(text.toLatin1());
+        out->append('"');
+        return;
+    }
+    const QByteArray array = QJsonDocument(QJsonArray{text}).toJson(QJsonDocument::Compact);
+    out->append(array.mid(1, array.size() - 2)); // without the brackets
+}
+
 } // namespace
 
 QString decodeErrorName(DecodeError error)
@@ -386,10 +424,16 @@ QString modeName(Mode mode)
 
 QByteArray encodeTelemetry(const Telemetry &t)
 {
-    QJsonObject o{{kLight, t.light}};
-    if (t.ts)
-        o.insert(kTs, double(*t.ts));
-    return compact(o);
+    QByteArray out;
+    out.reserve(64);
+    out.append("{\"light\":");
+    appendNumber(&out, t.light);
+    if (t.ts) {
+        out.append(",\"ts\":");
+        appendNumber(&out, double(*t.ts));
+    }
+    out.append('}');
+    return out;
 }
 
 QByteArray encodeCommand(const Command &c)
@@ -406,16 +450,34 @@ QByteArray encodeCommand(const Command &c)
 
 QByteArray encodeState(const DeviceState &s)
 {
-    QJsonObject o{{kLedOn, s.ledOn}, {kMode, modeName(s.mode)}, {kThreshold, s.threshold}};
-    if (s.light)
-        o.insert(kLight, *s.light);
-    if (s.ts)
-        o.insert(kTs, double(*s.ts));
-    if (!s.unit.isEmpty())
-        o.insert(kUnit, s.unit);
-    if (!s.instance.isEmpty())
-        o.insert(kInstance, s.instance);
-    return compact(o);
+    // Keys in QJsonObject's order, which is sorted: instance, led_on, light, mode, threshold, ts,
+    // unit.
+    QByteArray out;
+    out.reserve(160 + s.instance.size() + s.unit.size());
+    out.append('{');
+    if (!s.instance.isEmpty()) {
+        out.append("\"instance\":");
+        appendString(&out, s.instance);
+        out.append(',');
+    }
+    out.append(s.ledOn ? "\"led_on\":true" : "\"led_on\":false");
+    if (s.light) {
+        out.append(",\"light\":");
+        appendNumber(&out, *s.light);
+    }
+    out.append(s.mode == Mode::Auto ? ",\"mode\":\"auto\"" : ",\"mode\":\"manual\"");
+    out.append(",\"threshold\":");
+    appendNumber(&out, s.threshold);
+    if (s.ts) {
+        out.append(",\"ts\":");
+        appendNumber(&out, double(*s.ts));
+    }
+    if (!s.unit.isEmpty()) {
+        out.append(",\"unit\":");
+        appendString(&out, s.unit);
+    }
+    out.append('}');
+    return out;
 }
 
 QByteArray encodeAvailability(Availability a)

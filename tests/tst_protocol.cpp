@@ -9,12 +9,65 @@
 #include <QTest>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <functional>
+#include <limits>
 
 using namespace nightlight;
 
 Q_DECLARE_METATYPE(nightlight::DecodeError)
 Q_DECLARE_METATYPE(nightlight::TopicKind)
+
+namespace {
+
+// What encodeTelemetry() and encodeState() wrote before #12, through QJsonObject and
+// QJsonDocument: the reference their output must equal byte for byte.
+QByteArray referenceTelemetry(const Telemetry &t)
+{
+    QJsonObject o{{QStringLiteral("light"), t.light}};
+    if (t.ts)
+        o.insert(QStringLiteral("ts"), double(*t.ts));
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+QByteArray referenceState(const DeviceState &s)
+{
+    QJsonObject o{{QStringLiteral("led_on"), s.ledOn},
+                  {QStringLiteral("mode"), modeName(s.mode)},
+                  {QStringLiteral("threshold"), s.threshold}};
+    if (s.light)
+        o.insert(QStringLiteral("light"), *s.light);
+    if (s.ts)
+        o.insert(QStringLiteral("ts"), double(*s.ts));
+    if (!s.unit.isEmpty())
+        o.insert(QStringLiteral("unit"), s.unit);
+    if (!s.instance.isEmpty())
+        o.insert(QStringLiteral("instance"), s.instance);
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+// Both encoders with `d` in every number field that takes a double; the first mismatch with the
+// reference, or an empty string.
+QString numberMismatch(double d)
+{
+    const Telemetry t{d, std::nullopt};
+    DeviceState s;
+    s.threshold = d;
+    s.light = d;
+    const QList<std::pair<QByteArray, QByteArray>> pairs = {
+        {encodeTelemetry(t), referenceTelemetry(t)}, {encodeState(s), referenceState(s)}};
+    for (const auto &[ours, reference] : pairs) {
+        if (ours != reference) {
+            return QStringLiteral("%1: %2 instead of %3")
+                .arg(QString::number(d, 'g', 17), QString::fromUtf8(ours),
+                     QString::fromUtf8(reference));
+        }
+    }
+    return QString();
+}
+
+} // namespace
 
 class TestProtocol : public QObject
 {
@@ -35,6 +88,16 @@ private slots:
     void decodeAvailability_data();
     void decodeAvailability();
     void encodeExactBytes();
+    void encodeNumbers_data();
+    void encodeNumbers();
+    void encodeTimestamps_data();
+    void encodeTimestamps();
+    void encodeOptionalFields_data();
+    void encodeOptionalFields();
+    void encodeStrings_data();
+    void encodeStrings();
+    void encodeRandomNumbers();
+    void encodeRandomStrings();
     void roundTrip();
     void lessonPayloads();
     void randomBytesNeverCrash();
@@ -550,8 +613,308 @@ void TestProtocol::encodeExactBytes()
         encodeState(s),
         QByteArray(
             R"({"led_on":true,"light":412,"mode":"manual","threshold":300,"ts":1795527578123})"));
+    // Every field, keys in QJsonObject's sorted order.
+    s.ledOn = false;
+    s.mode = Mode::Auto;
+    s.threshold = 299.5;
+    s.light = 0.1;
+    s.ts = 1;
+    s.unit = QStringLiteral("lux");
+    s.instance = QStringLiteral("9f0c");
+    QCOMPARE(encodeState(s),
+             QByteArray(R"({"instance":"9f0c","led_on":false,"light":0.1,"mode":"auto",)"
+                        R"("threshold":299.5,"ts":1,"unit":"lux"})"));
     QCOMPARE(encodeAvailability(Availability::Online), QByteArray("online"));
     QCOMPARE(encodeAvailability(Availability::Offline), QByteArray("offline"));
+}
+
+void TestProtocol::encodeNumbers_data()
+{
+    QTest::addColumn<double>("value");
+    QTest::addColumn<QByteArray>("json"); // as Qt 6.4's QJsonDocument writes it
+
+    const double maxExact = double(qint64(1) << 53);
+    QTest::newRow("zero") << 0.0 << QByteArray("0");
+    QTest::newRow("negative zero") << -0.0 << QByteArray("0");
+    QTest::newRow("half") << 0.5 << QByteArray("0.5");
+    QTest::newRow("0.1") << 0.1 << QByteArray("0.1");
+    QTest::newRow("one third") << 1 / 3.0 << QByteArray("0.3333333333333333");
+    QTest::newRow("299.99999") << 299.99999 << QByteArray("299.99999");
+    QTest::newRow("300") << 300.0 << QByteArray("300");
+    QTest::newRow("999.5") << 999.5 << QByteArray("999.5");
+    QTest::newRow("1000") << 1000.0 << QByteArray("1000");
+    QTest::newRow("1023") << 1023.0 << QByteArray("1023");
+    QTest::newRow("1e-4") << 1e-4 << QByteArray("1e-04");
+    QTest::newRow("1.234e-4") << 1.234e-4 << QByteArray("0.0001234");
+    QTest::newRow("1.234e-5") << 1.234e-5 << QByteArray("1.234e-05");
+    QTest::newRow("0.0025") << 0.0025 << QByteArray("0.0025");
+    QTest::newRow("1e-7") << 1e-7 << QByteArray("1e-07");
+    QTest::newRow("smallest denormal")
+        << std::numeric_limits<double>::denorm_min() << QByteArray("5e-324");
+    QTest::newRow("123456789.123") << 123456789.123 << QByteArray("123456789.123");
+    QTest::newRow("MaxLevel") << MaxLevel << QByteArray("1000000");
+    QTest::newRow("just below MaxLevel")
+        << std::nextafter(MaxLevel, 0.0) << QByteArray("999999.9999999999");
+    QTest::newRow("just above MaxLevel")
+        << std::nextafter(MaxLevel, 2 * MaxLevel) << QByteArray("1000000.0000000001");
+    QTest::newRow("2^52 + 0.5") << 4503599627370495.5 << QByteArray("4503599627370495.5");
+    QTest::newRow("2^53") << maxExact << QByteArray("9007199254740992");
+    QTest::newRow("-2^53") << -maxExact << QByteArray("-9007199254740992");
+    // Beyond 2^53 Qt keeps a double, written in the shorter of the two forms.
+    QTest::newRow("2^53 + 2") << maxExact + 2 << QByteArray("9007199254740994");
+    QTest::newRow("-2^53 - 2") << -maxExact - 2 << QByteArray("-9007199254740994");
+    QTest::newRow("1e16") << 1e16 << QByteArray("1e+16");
+    QTest::newRow("1.2e16") << 1.2e16 << QByteArray("1.2e+16");
+    QTest::newRow("2^63") << 9223372036854775808.0 << QByteArray("9223372036854776000");
+    QTest::newRow("1e21") << 1e21 << QByteArray("1e+21");
+    QTest::newRow("1e22") << 1e22 << QByteArray("1e+22");
+    QTest::newRow("1e100") << 1e100 << QByteArray("1e+100");
+    QTest::newRow("largest double")
+        << std::numeric_limits<double>::max() << QByteArray("1.7976931348623157e+308");
+    QTest::newRow("-1.5") << -1.5 << QByteArray("-1.5");
+    QTest::newRow("-1") << -1.0 << QByteArray("-1");
+    QTest::newRow("infinity") << std::numeric_limits<double>::infinity() << QByteArray("null");
+    QTest::newRow("-infinity") << -std::numeric_limits<double>::infinity() << QByteArray("null");
+    QTest::newRow("NaN") << std::numeric_limits<double>::quiet_NaN() << QByteArray("null");
+}
+
+void TestProtocol::encodeNumbers()
+{
+    QFETCH(double, value);
+    QFETCH(QByteArray, json);
+    const QString mismatch = numberMismatch(value);
+    QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+    QCOMPARE(encodeTelemetry({value, std::nullopt}), QByteArray("{\"light\":" + json + '}'));
+    // What is in the contract's range reads back as it was.
+    if (value >= 0 && value <= MaxLevel) {
+        const auto t = nightlight::decodeTelemetry(encodeTelemetry({value, std::nullopt}));
+        QVERIFY(t);
+        QCOMPARE(t->light, value);
+        DeviceState s;
+        s.threshold = value;
+        s.light = value;
+        const auto decoded = nightlight::decodeState(encodeState(s));
+        QVERIFY(decoded);
+        QCOMPARE(*decoded, s);
+    }
+}
+
+void TestProtocol::encodeTimestamps_data()
+{
+    QTest::addColumn<qint64>("ts");
+    QTest::addColumn<QByteArray>("json");
+
+    QTest::newRow("1") << qint64(1) << QByteArray("1");
+    QTest::newRow("lesson time") << qint64(1795527578123) << QByteArray("1795527578123");
+    QTest::newRow("2^53 - 1") << MaxTimestampMs - 1 << QByteArray("9007199254740991");
+    QTest::newRow("2^53") << MaxTimestampMs << QByteArray("9007199254740992");
+    // Out of the contract, but the encoder writes them as Qt did.
+    QTest::newRow("0") << qint64(0) << QByteArray("0");
+    QTest::newRow("-1") << qint64(-1) << QByteArray("-1");
+    QTest::newRow("2^53 + 1 (rounds to 2^53)")
+        << MaxTimestampMs + 1 << QByteArray("9007199254740992");
+    QTest::newRow("2^53 + 3 (rounds up)") << MaxTimestampMs + 3 << QByteArray("9007199254740996");
+    QTest::newRow("largest qint64")
+        << std::numeric_limits<qint64>::max() << QByteArray("9223372036854776000");
+    QTest::newRow("smallest qint64")
+        << std::numeric_limits<qint64>::min() << QByteArray("-9223372036854776000");
+}
+
+void TestProtocol::encodeTimestamps()
+{
+    QFETCH(qint64, ts);
+    QFETCH(QByteArray, json);
+    const Telemetry t{412, ts};
+    QCOMPARE(encodeTelemetry(t), referenceTelemetry(t));
+    QCOMPARE(encodeTelemetry(t), QByteArray("{\"light\":412,\"ts\":" + json + '}'));
+    DeviceState s;
+    s.ts = ts;
+    QCOMPARE(encodeState(s), referenceState(s));
+    if (ts >= 1 && ts <= MaxTimestampMs) {
+        QCOMPARE(*nightlight::decodeTelemetry(encodeTelemetry(t)), t);
+        QCOMPARE(*nightlight::decodeState(encodeState(s)), s);
+    }
+}
+
+void TestProtocol::encodeOptionalFields_data()
+{
+    QTest::addColumn<int>(
+        "fields"); // bits: 1 light, 2 ts, 4 unit, 8 instance, 16 led_on, 32 manual
+
+    for (int fields = 0; fields < 64; ++fields) {
+        QStringList names;
+        for (const char *name : {"light", "ts", "unit", "instance", "led_on", "manual"}) {
+            if (fields & (1 << names.size()))
+                names << QString::fromLatin1(name);
+            else
+                names << QStringLiteral("-");
+        }
+        QTest::addRow("%s", qPrintable(names.join(u' '))) << fields;
+    }
+}
+
+void TestProtocol::encodeOptionalFields()
+{
+    QFETCH(int, fields);
+    DeviceState s;
+    s.threshold = 299.5;
+    if (fields & 1)
+        s.light = 12.25;
+    if (fields & 2)
+        s.ts = 1795527578123;
+    if (fields & 4)
+        s.unit = QStringLiteral("lux");
+    if (fields & 8)
+        s.instance = QStringLiteral("9f0c");
+    s.ledOn = fields & 16;
+    s.mode = (fields & 32) ? Mode::Manual : Mode::Auto;
+    QCOMPARE(encodeState(s), referenceState(s));
+    QCOMPARE(*nightlight::decodeState(encodeState(s)), s);
+
+    const Telemetry t{12.25, (fields & 2) ? std::optional<qint64>(1795527578123) : std::nullopt};
+    QCOMPARE(encodeTelemetry(t), referenceTelemetry(t));
+    QCOMPARE(*nightlight::decodeTelemetry(encodeTelemetry(t)), t);
+}
+
+void TestProtocol::encodeStrings_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QByteArray>("json"); // as Qt 6.4 writes it, quotes included
+
+    QTest::newRow("plain") << QStringLiteral("lux") << QByteArray(R"("lux")");
+    QTest::newRow("quote") << QStringLiteral("a\"b") << QByteArray(R"("a\"b")");
+    QTest::newRow("backslash") << QStringLiteral("C:\\lux") << QByteArray(R"("C:\\lux")");
+    QTest::newRow("slash stays") << QStringLiteral("m/s") << QByteArray(R"("m/s")");
+    QTest::newRow("short escapes") << QStringLiteral("\b\f\n\r\t") << QByteArray(R"("\b\f\n\r\t")");
+    QTest::newRow("NUL") << QString(QChar(0)) << QByteArray(R"("\u0000")");
+    QTest::newRow("unit separator") << QString(QChar(0x1f)) << QByteArray(R"("\u001f")");
+    QTest::newRow("escape character") << QString(QChar(0x1b)) << QByteArray(R"("\u001b")");
+    QTest::newRow("DEL stays") << QString(QChar(0x7f)) << QByteArray("\"\x7f\"");
+    QTest::newRow("all controls")
+        <<
+        [] {
+            QString all;
+            for (char16_t c = 0; c < 0x20; ++c)
+                all += QChar(c);
+            return all;
+        }()
+        << QByteArray(R"("\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\n\u000b\f\r)"
+                      R"(\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018)"
+                      R"(\u0019\u001a\u001b\u001c\u001d\u001e\u001f")");
+    QTest::newRow("Latin-1") << QStringLiteral("caf\u00e9 \u00b5W")
+                             << QByteArray("\"caf\xc3\xa9 \xc2\xb5W\"");
+    QTest::newRow("Bengali") << QStringLiteral("শোবার ঘর") << QByteArray("\"শোবার ঘর\"");
+    QTest::newRow("line separator stays")
+        << QStringLiteral("\u2028") << QByteArray("\"\xe2\x80\xa8\"");
+    QTest::newRow("U+FFFF") << QString(QChar(0xffff)) << QByteArray("\"\xef\xbf\xbf\"");
+    QTest::newRow("emoji") << QStringLiteral("\U0001F4A1") << QByteArray("\"\xf0\x9f\x92\xa1\"");
+    QTest::newRow("last code point")
+        << QStringLiteral("\U0010FFFF") << QByteArray("\"\xf4\x8f\xbf\xbf\"");
+    // Half of a surrogate pair alone has no UTF-8; Qt writes it as an escape.
+    QTest::newRow("lone high surrogate") << QString(QChar(0xd83d)) << QByteArray(R"("\ud83d")");
+    QTest::newRow("lone low surrogate") << QString(QChar(0xdca1)) << QByteArray(R"("\udca1")");
+    QTest::newRow("high surrogate then a letter")
+        << QString(QChar(0xd83d)) + u'x' << QByteArray(R"("\ud83dx")");
+    QTest::newRow("two high surrogates")
+        << QString(QChar(0xd83d)) + QChar(0xd83d) << QByteArray(R"("\ud83d\ud83d")");
+    QTest::newRow("low then high surrogate")
+        << QString(QChar(0xdca1)) + QChar(0xd83d) << QByteArray(R"("\udca1\ud83d")");
+    QTest::newRow("lone surrogate before a pair") << QString(QChar(0xd83d)) +
+            QStringLiteral("\U0001F4A1") << QByteArray("\"\\ud83d\xf0\x9f\x92\xa1\"");
+    const QByteArray mixed = "a\\\"\\\\\\n\xc3\xa9\xf0\x9f\x92\xa1";
+    QTest::newRow("long mixed") << QStringLiteral("a\"\\\n\u00e9\U0001F4A1").repeated(50)
+                                << QByteArray('"' + mixed.repeated(50) + '"');
+}
+
+void TestProtocol::encodeStrings()
+{
+    QFETCH(QString, text);
+    QFETCH(QByteArray, json);
+    DeviceState s;
+    s.unit = text;
+    QCOMPARE(encodeState(s), referenceState(s));
+    QCOMPARE(encodeState(s),
+             QByteArray(R"({"led_on":false,"mode":"auto","threshold":300,"unit":)" + json + '}'));
+    DeviceState withInstance;
+    withInstance.instance = text;
+    withInstance.unit = text;
+    QCOMPARE(encodeState(withInstance), referenceState(withInstance));
+    QVERIFY(encodeState(withInstance).startsWith(QByteArray("{\"instance\":" + json + ',')));
+    // Whole UTF-16 reads back as it was; a lone surrogate is refused by our own decoder (#9).
+    const auto decoded = nightlight::decodeState(encodeState(s));
+    if (text.isValidUtf16()) {
+        QVERIFY2(decoded, qPrintable(decoded.errorString()));
+        QCOMPARE(*decoded, s);
+    } else {
+        QCOMPARE(decoded.error(), DecodeError::UnpairedSurrogate);
+    }
+}
+
+void TestProtocol::encodeRandomNumbers()
+{
+    // The contract's range 0..MaxLevel as a sensor gives it (whole, a few decimals) and as any
+    // double in it, plus timestamps in 1..2^53 and doubles of every magnitude and sign (random
+    // bits), each written by both encoders and compared with Qt's.
+    QRandomGenerator rng(20261203);
+    int checked = 0;
+    for (int i = 0; i < 100000; ++i) {
+        double d = 0;
+        switch (i % 4) {
+        case 0:
+            d = rng.generateDouble() * MaxLevel;
+            break;
+        case 1:
+            d = double(rng.bounded(1000001));
+            break;
+        case 2: {
+            const double scale = std::pow(10.0, 1 + int(rng.bounded(4)));
+            d = std::round(rng.generateDouble() * MaxLevel * scale) / scale;
+            break;
+        }
+        case 3:
+            d = rng.bounded(MaxLevel);
+            break;
+        }
+        const QString mismatch = numberMismatch(d);
+        QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+        const Telemetry t{d, qint64(1 + rng.bounded(quint64(MaxTimestampMs)))};
+        const QByteArray encoded = encodeTelemetry(t);
+        QCOMPARE(encoded, referenceTelemetry(t));
+        QCOMPARE(*nightlight::decodeTelemetry(encoded), t);
+        ++checked;
+    }
+    for (int i = 0; i < 20000; ++i) {
+        const quint64 bits = rng.generate64();
+        double d = 0;
+        std::memcpy(&d, &bits, sizeof d);
+        const QString mismatch = numberMismatch(d);
+        QVERIFY2(mismatch.isEmpty(), qPrintable(mismatch));
+        ++checked;
+    }
+    QCOMPARE(checked, 120000);
+}
+
+void TestProtocol::encodeRandomStrings()
+{
+    // Units and instances from an alphabet of everything escapedString() treats differently.
+    QRandomGenerator rng(20261204);
+    const QList<QChar> alphabet = {
+        u'a',          u'Z',          u'"',          u'\\',         u'/',      u'\n',     u'\t',
+        QChar(0),      QChar(0x1f),   QChar(0x7f),   u'\u00e9',     u'\u07ff', u'\u0800', u'\uffff',
+        QChar(0xd83d), QChar(0xdca1), QChar(0xdbff), QChar(0xdc00), u'\u2028'};
+    const auto randomText = [&] {
+        QString text;
+        for (int n = int(rng.bounded(12)); n > 0; --n)
+            text += alphabet.at(int(rng.bounded(alphabet.size())));
+        return text;
+    };
+    for (int i = 0; i < 10000; ++i) {
+        DeviceState s;
+        s.unit = randomText();
+        s.instance = randomText();
+        s.light = rng.bounded(MaxLevel);
+        QCOMPARE(encodeState(s), referenceState(s));
+    }
 }
 
 void TestProtocol::roundTrip()
