@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QProcess>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSet>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -262,6 +263,10 @@ private slots:
     void fallsBackTo311WhenBrokerRefuses5();
     void unacknowledgedQos1SurvivesReconnect_data();
     void unacknowledgedQos1SurvivesReconnect();
+    void publishesKeepTheirOrderAcrossConnect_data();
+    void publishesKeepTheirOrderAcrossConnect();
+    void refusedSubscriptionIsLogged_data();
+    void refusedSubscriptionIsLogged();
     void manyRetainedMessagesArriveOnSubscribe();
     void qos1AcknowledgedOnceWhileSending_data();
     void qos1AcknowledgedOnceWhileSending();
@@ -936,8 +941,8 @@ void TestMqttClient::unacknowledgedQos1SurvivesReconnect_data()
 {
     QTest::addColumn<int>("closes");
     QTest::addColumn<MqttClient::ProtocolVersion>("expected");
-    // A broker restart: one connection closed before CONNACK. The client stays with MQTT 5, on
-    // the same libmosquitto handle, which sends the message again.
+    // A broker restart: one connection closed before CONNACK. The client stays with MQTT 5 and
+    // sends the message again (MqttOutbox gives back what was not acknowledged, #12).
     QTest::newRow("one close") << 1 << MqttClient::ProtocolVersion::Mqtt5;
     // Closed again and again: Auto falls back to 3.1.1 on a new handle, and the message must
     // still go out (#9: a soak lost one sample this way).
@@ -979,6 +984,123 @@ void TestMqttClient::unacknowledgedQos1SurvivesReconnect()
     QCOMPARE(proxy.closedAtAccept(), closes);
     QCOMPARE(client.protocolVersion(), expected);
     QVERIFY(client.isConnected());
+}
+
+void TestMqttClient::publishesKeepTheirOrderAcrossConnect_data()
+{
+    bothProtocols();
+}
+
+// publish() goes to the worker while no session is up (kept at QoS 1) and straight to the socket
+// once one is (#12). Around the switch, and through the send window of 20 QoS 1 messages in
+// flight, the broker must still get every message once, in the order of the calls.
+void TestMqttClient::publishesKeepTheirOrderAcrossConnect()
+{
+    QFETCH(MqttClient::ProtocolVersion, version);
+    constexpr int Before = 300;
+    constexpr int After = 700;
+    const QString topic = QStringLiteral("order/%1").arg(int(version));
+    auto subscriber = makeClient(QStringLiteral("tst-order-sub-%1").arg(int(version)));
+    QSignalSpy messages(subscriber.get(), &MqttClient::messageReceived);
+    connectClient(*subscriber);
+    subscribeAndSync(*subscriber, messages, QStringLiteral("order"), 1);
+
+    auto publisher = makeClient(QStringLiteral("tst-order-pub-%1").arg(int(version)));
+    publisher->setProtocolVersion(version);
+    int n = 0;
+    for (; n < Before; ++n)
+        QVERIFY(publisher->publish(topic, QByteArray::number(n), 1));
+    publisher->connectToHost();
+    // One message per turn of the event loop, so some go while the session comes up.
+    int afterConnect = 0;
+    while (afterConnect < After) {
+        QVERIFY(publisher->publish(topic, QByteArray::number(n++), 1));
+        if (publisher->isConnected())
+            ++afterConnect;
+        QCoreApplication::processEvents();
+        QVERIFY(n < 1000000);
+    }
+    const auto received = [&] {
+        QList<int> values;
+        for (qsizetype i = 0; i < messages.size(); ++i) {
+            const MqttMessage m = messageAt(messages, i);
+            if (m.topic == topic)
+                values.append(m.payload.toInt());
+        }
+        return values;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(received().size(), n, 30000);
+    const QList<int> values = received();
+    for (int i = 0; i < n; ++i)
+        QCOMPARE(values.at(i), i);
+}
+
+void TestMqttClient::refusedSubscriptionIsLogged_data()
+{
+    bothProtocols();
+}
+
+// A broker that refuses a subscription (an ACL) answers SUBACK with 0x80 (3.1.1) or a reason
+// code of 0x80 or more (5). The client took its SUBACKs over from libmosquitto (#12), which said
+// nothing about them: now the user reads why no message comes. This peer plays that broker.
+void TestMqttClient::refusedSubscriptionIsLogged()
+{
+    QFETCH(MqttClient::ProtocolVersion, version);
+    const bool v5 = version == MqttClient::ProtocolVersion::Mqtt5;
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    std::vector<std::unique_ptr<QTcpSocket>> sockets;
+    QByteArray received;
+    connect(&server, &QTcpServer::newConnection, this, [&] {
+        while (QTcpSocket *socket = server.nextPendingConnection()) {
+            sockets.emplace_back(socket);
+            connect(socket, &QTcpSocket::readyRead, this, [&, socket] {
+                received += socket->readAll();
+                int headerBytes = 0;
+                quint32 remaining = 0;
+                while (MqttPacketFilter::header(received.constData(), received.size(), &headerBytes,
+                                                &remaining) &&
+                       headerBytes + qint64(remaining) <= received.size()) {
+                    const QByteArray packet = received.left(headerBytes + qsizetype(remaining));
+                    received.remove(0, packet.size());
+                    const auto type = quint8(packet[0]) & 0xF0;
+                    if (type == 0x10) { // CONNECT: accepted
+                        socket->write(v5 ? QByteArray("\x20\x03\x00\x00\x00", 5)
+                                         : QByteArray("\x20\x02\x00\x00", 4));
+                    } else if (type == 0x80) { // SUBSCRIBE: refused, then a message
+                        const QByteArray id = packet.mid(headerBytes, 2);
+                        socket->write(v5 ? QByteArray("\x90\x04", 2) + id +
+                                              QByteArray("\x00\x87", 2)
+                                         : QByteArray("\x90\x03", 2) + id + QByteArray("\x80", 1));
+                        // Read by the client after the SUBACK: once it is delivered, the warning
+                        // has been written.
+                        const QByteArray body = QByteArray("\x00\x09secret/upok", 13);
+                        socket->write(QByteArray(1, char(0x30)) + char(body.size() + (v5 ? 1 : 0)) +
+                                      body.left(11) + (v5 ? QByteArray(1, '\0') : QByteArray()) +
+                                      body.mid(11));
+                    }
+                }
+            });
+        }
+    });
+
+    MqttClient client;
+    client.setHost(QStringLiteral("127.0.0.1"));
+    client.setPort(server.serverPort());
+    client.setClientId(QStringLiteral("tst-refused"));
+    client.setProtocolVersion(version);
+    QSignalSpy messages(&client, &MqttClient::messageReceived);
+    connectClient(client);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(v5 ? QStringLiteral("refused the subscription to "
+                                                                "secret/# \\(reason 0x87\\)")
+                                               : QStringLiteral("refused the subscription to "
+                                                                "secret/# \\(reason 0x80\\)")));
+    QVERIFY(client.subscribe(QStringLiteral("secret/#"), 1));
+    QTRY_COMPARE_WITH_TIMEOUT(messages.size(), 1, MessageTimeoutMs);
+    QCOMPARE(messageAt(messages, 0).topic, QStringLiteral("secret/up"));
+    QCOMPARE(messageAt(messages, 0).payload, QByteArray("ok"));
+    client.disconnectFromHost();
 }
 
 // A stock mosquitto keeps 20 QoS 1 messages in flight to a client and queues 1,000 more; the
