@@ -11,6 +11,7 @@
 #include <QLoggingCategory>
 #include <QMetaObject>
 #include <QPointer>
+#include <QScopeGuard>
 #include <QSocketNotifier>
 #include <QThread>
 #include <QTimer>
@@ -734,11 +735,12 @@ void Worker::sendPublish(const MqttMessage &message)
 
 void Worker::publish(const MqttMessage &message)
 {
-    m_outbox->endPosted();
-    if (m_sessionUp && m_relayed) {
-        m_outbox->publish(message);
+    // Counted down once the message is queued, not before: the owner may send directly as soon
+    // as the count is 0, and its message must come after this one.
+    const auto posted = qScopeGuard([this] { m_outbox->endPosted(); });
+    if (m_sessionUp && m_relayed && m_outbox->publish(message) != MqttOutbox::Result::NotOpen) {
         relayPump();
-    } else if (m_sessionUp) {
+    } else if (m_sessionUp && !m_relayed) {
         sendPublish(message);
         flushWrites();
     } else if (message.qos > 0) {
@@ -750,7 +752,7 @@ void Worker::publish(const MqttMessage &message)
 
 void Worker::subscribe(const QString &filter, int qos)
 {
-    m_outbox->endPosted();
+    const auto posted = qScopeGuard([this] { m_outbox->endPosted(); });
     m_subscriptions.insert(filter, qos);
     if (m_sessionUp && m_relayed) {
         m_outbox->subscribe(filter, qos);
@@ -766,7 +768,7 @@ void Worker::subscribe(const QString &filter, int qos)
 
 void Worker::unsubscribe(const QString &filter)
 {
-    m_outbox->endPosted();
+    const auto posted = qScopeGuard([this] { m_outbox->endPosted(); });
     m_subscriptions.remove(filter);
     if (m_sessionUp && m_relayed) {
         m_outbox->unsubscribe(filter);
