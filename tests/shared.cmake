@@ -2,6 +2,7 @@ nightlight_add_test(protocol)
 nightlight_add_test(logthrottle)
 nightlight_add_test(mqttfailure)
 nightlight_add_test(mqttpacketfilter)
+nightlight_add_test(mqttoutbox)
 
 # MqttClient against a real mosquitto (TestBroker); the Last Will test runs mqttwillclient.
 qt_add_executable(mqttwillclient mqttwillclient.cpp)
