@@ -908,15 +908,10 @@ void Worker::stopRelay()
             *n = nullptr;
         }
     }
-    // Our messages the broker has not acknowledged go again in the next session, before those
-    // published while away. (The outbox lets go of the socket before it is closed: the owner's
-    // thread may be about to send on it.)
-    QList<MqttMessage> unsent = m_outbox->detach();
-    if (!unsent.isEmpty()) {
-        qCDebug(lcMqtt) << unsent.size() << "unacknowledged messages to send again";
-        unsent.append(m_offlineQueue);
-        m_offlineQueue = std::move(unsent);
-    }
+    // The outbox keeps our messages the broker has not acknowledged for the next session, and
+    // lets go of the socket before it is closed: the owner's thread may be about to send on it.
+    if (const int kept = m_outbox->detach())
+        qCDebug(lcMqtt) << kept << "unacknowledged messages to send again";
     // libmosquitto still holds the other end of the pair; it closes it at the next connect.
     ::close(m_tcpFd);
     ::close(m_pairFd);

@@ -38,6 +38,13 @@ void appendU16(QByteArray *out, quint16 value)
     out->append(char(value & 0xFF));
 }
 
+QByteArray pubrel(quint16 id)
+{
+    // MQTT-3.6.1-1: flags 0010.
+    const char bytes[4] = {char(0x62), 0x02, char(id >> 8), char(id & 0xFF)};
+    return QByteArray(bytes, 4);
+}
+
 int lengthBytes(quint32 value)
 {
     return value < 128 ? 1 : value < 16384 ? 2 : value < 2097152 ? 3 : 4;
@@ -63,9 +70,6 @@ void MqttOutbox::open(bool mqtt5, int window, quint32 serverMaximumPacketSize,
     m_mqtt5 = mqtt5;
     m_window = std::max(1, window);
     m_serverMaxPacket = serverMaximumPacketSize;
-    m_publishesInFlight = 0;
-    m_inFlight.clear();
-    m_waiting.clear();
     if (!m_open)
         return;
     for (auto it = subscriptions.cbegin(); it != subscriptions.cend(); ++it) {
@@ -73,30 +77,40 @@ void MqttOutbox::open(bool mqtt5, int window, quint32 serverMaximumPacketSize,
         appendOwnLocked(encodeSubscription(true, it.key().toUtf8(), it.value(), id));
         m_inFlight.insert(id, InFlight{0, {}, false, true, it.key()});
     }
+    // What the last connection left unacknowledged goes first, as MQTT-4.4.0-1 asks of a kept
+    // session and as libmosquitto did on every reconnect: each PUBLISH again with its packet id
+    // and DUP set, or its PUBREL once the broker had answered PUBREC.
+    QList<QPair<quint64, quint16>> resend;
+    for (auto it = m_inFlight.cbegin(); it != m_inFlight.cend(); ++it) {
+        if (!it->subscription)
+            resend.append({it->seq, it.key()});
+    }
+    std::sort(resend.begin(), resend.end());
+    for (const auto &[seq, id] : std::as_const(resend)) {
+        const InFlight &f = m_inFlight[id];
+        if (f.released) {
+            appendOwnLocked(pubrel(id));
+        } else {
+            encodePublish(f.message, id, &m_scratch, true);
+            appendOwnLocked(m_scratch);
+        }
+    }
+    releaseWindowLocked();
     for (const MqttMessage &m : first)
         publishLocked(m, false);
 }
 
-QList<MqttMessage> MqttOutbox::detach()
+int MqttOutbox::detach()
 {
     const std::lock_guard lock(m_mutex);
-    QList<InFlight> sent;
-    for (const InFlight &f : std::as_const(m_inFlight)) {
-        // A QoS 2 message the broker has received (PUBREC) is delivered once by it: sending it
-        // again would deliver it twice.
-        if (!f.subscription && !f.released)
-            sent.append(f);
+    // Publishes in flight and those waiting for the window stay for the next session (open());
+    // subscriptions are sent whole again then.
+    for (auto it = m_inFlight.begin(); it != m_inFlight.end();) {
+        if (it->subscription)
+            it = m_inFlight.erase(it);
+        else
+            ++it;
     }
-    std::sort(sent.begin(), sent.end(),
-              [](const InFlight &a, const InFlight &b) { return a.seq < b.seq; });
-    QList<MqttMessage> back;
-    back.reserve(sent.size() + m_waiting.size());
-    for (InFlight &f : sent)
-        back.append(std::move(f.message));
-    back.append(std::move(m_waiting));
-    m_waiting.clear();
-    m_inFlight.clear();
-    m_publishesInFlight = 0;
     m_fd = -1;
     m_open = false;
     m_queued.clear();
@@ -104,7 +118,7 @@ QList<MqttMessage> MqttOutbox::detach()
     m_pendingOwn.clear();
     m_scratch = QByteArray();
     m_libmosquitto.reset();
-    return back;
+    return int(m_inFlight.size() + m_waiting.size());
 }
 
 MqttOutbox::Result MqttOutbox::publishFromOwner(const MqttMessage &message)
@@ -163,7 +177,7 @@ MqttOutbox::Result MqttOutbox::publishLocked(const MqttMessage &message, bool di
 
 bool MqttOutbox::sendNowLocked(const MqttMessage &message, quint16 id, bool direct)
 {
-    encodePublish(message, id, &m_scratch);
+    encodePublish(message, id, &m_scratch, false);
     if (m_serverMaxPacket > 0 && quint64(m_scratch.size()) > m_serverMaxPacket) {
         // The broker said it takes nothing larger (MQTT-3.1.2-25); libmosquitto refuses these
         // the same way.
@@ -283,11 +297,7 @@ bool MqttOutbox::takeAcknowledgement(const char *packet, qsizetype size, QList<R
             return true;
         }
         it->released = true;
-        QByteArray rel;
-        rel.append(char(0x62));
-        rel.append(char(0x02));
-        appendU16(&rel, id);
-        appendOwnLocked(rel);
+        appendOwnLocked(pubrel(id));
         return true;
     }
     const bool done = (type == PubAck && it->message.qos == 1) ||
@@ -361,15 +371,17 @@ qint64 MqttOutbox::directSends() const
     return m_directSends;
 }
 
-void MqttOutbox::encodePublish(const MqttMessage &message, quint16 id, QByteArray *out) const
+void MqttOutbox::encodePublish(const MqttMessage &message, quint16 id, QByteArray *out,
+                               bool duplicate) const
 {
     // MQTT-3.3: fixed header, topic, packet id (QoS > 0), properties (5: none), payload.
     const QByteArray topic = message.topic.toUtf8();
     const quint32 remaining = quint32(2 + topic.size() + (message.qos > 0 ? 2 : 0) +
                                       (m_mqtt5 ? 1 : 0) + message.payload.size());
-    out->clear(); // keeps the capacity
+    out->resize(0); // keeps the capacity (clear() would free it)
     out->reserve(1 + lengthBytes(remaining) + qsizetype(remaining));
-    out->append(char(Publish | (message.qos << 1) | (message.retained ? 1 : 0)));
+    out->append(
+        char(Publish | (duplicate ? 8 : 0) | (message.qos << 1) | (message.retained ? 1 : 0)));
     appendLength(out, remaining);
     appendU16(out, quint16(topic.size()));
     out->append(topic);

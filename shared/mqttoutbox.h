@@ -52,14 +52,15 @@ public:
     // The relay has a TCP socket (the worker, before CONNECT): libmosquitto's bytes go to it.
     void attach(int fd);
     // The broker accepted the session (the worker, at CONNACK): `subscriptions` are sent, then
-    // `first` (QoS > 0 messages kept while away), before anything published later.
+    // what the last connection left unacknowledged, then `first` (QoS > 0 messages published
+    // while away), before anything published later.
     // serverMaximumPacketSize 0: no limit.
     void open(bool mqtt5, int window, quint32 serverMaximumPacketSize,
               const QHash<QString, int> &subscriptions, const QList<MqttMessage> &first);
-    // The connection is gone (the worker): no more writes. Returns the QoS > 0 messages the
-    // broker has not acknowledged, and those still waiting for the window, in the order they
-    // were published, to be sent again in the next session.
-    QList<MqttMessage> detach();
+    // The connection is gone (the worker): no more writes. QoS > 0 messages the broker has not
+    // acknowledged, and those still waiting for the window, stay, and open() sends them first in
+    // the next session (with their packet ids and DUP, MQTT-4.4.0-1). Returns how many stay.
+    int detach();
 
     // Owner's thread: sends `message` at once if a session is up and nothing handed to the
     // worker is still to run (so the order of publish()/subscribe() calls holds); NotOpen
@@ -108,7 +109,8 @@ private:
     quint16 nextIdLocked();
     void appendOwnLocked(const QByteArray &packet);
     void releaseWindowLocked();
-    void encodePublish(const MqttMessage &message, quint16 id, QByteArray *out) const;
+    void encodePublish(const MqttMessage &message, quint16 id, QByteArray *out,
+                       bool duplicate) const;
     QByteArray encodeSubscription(bool subscribe, const QByteArray &filter, int qos,
                                   quint16 id) const;
 
