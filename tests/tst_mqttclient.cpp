@@ -60,6 +60,21 @@ void bothProtocols()
     QTest::newRow("MQTT 3.1.1") << MqttClient::ProtocolVersion::Mqtt311;
 }
 
+// Whole MQTT packets off the front of `buffer`.
+QList<QByteArray> takePackets(QByteArray &buffer)
+{
+    QList<QByteArray> packets;
+    int headerBytes = 0;
+    quint32 remaining = 0;
+    while (MqttPacketFilter::header(buffer.constData(), buffer.size(), &headerBytes, &remaining) &&
+           headerBytes + qint64(remaining) <= buffer.size()) {
+        const qsizetype size = headerBytes + qsizetype(remaining);
+        packets.append(buffer.left(size));
+        buffer.remove(0, size);
+    }
+    return packets;
+}
+
 quint16 closedPort()
 {
     QTcpServer server;
@@ -161,22 +176,6 @@ private:
             connect(broker, &QTcpSocket::disconnected, client, &QTcpSocket::abort);
             broker->connectToHost(QHostAddress::LocalHost, m_brokerPort);
         }
-    }
-
-    // Whole packets off the front of `buffer`.
-    static QList<QByteArray> takePackets(QByteArray &buffer)
-    {
-        QList<QByteArray> packets;
-        int headerBytes = 0;
-        quint32 remaining = 0;
-        while (
-            MqttPacketFilter::header(buffer.constData(), buffer.size(), &headerBytes, &remaining) &&
-            headerBytes + qint64(remaining) <= buffer.size()) {
-            const qsizetype size = headerBytes + qsizetype(remaining);
-            packets.append(buffer.left(size));
-            buffer.remove(0, size);
-        }
-        return packets;
     }
 
     void windowed(QTcpSocket *client, QTcpSocket *broker)
@@ -1056,19 +1055,13 @@ void TestMqttClient::refusedSubscriptionIsLogged()
             sockets.emplace_back(socket);
             connect(socket, &QTcpSocket::readyRead, this, [&, socket] {
                 received += socket->readAll();
-                int headerBytes = 0;
-                quint32 remaining = 0;
-                while (MqttPacketFilter::header(received.constData(), received.size(), &headerBytes,
-                                                &remaining) &&
-                       headerBytes + qint64(remaining) <= received.size()) {
-                    const QByteArray packet = received.left(headerBytes + qsizetype(remaining));
-                    received.remove(0, packet.size());
+                for (const QByteArray &packet : takePackets(received)) {
                     const auto type = quint8(packet[0]) & 0xF0;
                     if (type == 0x10) { // CONNECT: accepted
                         socket->write(v5 ? QByteArray("\x20\x03\x00\x00\x00", 5)
                                          : QByteArray("\x20\x02\x00\x00", 4));
                     } else if (type == 0x80) { // SUBSCRIBE: refused, then a message
-                        const QByteArray id = packet.mid(headerBytes, 2);
+                        const QByteArray id = packet.mid(2, 2);
                         socket->write(v5 ? QByteArray("\x90\x04", 2) + id +
                                               QByteArray("\x00\x87", 2)
                                          : QByteArray("\x90\x03", 2) + id + QByteArray("\x80", 1));
