@@ -6,6 +6,7 @@
 // Home Assistant itself does not run here: its templates are evaluated by a small evaluator
 // below, exact for the piece of Jinja the configs use (anything else fails the test).
 
+#include "blackhole.h"
 #include "childprocess.h"
 #include "deviceprocess.h"
 #include "hadiscovery.h"
@@ -358,6 +359,7 @@ private slots:
     void commandTemplatesChangeTheDevice();
     void birthMessageResendsConfigs();
     void removeLeavesNoRetainedConfigs();
+    void unconfirmedRemoveExits4();
     void badOptionsExit2_data();
     void badOptionsExit2();
 
@@ -846,6 +848,25 @@ void TestHaDiscovery::birthMessageResendsConfigs()
     QCOMPARE(device.process().state(), QProcess::Running);
     QVERIFY2(device.log().contains(QLatin1String("Home Assistant is online")),
              qPrintable(device.log()));
+}
+
+// A broker that never answers (the SYNs are dropped): the removal cannot be confirmed, and the
+// run says so and exits 4 after its 20 s, instead of hanging or claiming success.
+void TestHaDiscovery::unconfirmedRemoveExits4()
+{
+    BlackHole hole;
+    QVERIFY(hole.open());
+    Device remover;
+    QVERIFY(remover.start({QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
+                           QStringLiteral("--port"), QString::number(hole.port()),
+                           QStringLiteral("--id"), QStringLiteral("ha-unconfirmed"),
+                           QStringLiteral("--ha-discovery-remove")}));
+    QVERIFY(remover.process().waitForFinished(40000));
+    QCOMPARE(remover.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(remover.process().exitCode(), 4);
+    QVERIFY2(remover.log().contains(QStringLiteral("did not confirm the removal of 4 of 4 Home "
+                                                   "Assistant configs within 20 s")),
+             qPrintable(remover.log()));
 }
 
 void TestHaDiscovery::removeLeavesNoRetainedConfigs()
