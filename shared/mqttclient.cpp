@@ -603,6 +603,12 @@ void Worker::start(const Settings &settings, quint64 epoch)
                          QStringLiteral("invalid broker address \"%1\"").arg(where()), true});
         return;
     }
+    if (!wantsRelay()) {
+        // Kept by the outbox from an earlier plain-TCP session: libmosquitto sends them now.
+        QList<MqttMessage> unsent = m_outbox->takeUnsent();
+        unsent.append(m_offlineQueue);
+        m_offlineQueue = std::move(unsent);
+    }
     if (!createHandle(m_settings.protocol != ProtocolVersion::Mqtt311))
         return;
     attempt();

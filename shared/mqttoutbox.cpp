@@ -121,6 +121,29 @@ int MqttOutbox::detach()
     return int(m_inFlight.size() + m_waiting.size());
 }
 
+QList<MqttMessage> MqttOutbox::takeUnsent()
+{
+    const std::lock_guard lock(m_mutex);
+    QList<InFlight> sent;
+    for (const InFlight &f : std::as_const(m_inFlight)) {
+        // A QoS 2 message the broker has answered with PUBREC is delivered by it: sending it
+        // again as a new message would deliver it twice.
+        if (!f.subscription && !f.released)
+            sent.append(f);
+    }
+    std::sort(sent.begin(), sent.end(),
+              [](const InFlight &a, const InFlight &b) { return a.seq < b.seq; });
+    QList<MqttMessage> unsent;
+    unsent.reserve(sent.size() + m_waiting.size());
+    for (InFlight &f : sent)
+        unsent.append(std::move(f.message));
+    unsent.append(std::move(m_waiting));
+    m_waiting.clear();
+    m_inFlight.clear();
+    m_publishesInFlight = 0;
+    return unsent;
+}
+
 MqttOutbox::Result MqttOutbox::publishFromOwner(const MqttMessage &message)
 {
     const std::lock_guard lock(m_mutex);

@@ -61,6 +61,9 @@ public:
     // acknowledged, and those still waiting for the window, stay, and open() sends them first in
     // the next session (with their packet ids and DUP, MQTT-4.4.0-1). Returns how many stay.
     int detach();
+    // Between connections: the messages detach() kept, in publish order, for a connection that
+    // will not use the outbox (TLS); forgets them.
+    QList<MqttMessage> takeUnsent();
 
     // Owner's thread: sends `message` at once if a session is up and nothing handed to the
     // worker is still to run (so the order of publish()/subscribe() calls holds); NotOpen

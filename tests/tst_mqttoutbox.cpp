@@ -224,6 +224,7 @@ private slots:
     void packetIds();
     void window();
     void reconnectSendsUnacknowledgedAgain();
+    void takeUnsentForAConnectionWithoutTheOutbox();
     void qos2Exchange();
     void mqtt5PubrecFailureEndsExchange();
     void takeAcknowledgementRefuses();
@@ -559,6 +560,32 @@ void TestMqttOutbox::reconnectSendsUnacknowledgedAgain()
     pubs = publishesIn(flushed(box, pair));
     QCOMPARE(pubs.size(), 1);
     QCOMPARE(pubs.at(0).topic, QByteArray("F"));
+}
+
+// The next connection goes over TLS (no outbox): what the last plain-TCP one kept goes to the
+// client's offline queue, in publish order, without the QoS 2 message the broker already has.
+void TestMqttOutbox::takeUnsentForAConnectionWithoutTheOutbox()
+{
+    SocketPair pair;
+    MqttOutbox box;
+    box.attach(pair.ours);
+    box.open(false, 2, 0, {{QStringLiteral("f/#"), 1}}, {});
+    box.publish(message("A", "a", 2));
+    box.publish(message("B", "b", 1));
+    box.publish(message("C", "c", 1)); // waits for the window
+    QList<QByteArray> sent;
+    QVERIFY(split(flushed(box, pair), &sent));
+    QCOMPARE(sent.size(), 3); // SUBSCRIBE, A, B
+    const int idA = publishesIn(sent.at(1)).at(0).id;
+    QVERIFY(take(box, ack(0x50, idA))); // A released
+    QCOMPARE(box.detach(), 3);
+
+    const QList<MqttMessage> unsent = box.takeUnsent();
+    QCOMPARE(unsent.size(), 2);
+    QCOMPARE(unsent.at(0).topic, QStringLiteral("B"));
+    QCOMPARE(unsent.at(1).topic, QStringLiteral("C"));
+    QVERIFY(box.takeUnsent().isEmpty());
+    QCOMPARE(box.detach(), 0);
 }
 
 void TestMqttOutbox::qos2Exchange()
