@@ -201,7 +201,6 @@ private:
     void paceRelayReads(bool gotData);
     void resumeRelayReads();
     bool relayDeliver();
-    bool relayFlush(int *err);
     void drainPair();
     bool relayPackets(const QByteArray &packets);
     bool takePublish(const char *packet, int headerBytes, qsizetype size);
@@ -1162,12 +1161,6 @@ bool Worker::relayDeliver()
     return true;
 }
 
-// Sends what is waiting for the broker; false with *err on a socket error.
-bool Worker::relayFlush(int *err)
-{
-    return m_outbox->flush(err);
-}
-
 // What libmosquitto wrote into the socketpair, up to RelayMaxPending waiting for the broker.
 void Worker::drainPair()
 {
@@ -1196,7 +1189,7 @@ void Worker::relayPump()
     for (;;) {
         drainPair();
         int err = 0;
-        if (!relayFlush(&err)) {
+        if (!m_outbox->flush(&err)) {
             linkLost(MOSQ_ERR_ERRNO, err);
             return;
         }
@@ -1383,7 +1376,7 @@ void Worker::closeCleanly()
         // libmosquitto wrote DISCONNECT into the pair: carry it (and what is before it) over.
         drainPair();
         int err = 0;
-        if (!relayFlush(&err) || (m_outbox->queuedBytes() == 0 && !mosquitto_want_write(m)))
+        if (!m_outbox->flush(&err) || (m_outbox->queuedBytes() == 0 && !mosquitto_want_write(m)))
             break;
         m_pairDirty = true;
         if (mosquitto_want_write(m) && mosquitto_loop_write(m, 1) != MOSQ_ERR_SUCCESS)

@@ -72,21 +72,12 @@ void MqttOutbox::open(bool mqtt5, int window, quint32 serverMaximumPacketSize,
     m_serverMaxPacket = serverMaximumPacketSize;
     if (!m_open)
         return;
-    for (auto it = subscriptions.cbegin(); it != subscriptions.cend(); ++it) {
-        const quint16 id = nextIdLocked();
-        appendOwnLocked(encodeSubscription(true, it.key().toUtf8(), it.value(), id));
-        m_inFlight.insert(id, InFlight{0, {}, false, true, it.key()});
-    }
+    for (auto it = subscriptions.cbegin(); it != subscriptions.cend(); ++it)
+        subscriptionLocked(true, it.key(), it.value());
     // What the last connection left unacknowledged goes first, as MQTT-4.4.0-1 asks of a kept
     // session and as libmosquitto did on every reconnect: each PUBLISH again with its packet id
     // and DUP set, or its PUBREL once the broker had answered PUBREC.
-    QList<QPair<quint64, quint16>> resend;
-    for (auto it = m_inFlight.cbegin(); it != m_inFlight.cend(); ++it) {
-        if (!it->subscription)
-            resend.append({it->seq, it.key()});
-    }
-    std::sort(resend.begin(), resend.end());
-    for (const auto &[seq, id] : std::as_const(resend)) {
+    for (const quint16 id : publishesInOrderLocked()) {
         const InFlight &f = m_inFlight[id];
         if (f.released) {
             appendOwnLocked(pubrel(id));
@@ -124,19 +115,13 @@ int MqttOutbox::detach()
 QList<MqttMessage> MqttOutbox::takeUnsent()
 {
     const std::lock_guard lock(m_mutex);
-    QList<InFlight> sent;
-    for (const InFlight &f : std::as_const(m_inFlight)) {
+    QList<MqttMessage> unsent;
+    for (const quint16 id : publishesInOrderLocked()) {
         // A QoS 2 message the broker has answered with PUBREC is delivered by it: sending it
         // again as a new message would deliver it twice.
-        if (!f.subscription && !f.released)
-            sent.append(f);
+        if (!m_inFlight[id].released)
+            unsent.append(m_inFlight[id].message);
     }
-    std::sort(sent.begin(), sent.end(),
-              [](const InFlight &a, const InFlight &b) { return a.seq < b.seq; });
-    QList<MqttMessage> unsent;
-    unsent.reserve(sent.size() + m_waiting.size());
-    for (InFlight &f : sent)
-        unsent.append(std::move(f.message));
     unsent.append(std::move(m_waiting));
     m_waiting.clear();
     m_inFlight.clear();
@@ -183,19 +168,45 @@ MqttOutbox::Result MqttOutbox::publishLocked(const MqttMessage &message, bool di
     const bool wasEmpty = m_queued.isEmpty();
     if (message.qos > 0) {
         // In order: behind those already waiting for the window.
-        if (!m_waiting.isEmpty() || m_publishesInFlight >= m_window) {
+        if (!m_waiting.isEmpty() || m_publishesInFlight >= m_window)
             m_waiting.append(message);
-            return Result::Done;
-        }
-        const quint16 id = nextIdLocked();
-        if (!sendNowLocked(message, id, direct))
-            return Result::Done;
-        m_inFlight.insert(id, InFlight{++m_seq, message, false, false, {}});
-        ++m_publishesInFlight;
-    } else if (!sendNowLocked(message, 0, direct)) {
-        return Result::Done;
+        else
+            sendInFlightLocked(message, direct);
+    } else {
+        sendNowLocked(message, 0, direct);
     }
     return wasEmpty && !m_queued.isEmpty() && direct ? Result::WakeWorker : Result::Done;
+}
+
+void MqttOutbox::sendInFlightLocked(const MqttMessage &message, bool direct)
+{
+    const quint16 id = nextIdLocked();
+    if (!sendNowLocked(message, id, direct))
+        return;
+    m_inFlight.insert(id, InFlight{++m_seq, message, false, false, {}});
+    ++m_publishesInFlight;
+}
+
+void MqttOutbox::finishPublishLocked(QHash<quint16, InFlight>::iterator it)
+{
+    m_inFlight.erase(it);
+    --m_publishesInFlight;
+    releaseWindowLocked();
+}
+
+QList<quint16> MqttOutbox::publishesInOrderLocked() const
+{
+    QList<QPair<quint64, quint16>> publishes;
+    for (auto it = m_inFlight.cbegin(); it != m_inFlight.cend(); ++it) {
+        if (!it->subscription)
+            publishes.append({it->seq, it.key()});
+    }
+    std::sort(publishes.begin(), publishes.end());
+    QList<quint16> ids;
+    ids.reserve(publishes.size());
+    for (const auto &[seq, id] : std::as_const(publishes))
+        ids.append(id);
+    return ids;
 }
 
 bool MqttOutbox::sendNowLocked(const MqttMessage &message, quint16 id, bool direct)
@@ -248,20 +259,21 @@ void MqttOutbox::appendOwnLocked(const QByteArray &packet)
 void MqttOutbox::subscribe(const QString &filter, int qos)
 {
     const std::lock_guard lock(m_mutex);
-    if (!m_open)
-        return;
-    const quint16 id = nextIdLocked();
-    appendOwnLocked(encodeSubscription(true, filter.toUtf8(), qos, id));
-    m_inFlight.insert(id, InFlight{0, {}, false, true, filter});
+    if (m_open)
+        subscriptionLocked(true, filter, qos);
 }
 
 void MqttOutbox::unsubscribe(const QString &filter)
 {
     const std::lock_guard lock(m_mutex);
-    if (!m_open)
-        return;
+    if (m_open)
+        subscriptionLocked(false, filter, 0);
+}
+
+void MqttOutbox::subscriptionLocked(bool subscribe, const QString &filter, int qos)
+{
     const quint16 id = nextIdLocked();
-    appendOwnLocked(encodeSubscription(false, filter.toUtf8(), 0, id));
+    appendOwnLocked(encodeSubscription(subscribe, filter.toUtf8(), qos, id));
     m_inFlight.insert(id, InFlight{0, {}, false, true, filter});
 }
 
@@ -314,9 +326,7 @@ bool MqttOutbox::takeAcknowledgement(const char *packet, qsizetype size, QList<R
     if (type == PubRec && it->message.qos == 2 && !it->released) {
         // MQTT 5: a reason code of 0x80 or more ends the exchange here (MQTT-4.3.3).
         if (m_mqtt5 && remaining >= 3 && quint8(body[2]) >= 0x80) {
-            m_inFlight.erase(it);
-            --m_publishesInFlight;
-            releaseWindowLocked();
+            finishPublishLocked(it);
             return true;
         }
         it->released = true;
@@ -327,22 +337,14 @@ bool MqttOutbox::takeAcknowledgement(const char *packet, qsizetype size, QList<R
         (type == PubComp && it->message.qos == 2 && it->released);
     if (!done)
         return false;
-    m_inFlight.erase(it);
-    --m_publishesInFlight;
-    releaseWindowLocked();
+    finishPublishLocked(it);
     return true;
 }
 
 void MqttOutbox::releaseWindowLocked()
 {
-    while (!m_waiting.isEmpty() && m_publishesInFlight < m_window) {
-        const MqttMessage m = m_waiting.takeFirst();
-        const quint16 id = nextIdLocked();
-        if (!sendNowLocked(m, id, false))
-            continue;
-        m_inFlight.insert(id, InFlight{++m_seq, m, false, false, {}});
-        ++m_publishesInFlight;
-    }
+    while (!m_waiting.isEmpty() && m_publishesInFlight < m_window)
+        sendInFlightLocked(m_waiting.takeFirst(), false);
 }
 
 void MqttOutbox::feedLibmosquitto(const char *data, qsizetype size)

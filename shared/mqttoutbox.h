@@ -108,6 +108,13 @@ private:
     };
 
     Result publishLocked(const MqttMessage &message, bool direct);
+    // A QoS > 0 message under a new packet id, in flight until the broker acknowledges it.
+    void sendInFlightLocked(const MqttMessage &message, bool direct);
+    // The broker has it: out of flight, and the window takes the next waiting one.
+    void finishPublishLocked(QHash<quint16, InFlight>::iterator it);
+    // The ids of the PUBLISHes in flight, in the order they were published.
+    QList<quint16> publishesInOrderLocked() const;
+    void subscriptionLocked(bool subscribe, const QString &filter, int qos);
     bool sendNowLocked(const MqttMessage &message, quint16 id, bool direct);
     quint16 nextIdLocked();
     void appendOwnLocked(const QByteArray &packet);
