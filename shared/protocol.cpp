@@ -465,7 +465,8 @@ QByteArray encodeState(const DeviceState &s)
         out.append(",\"light\":");
         appendNumber(&out, *s.light);
     }
-    out.append(s.mode == Mode::Auto ? ",\"mode\":\"auto\"" : ",\"mode\":\"manual\"");
+    out.append(",\"mode\":");
+    appendString(&out, modeName(s.mode));
     out.append(",\"threshold\":");
     appendNumber(&out, s.threshold);
     if (s.ts) {
