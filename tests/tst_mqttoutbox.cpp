@@ -3,6 +3,7 @@
 // MqttPacketFilter::header, so a packet cut by another shows up as a parse or content error.
 
 #include "mqttoutbox.h"
+#include "mqttpackets.h"
 
 #include <QRegularExpression>
 #include <QSet>
@@ -75,21 +76,10 @@ QByteArray flushed(MqttOutbox &box, const SocketPair &pair)
 }
 
 // Splits a stream into whole packets; false if it does not end on a packet boundary.
-bool split(const QByteArray &stream, QList<QByteArray> *packets)
+bool split(QByteArray stream, QList<QByteArray> *packets)
 {
-    qsizetype pos = 0;
-    while (pos < stream.size()) {
-        int headerBytes = 0;
-        quint32 remaining = 0;
-        if (!MqttPacketFilter::header(stream.constData() + pos, stream.size() - pos, &headerBytes,
-                                      &remaining) ||
-            qint64(headerBytes) + remaining > stream.size() - pos)
-            return false;
-        const qsizetype total = qsizetype(headerBytes + qint64(remaining));
-        packets->append(stream.mid(pos, total));
-        pos += total;
-    }
-    return true;
+    packets->append(takePackets(stream));
+    return stream.isEmpty();
 }
 
 struct Publish
